@@ -1,0 +1,86 @@
+#include "util/err.h"
+
+#include <mpi.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char errbuf[1024];
+
+int mpsl_fail(const char *fmt, ...) {
+  if (errbuf[0]) return -1;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+const char *mpsl_errmsg(void) { return errbuf[0] ? errbuf : "unknown error"; }
+void mpsl_clear_error(void) { errbuf[0] = '\0'; }
+
+static _Noreturn void abort_all(void) {
+  int up = 0, down = 0;
+  MPI_Initialized(&up);
+  MPI_Finalized(&down);
+  fflush(stdout);
+  fflush(stderr);
+  if (up && !down) MPI_Abort(MPI_COMM_WORLD, 1);
+  exit(1);
+}
+
+void mpsl_die(const char *file, int line, const char *expr, const char *msg) {
+  fprintf(stderr, "mpsl: fatal: %s:%d: %s: %s\n", file, line, expr, msg);
+  abort_all();
+}
+
+void mpsl_die_fmt(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "mpsl: fatal: %s:%d: ", file, line);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  abort_all();
+}
+
+void *mpsl_xmalloc(size_t n, const char *what) {
+  void *p = malloc(n ? n : 1);
+  if (!p) MPSL_DIE("out of memory allocating %zu bytes for %s", n, what);
+  return p;
+}
+
+void *mpsl_xcalloc(size_t n, size_t size, const char *what) {
+  void *p = calloc(n ? n : 1, size ? size : 1);
+  if (!p) MPSL_DIE("out of memory allocating %zu x %zu bytes for %s", n, size, what);
+  return p;
+}
+
+void *mpsl_xalloc_aligned(size_t n, const char *what) {
+  size_t sz = (n + 63) & ~(size_t)63;
+  void *p = aligned_alloc(64, sz ? sz : 64);
+  if (!p) MPSL_DIE("out of memory allocating %zu bytes for %s", n, what);
+  memset(p, 0, sz ? sz : 64);
+  return p;
+}
+
+const char *mpsl_dnnl_str(int s) {
+  switch ((dnnl_status_t)s) {
+    case dnnl_success: return "success";
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "unimplemented";
+    case dnnl_iterator_ends: return "iterator ends";
+    case dnnl_runtime_error: return "runtime error";
+    case dnnl_not_required: return "not required";
+    default: return "unknown oneDNN status";
+  }
+}
+
+const char *mpsl_mpi_str(int code) {
+  static char buf[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(code, buf, &len) != MPI_SUCCESS) snprintf(buf, sizeof buf, "MPI error %d", code);
+  return buf;
+}
