@@ -1,10 +1,58 @@
+/* mpsl: one binary, one subcommand per task. */
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_internal.h"
+#include "config.h"
+#include "nn/nn.h"
+#include "util/err.h"
+
+static const struct {
+  const char *name;
+  int (*run)(int, char **);
+  const char *summary;
+} commands[] = {
+    {"layers", cmd_layers, "print a model's layer table (cut points refer to it)"},
+    {"train", cmd_train, "train a model in one process, unsplit or cut into parts"},
+    {"bench", cmd_bench, "time a training step and report GFLOP/s"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: mpsl COMMAND [options]   (mpsl COMMAND --help for its options)\n\ncommands:\n");
+  for (unsigned i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+int cli_parse(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos, char **pos, int maxpos) {
+  mpsl_opts_defaults(s, cfg);
+  int rc = mpsl_opts_parse_argv(s, cfg, argc, argv, npos, pos, maxpos);
+  if (rc == 1) {
+    mpsl_opts_help(s, stdout);
+    return -1;
+  }
+  if (rc < 0 || mpsl_opts_check_required(s, cfg)) return cli_error(s->name);
+  return 0;
+}
+
+int cli_error(const char *cmd) {
+  fprintf(stderr, "mpsl %s: error: %s\n", cmd, mpsl_errmsg());
+  return 1;
+}
 
 int mpsl_main(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "mpsl: no subcommands yet\n");
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("mpsl %s (oneDNN %s)\n", PACKAGE_VERSION, nn_dnnl_version());
+    return 0;
+  }
+  for (unsigned i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+  fprintf(stderr, "mpsl: error: unknown command '%s'\n", argv[1]);
+  usage(stderr);
   return 2;
 }

@@ -1,0 +1,67 @@
+/* mpsl layers MODEL: the layer table that cut points refer to. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli_internal.h"
+#include "models/model.h"
+#include "util/err.h"
+
+typedef struct {
+  int classes, channels, size, batch;
+  double width;
+  mpsl_optmask given;
+} layers_cfg;
+
+static const mpsl_opt keys[] = {
+    {"classes", MPSL_OPT_INT, MPSL_OPT_FIELD(layers_cfg, classes), "10", 1, 100000, NULL, "output classes", 0},
+    {"channels", MPSL_OPT_INT, MPSL_OPT_FIELD(layers_cfg, channels), "3", 1, 3, NULL, "input channels (1 or 3)", 0},
+    {"size", MPSL_OPT_INT, MPSL_OPT_FIELD(layers_cfg, size), "32", 8, 4096, NULL, "input height and width", 0},
+    {"width", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(layers_cfg, width), "1", 0.001, 16, NULL,
+     "channel multiplier (1 = the published model)", 0},
+    {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(layers_cfg, batch), "1", 1, 1 << 20, NULL,
+     "batch size used for the activation bytes", 0},
+};
+static const mpsl_optset opts = {"layers", "MODEL", "Print the layer table of MODEL.", keys, MPSL_NOPTS(keys),
+                                 offsetof(layers_cfg, given)};
+
+static void human(char *buf, size_t n, double v) {
+  const char *u[] = {"", "K", "M", "G", "T"};
+  int i = 0;
+  while (v >= 1000 && i < 4) v /= 1000, i++;
+  snprintf(buf, n, i ? "%.2f%s" : "%.0f%s", v, u[i]);
+}
+
+int cmd_layers(int argc, char **argv) {
+  layers_cfg c;
+  char *pos[2];
+  int npos = 0, rc = cli_parse(&opts, &c, argc, argv, &npos, pos, 2);
+  if (rc) return rc < 0 ? 0 : rc;
+  if (npos != 1) {
+    mpsl_fail("expected one MODEL argument, e.g. mpsl layers vgg19_bn-cifar");
+    return cli_error("layers");
+  }
+  mpsl_model m;
+  mpsl_model_opts o = {c.classes, c.channels, c.size, c.width};
+  if (mpsl_model_build(&m, pos[0], &o)) return cli_error("layers");
+  printf("# %s: input %dx%dx%d, %d classes, width %g; FLOPs per sample, activation bytes at batch %d\n", m.name,
+         m.channels, m.size, m.size, m.classes, m.width, c.batch);
+  printf("%5s  %-16s %-8s %-16s %14s %14s %14s\n", "index", "name", "kind", "output", "parameters", "fwd_flops",
+         "act_bytes");
+  for (int i = 0; i < m.nlayers; i++) {
+    const mpsl_layer *l = &m.layers[i];
+    char shape[48];
+    if (l->flat_out)
+      snprintf(shape, sizeof shape, "%d", l->out_c);
+    else
+      snprintf(shape, sizeof shape, "%dx%dx%d", l->out_c, l->out_h, l->out_w);
+    printf("%5d  %-16s %-8s %-16s %14lld %14lld %14lld\n", i + 1, l->name, mpsl_layer_kind_name(l->kind), shape,
+           (long long)l->params, (long long)l->flops, (long long)l->out_elems * 4 * c.batch);
+  }
+  char p[32], f[32];
+  human(p, sizeof p, (double)mpsl_model_params(&m));
+  human(f, sizeof f, (double)mpsl_model_flops(&m));
+  printf("total parameters: %lld\n", (long long)mpsl_model_params(&m));
+  printf("total forward FLOPs per sample: %lld (%s parameters, %sFLOP)\n", (long long)mpsl_model_flops(&m), p, f);
+  mpsl_model_free(&m);
+  return 0;
+}

@@ -1,0 +1,76 @@
+/* The training engine: a part is a contiguous range of a model's layer table that owns
+ * its parameters, gradients, optimizer state and the activations it stores for backward.
+ * Inputs and outputs at a part's edges are plain C-order float tensors, (N, C, H, W) or
+ * (N, F): exactly what crosses a cut. Inside, tensors keep oneDNN's blocked layouts. */
+#ifndef MPSL_NN_NN_H
+#define MPSL_NN_NN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "io/weights.h"
+#include "models/model.h"
+
+typedef struct nn_part nn_part;
+
+/* Builds layers first..last (1-based, inclusive) of m for a fixed batch size.
+ * Returns NULL with mpsl_fail on an invalid range. */
+nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch);
+void nn_part_free(nn_part *p);
+
+/* Per-layer seeded initialisation (torchvision's schemes); the draws of a layer depend only
+ * on (seed, layer index), so split and unsplit models start identical. */
+void nn_part_init_weights(nn_part *p, uint64_t seed);
+/* Seed of the dropout masks; the mask of a step depends on (seed, layer, step). */
+void nn_part_set_dropout_seed(nn_part *p, uint64_t seed);
+/* Training steps taken (forward passes in training mode); dropout masks depend on it. */
+uint64_t nn_part_step(const nn_part *p);
+void nn_part_set_step(nn_part *p, uint64_t step);
+
+/* x: (N, in); y: (N, out). train=1 stores what backward needs and uses batch statistics;
+ * train=0 is evaluation (running statistics, no dropout) and must not be followed by backward. */
+void nn_part_forward(nn_part *p, const float *x, float *y, int train);
+/* dy: (N, out) gradient of the loss w.r.t. y. dx: (N, in), or NULL when nobody needs it
+ * (the first part of a model). Overwrites the parameter gradients. */
+void nn_part_backward(nn_part *p, const float *dy, float *dx);
+/* PyTorch's SGD: g += wd*w; m = momentum*m + g; w -= lr*m. */
+void nn_part_sgd(nn_part *p, float lr, float momentum, float weight_decay);
+/* Call after writing into nn_part_params() or the buffers from outside (FedAvg, load). */
+void nn_part_params_changed(nn_part *p);
+
+/* Shapes per sample at the edges (C, H, W; a flat edge has H = W = 1). */
+int64_t nn_part_in_numel(const nn_part *p);  /* per sample */
+int64_t nn_part_out_numel(const nn_part *p); /* per sample */
+int nn_part_batch(const nn_part *p);
+
+/* The arenas: parameters, their gradients and momenta share one layout. */
+float *nn_part_params(nn_part *p);
+float *nn_part_grads(nn_part *p);
+float *nn_part_momenta(nn_part *p);
+int64_t nn_part_arena_len(const nn_part *p); /* floats in each arena (with alignment gaps) */
+int64_t nn_part_nparams(const nn_part *p);   /* trainable parameters, no gaps */
+/* Running statistics (float) of the batch norms, one buffer. */
+float *nn_part_stats(nn_part *p);
+int64_t nn_part_stats_len(const nn_part *p);
+
+/* The state_dict of the part: parameters, running statistics and num_batches_tracked,
+ * pointing into the part's memory. kind: 0 all, 1 trainable parameters only. */
+int nn_part_tensors(nn_part *p, mpsl_named_tensor **out, int trainable_only);
+/* Gradients with the parameters' names. */
+int nn_part_grad_tensors(nn_part *p, mpsl_named_tensor **out);
+
+/* Bytes oneDNN and the part hold: parameters+gradients+momenta, activations stored for
+ * backward, gradient buffers, scratchpad and workspaces. */
+typedef struct {
+  int64_t params, grads, optim, stats, activations, act_grads, scratch, workspace;
+} nn_mem_stats;
+void nn_part_memory(const nn_part *p, nn_mem_stats *s);
+
+/* Softmax cross-entropy, mean over the batch. logits (n, classes); dlogits may be NULL.
+ * Returns the mean loss; *correct counts argmax hits when non-NULL. */
+double nn_xent(const float *logits, const int32_t *labels, int n, int classes, float *dlogits, int *correct);
+
+/* oneDNN's version as "major.minor.patch". */
+const char *nn_dnnl_version(void);
+
+#endif
