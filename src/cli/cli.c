@@ -52,7 +52,6 @@ int mpsl_main(int argc, char **argv) {
   }
   for (unsigned i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
-  fprintf(stderr, "mpsl: error: unknown command '%s'\n", argv[1]);
-  usage(stderr);
+  fprintf(stderr, "mpsl: error: unknown command '%s' (mpsl --help lists the commands)\n", argv[1]);
   return 2;
 }

@@ -3,6 +3,10 @@
 
 #include "cli/opts.h"
 
+#define MPSL_MODEL_HELP                                                                      \
+  "vgg11, vgg13, vgg16, vgg19 (each also _bn), resnet18, resnet34, resnet50, resnet101, resnet152; " \
+  "append -cifar for the 32x32 flavour (mpsl layers MODEL prints its table)"
+
 /* Each subcommand gets the arguments after its name. Returns the exit status. */
 int cmd_layers(int argc, char **argv);
 int cmd_train(int argc, char **argv);

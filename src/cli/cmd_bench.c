@@ -19,7 +19,7 @@ typedef struct {
 } bench_cfg;
 
 static const mpsl_opt keys[] = {
-    {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(bench_cfg, model), NULL, 0, 0, NULL, "model name", MPSL_OPT_REQUIRED},
+    {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(bench_cfg, model), NULL, 0, 0, NULL, MPSL_MODEL_HELP, MPSL_OPT_REQUIRED},
     {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(bench_cfg, batch), "32", 1, 65536, NULL, "mini-batch size", 0},
     {"classes", MPSL_OPT_INT, MPSL_OPT_FIELD(bench_cfg, classes), "10", 1, 100000, NULL, "output classes", 0},
     {"channels", MPSL_OPT_INT, MPSL_OPT_FIELD(bench_cfg, channels), "3", 1, 3, NULL, "input channels", 0},

@@ -1,5 +1,6 @@
 /* mpsl train: training in one process, unsplit or cut into parts at --cuts. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +16,14 @@ typedef struct {
   int batch, steps, epochs, test_limit;
   double lr, momentum, weight_decay, width;
   int64_t seed;
-  int shuffle, augment;
+  bool shuffle, augment;
   mpsl_intlist cuts;
   mpsl_optmask given;
 } train_cfg;
 
 static const mpsl_opt keys[] = {
     {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(train_cfg, model), "vgg11-cifar", 0, 0, NULL,
-     "model name (mpsl layers --help; e.g. vgg19_bn-cifar, resnet18)", 0},
+     MPSL_MODEL_HELP, 0},
     {"dataset", MPSL_OPT_ENUM, MPSL_OPT_FIELD(train_cfg, dataset), "fashion-mnist", 0, 0,
      "fashion-mnist|mnist|cifar10|cifar100", "training and test data", 0},
     {"data_dir", MPSL_OPT_STRING, MPSL_OPT_FIELD(train_cfg, data_dir), NULL, 0, 0, NULL,
