@@ -59,12 +59,16 @@ int nn_part_tensors(nn_part *p, mpsl_named_tensor **out, int trainable_only);
 /* Gradients with the parameters' names. */
 int nn_part_grad_tensors(nn_part *p, mpsl_named_tensor **out);
 
-/* Bytes oneDNN and the part hold: parameters+gradients+momenta, activations stored for
- * backward, gradient buffers, scratchpad and workspaces. */
+/* Bytes the part holds, as allocated: the parameter, gradient and momentum arenas (with
+ * their alignment gaps), running statistics, weights reordered into the layouts oneDNN's
+ * kernels want, activations stored for backward (and the part's input copy), activation
+ * gradient buffers, the shared scratchpad, and workspaces (max-pool indices, batch
+ * statistics). */
 typedef struct {
-  int64_t params, grads, optim, stats, activations, act_grads, scratch, workspace;
+  int64_t params, grads, optim, stats, weight_copies, activations, act_grads, scratch, workspace;
 } nn_mem_stats;
 void nn_part_memory(const nn_part *p, nn_mem_stats *s);
+int64_t nn_mem_total(const nn_mem_stats *s);
 
 /* Softmax cross-entropy, mean over the batch. logits (n, classes); dlogits may be NULL.
  * Returns the mean loss; *correct counts argmax hits when non-NULL. */

@@ -197,7 +197,7 @@ dnnl_memory_t nn_mem_new(nn_part_build *p, const dnnl_memory_desc_t *md, int kin
     case NN_MEM_ACT: p->mem.activations += sz; break;
     case NN_MEM_ACT_GRAD: p->mem.act_grads += sz; break;
     case NN_MEM_WORKSPACE: p->mem.workspace += sz; break;
-    default: p->mem.params += sz; break;
+    default: p->mem.weight_copies += sz; break;
   }
   p->mems = grow(p->mems, &p->cap_mems, p->nmems + 1, sizeof *p->mems);
   p->mems[p->nmems++] = m;
@@ -425,7 +425,8 @@ nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch) {
   edge_layout(m, first, batch, &edge);
   nn_layer **ptrs = mpsl_xmalloc((size_t)p->nlayers * sizeof *ptrs, "layers");
   for (int i = 0; i < p->nlayers; i++) ptrs[i] = &p->layers[i];
-  nn_chain_build(&p->chain, p, ptrs, p->nlayers, &edge, 1);
+  /* the input gradient needs a buffer of its own only in a layout other than the caller's */
+  nn_chain_build(&p->chain, p, ptrs, p->nlayers, &edge, !nn_md_eq(&p->x_md, &edge));
   free(ptrs);
   p->in_adapt = nn_adapter_new(p, &p->x_md, &edge, NN_MEM_ACT);
   p->chain.in = p->in_adapt ? p->in_adapt->tmp : p->x;
@@ -438,9 +439,9 @@ nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch) {
   p->mem.scratch = (int64_t)p->scratch_size;
   for (int i = 0; i < p->nprims; i++)
     DNNL_CHECK(dnnl_memory_create(&p->prims[i]->scratch, &p->prims[i]->scratch_md, nn_engine(), p->scratch));
-  p->mem.params += p->nparams * 4;
-  p->mem.grads = p->nparams * 4;
-  p->mem.optim = p->nparams * 4;
+  p->mem.params = p->arena_len * 4;
+  p->mem.grads = p->arena_len * 4;
+  p->mem.optim = p->arena_len * 4;
   p->mem.stats = p->stats_len * 4;
   nn_part_init_weights(p, 0);
   return p;
@@ -538,6 +539,11 @@ float *nn_part_stats(nn_part *p) { return p->stats; }
 int64_t nn_part_stats_len(const nn_part *p) { return p->stats_len; }
 
 void nn_part_memory(const nn_part *p, nn_mem_stats *s) { *s = p->mem; }
+
+int64_t nn_mem_total(const nn_mem_stats *s) {
+  return s->params + s->grads + s->optim + s->stats + s->weight_copies + s->activations + s->act_grads + s->scratch +
+         s->workspace;
+}
 
 static int fill_tensors(nn_part *p, mpsl_named_tensor **out, int trainable_only, int grads) {
   free(p->tensors);

@@ -1,0 +1,28 @@
+#!/bin/sh
+# Test accuracy and losses per epoch from the output of `mpsl train`.
+#   plots/train_curve.sh TRAIN.log OUT.png [TITLE]
+set -eu
+log=$1
+out=$2
+title=${3:-mpsl train}
+dat=$(mktemp)
+trap 'rm -f "$dat"' EXIT
+# epoch step train_loss train_acc test_loss test_acc time_s
+sed -n 's/^epoch \([0-9]*\) step \([0-9]*\) train_loss=\([^ ]*\) train_acc=\([^ ]*\) test_loss=\([^ ]*\) test_acc=\([^ ]*\) time_s=\([^ ]*\)$/\1 \2 \3 \4 \5 \6 \7/p' "$log" >"$dat"
+[ -s "$dat" ] || { echo "train_curve.sh: no 'epoch ...' lines in $log" >&2; exit 1; }
+gnuplot <<GP
+set terminal pngcairo size 800,480 font "DejaVu Sans,11"
+set output "$out"
+set title "$title"
+set xlabel "epoch"
+set ylabel "test accuracy (%)"
+set y2label "loss"
+set ytics nomirror
+set y2tics
+set key bottom right
+set grid
+plot "$dat" using 1:(100*\$6) with linespoints lw 2 pt 7 title "test accuracy", \
+     "" using 1:5 axes x1y2 with linespoints lw 1 pt 5 title "test loss", \
+     "" using 1:3 axes x1y2 with linespoints lw 1 pt 4 title "train loss"
+GP
+echo "wrote $out"
