@@ -11,6 +11,8 @@
 int cmd_layers(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Parses argv into cfg with the table; prints help or the one-line error.
  * Returns 0 to go on, or the exit status to return (0 after --help). */

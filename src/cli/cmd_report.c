@@ -1,0 +1,140 @@
+/* mpsl report FILE.h5: what a run did, from its results file alone. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_internal.h"
+#include "io/results.h"
+#include "util/err.h"
+
+typedef struct {
+  char csv[16];
+  mpsl_optmask given;
+} report_cfg;
+
+static const mpsl_opt keys[] = {
+    {"csv", MPSL_OPT_ENUM, MPSL_OPT_FIELD(report_cfg, csv), NULL, 0, 0, "rounds|events|memory|links|audit",
+     "print one table as CSV with a header line (for gnuplot) instead of the summary", 0},
+};
+static const mpsl_optset opts = {"report", "RESULTS.h5",     "Summarise the results file of mpsl run.",
+                                 keys,     MPSL_NOPTS(keys), offsetof(report_cfg, given)};
+
+static int csv(const char *path, mpsl_res_table t) {
+  void *rows;
+  int64_t n;
+  if (mpsl_results_read(path, t, &rows, &n)) return -1;
+  char line[1024];
+  mpsl_res_csv_header(t, line, sizeof line);
+  puts(line);
+  size_t size = t == MPSL_RES_ROUNDS   ? sizeof(mpsl_res_round)
+                : t == MPSL_RES_EVENTS ? sizeof(mpsl_res_event)
+                : t == MPSL_RES_MEMORY ? sizeof(mpsl_res_memory)
+                : t == MPSL_RES_LINKS  ? sizeof(mpsl_res_link)
+                                       : sizeof(mpsl_res_audit);
+  for (int64_t i = 0; i < n; i++) {
+    mpsl_res_csv_row(t, (const char *)rows + i * (int64_t)size, line, sizeof line);
+    puts(line);
+  }
+  free(rows);
+  return 0;
+}
+
+static const char *mib(double bytes, char *buf) {
+  snprintf(buf, 32, "%.2f MiB", bytes / (1024.0 * 1024.0));
+  return buf;
+}
+
+static const char *role_name(int r) { return r == 0 ? "aggregator" : r == 1 ? "compute node" : "data owner"; }
+
+static int summary(const char *path) {
+  char *status = NULL, *program = NULL, *config = NULL;
+  if (mpsl_results_attr(path, "status", &status) || mpsl_results_attr(path, "program", &program) ||
+      mpsl_results_attr(path, "config", &config)) {
+    free(status);
+    free(program);
+    return -1;
+  }
+  printf("%s (%s, status: %s)\nconfig:", path, program, status);
+  for (char *line = strtok(config, "\n"); line; line = strtok(NULL, "\n")) {
+    if (line[0] == '[') continue;
+    char *eq = strstr(line, " = ");
+    if (eq) {
+      *eq = '\0';
+      printf(" %s=%s", line, eq + 3);
+    }
+  }
+  printf("\n");
+  free(status);
+  free(program);
+  free(config);
+
+  mpsl_res_round *r;
+  mpsl_res_memory *m;
+  mpsl_res_link *l;
+  mpsl_res_audit *a;
+  int64_t nr, nm, nl, na;
+  if (mpsl_results_read(path, MPSL_RES_ROUNDS, (void **)&r, &nr)) return -1;
+  printf("\n%6s %10s %12s %12s %9s\n", "round", "wall_s", "train_loss", "test_loss", "test_acc");
+  for (int64_t i = 0; i < nr; i++)
+    printf("%6d %10.3f %12.6f %12.6f %9.4f\n", r[i].round, r[i].wall_s, r[i].train_loss, r[i].test_loss, r[i].test_acc);
+  free(r);
+
+  if (mpsl_results_read(path, MPSL_RES_MEMORY, (void **)&m, &nm)) return -1;
+  int last = 0;
+  for (int64_t i = 0; i < nm; i++)
+    if (m[i].round > last) last = m[i].round;
+  char b1[32], b2[32], b3[32], b4[32], b5[32];
+  printf("\nmemory per rank (round %d): accounted = parameters+gradients+optimizer+statistics, activations, rest\n",
+         last + 1);
+  printf("%5s %-13s %14s %14s %14s %14s %14s\n", "rank", "role", "accounted", "params+opt", "activations", "buffers",
+         "peak_rss");
+  for (int64_t i = 0; i < nm; i++) {
+    if (m[i].round != last) continue;
+    printf("%5d %-13s %14s %14s %14s %14s %14s\n", m[i].rank, role_name(m[i].role), mib((double)m[i].accounted, b1),
+           mib((double)(m[i].params + m[i].grads + m[i].optim + m[i].stats), b2),
+           mib((double)(m[i].activations + m[i].act_grads), b3), mib((double)m[i].buffers, b4),
+           mib((double)m[i].peak_rss, b5));
+  }
+  free(m);
+
+  if (mpsl_results_read(path, MPSL_RES_LINKS, (void **)&l, &nl)) return -1;
+  printf("\nbytes per link, all rounds:\n%5s %5s %16s %10s\n", "src", "dst", "bytes", "messages");
+  /* rows come round by round; sum each (src, dst) pair over rounds */
+  for (int64_t i = 0; i < nl; i++) {
+    int seen = 0;
+    for (int64_t j = 0; j < i && !seen; j++) seen = l[j].src == l[i].src && l[j].dst == l[i].dst;
+    if (seen) continue;
+    int64_t bytes = 0, msgs = 0;
+    for (int64_t j = i; j < nl; j++)
+      if (l[j].src == l[i].src && l[j].dst == l[i].dst) bytes += l[j].bytes, msgs += l[j].messages;
+    printf("%5d %5d %16lld %10lld\n", l[i].src, l[i].dst, (long long)bytes, (long long)msgs);
+  }
+  free(l);
+
+  if (mpsl_results_read(path, MPSL_RES_AUDIT, (void **)&a, &na)) return -1;
+  int64_t tot[5] = {0};
+  for (int64_t i = 0; i < na; i++) {
+    tot[0] += a[i].activation, tot[1] += a[i].gradient, tot[2] += a[i].model;
+    tot[3] += a[i].input, tot[4] += a[i].label;
+  }
+  printf(
+      "\nlabel-privacy audit, messages sent by data owners: activation %lld, gradient %lld, model %lld, input "
+      "%lld, label %lld (%s)\n",
+      (long long)tot[0], (long long)tot[1], (long long)tot[2], (long long)tot[3], (long long)tot[4],
+      tot[3] + tot[4] == 0 ? "inputs and labels never left their owners" : "PRIVACY VIOLATION");
+  free(a);
+  return 0;
+}
+
+int cmd_report(int argc, char **argv) {
+  report_cfg c;
+  char *pos[2];
+  int npos = 0, rc = cli_parse(&opts, &c, argc, argv, &npos, pos, 2);
+  if (rc) return rc < 0 ? 0 : rc;
+  if (npos != 1) {
+    mpsl_fail("expected one RESULTS.h5 argument");
+    return cli_error("report");
+  }
+  if (c.csv[0]) return csv(pos[0], mpsl_res_table_find(c.csv)) ? cli_error("report") : 0;
+  return summary(pos[0]) ? cli_error("report") : 0;
+}

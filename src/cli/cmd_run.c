@@ -1,0 +1,114 @@
+/* mpsl run: MP-SL over MPI. `mpsl run --ranks` prints the ranks a configuration needs
+ * (no MPI needed); `mpsl run --reference` trains the same rounds in one process without a
+ * split (the model a split run must reproduce). */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_internal.h"
+#include "data/data.h"
+#include "nn/stack.h"
+#include "sl/reference.h"
+#include "sl/runconfig.h"
+#include "sl/sl.h"
+#include "util/err.h"
+
+/* CONFIG.ini (wherever it stands) is read first; flags and --set override it. --ranks and
+ * --reference are actions, not configuration, and are taken out of the arguments. */
+static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference) {
+  char **rest = mpsl_xmalloc((size_t)(argc + 1) * sizeof *rest, "arguments");
+  int n = 0;
+  *ranks = *reference = 0;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--ranks"))
+      *ranks = 1;
+    else if (!strcmp(argv[i], "--reference"))
+      *reference = 1;
+    else
+      rest[n++] = argv[i];
+  }
+  /* a first pass finds the file (and reports bad flags before the file is read) */
+  int npos = 0;
+  char *pos[2];
+  mpsl_opts_defaults(&sl_config_opts, c);
+  int rc = mpsl_opts_parse_argv(&sl_config_opts, c, n, rest, &npos, pos, 2);
+  if (rc == 0 && npos > 1) rc = mpsl_fail("expected at most one CONFIG.ini, got '%s' and '%s'", pos[0], pos[1]);
+  if (rc == 0) {
+    mpsl_opts_defaults(&sl_config_opts, c);
+    if (npos == 1) rc = mpsl_opts_parse_file(&sl_config_opts, c, pos[0]);
+    if (rc == 0) rc = mpsl_opts_parse_argv(&sl_config_opts, c, n, rest, &npos, pos, 2);
+  }
+  free(rest);
+  if (rc == 1) {
+    mpsl_opts_help(&sl_config_opts, stdout);
+    printf(
+        "  --ranks       print the number of ranks (mpirun -np) the configuration needs, and exit\n"
+        "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n");
+    return 1;
+  }
+  if (rc < 0 || mpsl_opts_check_required(&sl_config_opts, c)) return -1;
+  return 0;
+}
+
+static int print_ranks(sl_config *c) {
+  mpsl_model m;
+  sl_topo t;
+  if (sl_config_model(c, &m)) return cli_error("run");
+  int rc = sl_config_resolve(c, &m, &t);
+  mpsl_model_free(&m);
+  if (rc) return cli_error("run");
+  printf("%d\n", t.nranks);
+  return 0;
+}
+
+static int reference(sl_config *c) {
+  mpsl_model m = {0};
+  mpsl_dataset train = {0}, test = {0};
+  mpsl_partition part = {0};
+  nn_stack g = {0};
+  sl_topo t;
+  int rc = -1;
+  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) ||
+      mpsl_dataset_load(&train, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
+      mpsl_dataset_load(&test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||
+      mpsl_partition_make(&part, &train, c->clients, c->partition, c->alpha, (uint64_t)c->seed))
+    goto out;
+  if (sl_reference_run(c, &m, &train, &part, &test, &g, stdout)) goto out;
+  if (c->save_model[0]) {
+    mpsl_named_tensor *tt;
+    int n = nn_stack_tensors(&g, &tt);
+    if (mpsl_weights_save(c->save_model, tt, n)) goto out;
+    printf("# saved the reference model to %s\n", c->save_model);
+  }
+  rc = 0;
+out:
+  nn_stack_free(&g);
+  mpsl_partition_free(&part);
+  mpsl_dataset_free(&train);
+  mpsl_dataset_free(&test);
+  mpsl_model_free(&m);
+  return rc ? cli_error("run") : 0;
+}
+
+/* Under a launcher every rank parses the same arguments: only the first one reports. */
+static int launched_rank(void) {
+  static const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+  for (unsigned i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    if (getenv(vars[i])) return atoi(getenv(vars[i]));
+  return 0;
+}
+
+int cmd_run(int argc, char **argv) {
+  sl_config c;
+  int ranks, ref;
+  int rc = parse(&c, argc, argv, &ranks, &ref);
+  if (rc > 0) return 0;
+  if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
+  if (ranks) return print_ranks(&c);
+  if (ref) return reference(&c);
+  MPI_CHECK(MPI_Init(NULL, NULL));
+  int status = sl_run(MPI_COMM_WORLD, &c);
+  MPI_Finalize();
+  return status;
+}

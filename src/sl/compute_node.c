@@ -1,0 +1,185 @@
+/* A compute node: hop h of pipeline p. It keeps one private copy of its part per data
+ * owner it serves and a queue of their forward and backward tasks; the policy picks the
+ * next task. Only one batch of a data owner is in flight, so each copy needs one input
+ * buffer and one gradient buffer and the queue holds at most one task per copy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/replica.h"
+#include "sl/batches.h"
+#include "sl/internal.h"
+#include "sl/scheduler.h"
+#include "util/err.h"
+
+typedef struct {
+  int owner;
+  nn_part *part;
+  float *in;                      /* (batch, in)  activation received from the previous hop or M_1 */
+  float *out;                     /* (batch, out) activation sent forward */
+  float *dout;                    /* (batch, out) gradient received from the next hop or M_P */
+  float *din;                     /* (batch, in)  gradient sent back */
+  int64_t batch;                  /* batches of this owner finished here this run */
+  MPI_Request sent_out, sent_din; /* sends of out and din still in progress */
+} cn_copy;
+
+struct sl_compute_node {
+  sl_ctx *x;
+  int part;        /* index in the protocol: hop h is part h+2 of 1..P */
+  cn_copy *copies; /* (n) */
+  int n;
+  int *copy_of;   /* (K) copy index of a data owner, -1 if served elsewhere */
+  sl_task *queue; /* (n) pending tasks in arrival order */
+  int qlen;
+  sl_pick_fn pick;
+  int64_t in_bytes, out_bytes;
+  double *acc; /* (state_len) weighted sum of the copies' states */
+  int64_t state_len;
+};
+
+sl_compute_node *sl_cn_new(sl_ctx *x) {
+  const sl_topo *t = x->t;
+  sl_compute_node *cn = mpsl_xcalloc(1, sizeof *cn, "compute node");
+  cn->x = x;
+  cn->part = x->hop + 2;
+  cn->pick = sl_policy_find(x->c->policy);
+  cn->copy_of = mpsl_xmalloc((size_t)t->K * sizeof *cn->copy_of, "copy map");
+  for (int k = 0; k < t->K; k++) cn->copy_of[k] = sl_owner_pipeline(t, k) == x->pipeline ? cn->n++ : -1;
+  cn->copies = mpsl_xcalloc((size_t)cn->n, sizeof *cn->copies, "copies");
+  cn->queue = mpsl_xcalloc((size_t)cn->n, sizeof *cn->queue, "task queue");
+  int first = t->first[x->hop + 1], last = t->last[x->hop + 1], batch = x->c->batch;
+  for (int k = 0; k < t->K; k++) {
+    int i = cn->copy_of[k];
+    if (i < 0) continue;
+    cn_copy *cp = &cn->copies[i];
+    cp->owner = k;
+    cp->sent_out = cp->sent_din = MPI_REQUEST_NULL;
+    cp->part = nn_part_new(x->m, first, last, batch);
+    if (!cp->part) {
+      sl_cn_free(cn);
+      return NULL;
+    }
+    nn_part_init_weights(cp->part, (uint64_t)x->c->seed);
+    nn_part_set_dropout_seed(cp->part, sl_owner_dropout_seed(x->c, k));
+    int64_t in = nn_part_in_numel(cp->part) * batch, out = nn_part_out_numel(cp->part) * batch;
+    cp->in = sl_buffer(x, in, "activation");
+    cp->din = sl_buffer(x, in, "gradient");
+    cp->out = sl_buffer(x, out, "activation");
+    cp->dout = sl_buffer(x, out, "gradient");
+    cn->in_bytes = in * (int64_t)sizeof(float);
+    cn->out_bytes = out * (int64_t)sizeof(float);
+  }
+  cn->state_len = cn->n ? nn_part_state_len(cn->copies[0].part) : 0;
+  cn->acc = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->acc, "average");
+  x->buffers += cn->state_len * (int64_t)sizeof(double);
+  return cn;
+}
+
+void sl_cn_free(sl_compute_node *cn) {
+  if (!cn) return;
+  for (int i = 0; i < cn->n; i++) {
+    cn_copy *cp = &cn->copies[i];
+    nn_part_free(cp->part);
+    free(cp->in);
+    free(cp->din);
+    free(cp->out);
+    free(cp->dout);
+  }
+  free(cn->copies);
+  free(cn->copy_of);
+  free(cn->queue);
+  free(cn->acc);
+  free(cn);
+}
+
+static int prev_rank(const sl_compute_node *cn, int owner) {
+  const sl_ctx *x = cn->x;
+  return x->hop == 0 ? sl_owner_rank(x->t, owner) : sl_compute_rank(x->t, x->pipeline, x->hop - 1);
+}
+
+static int next_rank(const sl_compute_node *cn, int owner) {
+  const sl_ctx *x = cn->x;
+  return x->hop == x->t->H - 1 ? sl_owner_rank(x->t, owner) : sl_compute_rank(x->t, x->pipeline, x->hop + 1);
+}
+
+/* Receives one waiting message into its copy's buffer and queues the task it makes. */
+static void take(sl_compute_node *cn, const MPI_Status *st) {
+  sl_ctx *x = cn->x;
+  sl_msg_type type = SL_TAG_TYPE(st->MPI_TAG);
+  int owner = SL_TAG_OWNER(st->MPI_TAG);
+  int i = owner < x->t->K ? cn->copy_of[owner] : -1;
+  if (i < 0 || (type != SL_MSG_ACTIVATION && type != SL_MSG_GRADIENT))
+    sl_abort(x, "unexpected message (type %d, data owner %d) from rank %d", (int)type, owner, st->MPI_SOURCE);
+  if (cn->qlen == cn->n) sl_abort(x, "task queue overflow: data owner %d has two batches in flight", owner);
+  cn_copy *cp = &cn->copies[i];
+  int fwd = type == SL_MSG_ACTIVATION;
+  sl_recv(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
+  cn->queue[cn->qlen++] = (sl_task){i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, sl_clock(x)};
+}
+
+static void run_task(sl_compute_node *cn, sl_task task) {
+  sl_ctx *x = cn->x;
+  cn_copy *cp = &cn->copies[task.copy];
+  const sl_config *c = x->c;
+  double start = sl_clock(x);
+  if (task.direction == MPSL_DIR_FWD) {
+    sl_done(&cp->sent_out);
+    nn_part_forward(cp->part, cp->in, cp->out, 1);
+    sl_send(&x->net, SL_MSG_ACTIVATION, cp->owner, cp->out, cn->out_bytes, next_rank(cn, cp->owner), &cp->sent_out);
+    sl_event(x, cp->owner, cp->batch, MPSL_DIR_FWD, cn->part, start, sl_clock(x), start - task.arrival, cn->out_bytes);
+  } else {
+    sl_done(&cp->sent_din);
+    nn_part_backward(cp->part, cp->dout, cp->din);
+    nn_part_sgd(cp->part, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
+    sl_send(&x->net, SL_MSG_GRADIENT, cp->owner, cp->din, cn->in_bytes, prev_rank(cn, cp->owner), &cp->sent_din);
+    sl_event(x, cp->owner, cp->batch, MPSL_DIR_BWD, cn->part, start, sl_clock(x), start - task.arrival, cn->in_bytes);
+    cp->batch++;
+  }
+}
+
+void sl_cn_round(sl_compute_node *cn) {
+  sl_ctx *x = cn->x;
+  const sl_config *c = x->c;
+  int64_t per_round = (int64_t)c->local_epochs * c->batches;
+  for (int i = 0; i < cn->n; i++) {
+    nn_part_reset_momenta(cn->copies[i].part);
+    nn_part_set_step(cn->copies[i].part, (uint64_t)(x->round * per_round));
+  }
+  int64_t left = 2 * per_round * cn->n;
+  MPI_Status st;
+  while (left > 0) {
+    /* everything that has arrived joins the queue before the policy chooses */
+    while (sl_poll(&x->net, &st)) take(cn, &st);
+    if (cn->qlen == 0) {
+      sl_wait_any(&x->net, &st);
+      continue;
+    }
+    int i = cn->pick(cn->queue, cn->qlen);
+    sl_task task = cn->queue[i];
+    memmove(cn->queue + i, cn->queue + i + 1, (size_t)(cn->qlen - i - 1) * sizeof *cn->queue);
+    cn->qlen--;
+    run_task(cn, task);
+    left--;
+  }
+  for (int i = 0; i < cn->n; i++) {
+    sl_done(&cn->copies[i].sent_out);
+    sl_done(&cn->copies[i].sent_din);
+  }
+}
+
+/* FedAvg of this hop: the copies here, then the same hop of every other pipeline
+ * (hop_comm), weighted by the data owners' sample counts; every copy restarts from the
+ * result. Pipeline 0 hands the part to the aggregator for evaluation. */
+void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
+  sl_ctx *x = cn->x;
+  memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
+  for (int i = 0; i < cn->n; i++)
+    nn_part_state_accumulate(cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
+  MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
+  for (int64_t j = 0; j < cn->state_len; j++) cn->acc[j] /= (double)x->total;
+  for (int i = 0; i < cn->n; i++) nn_part_state_load(cn->copies[i].part, cn->acc);
+  if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
+}
+
+void sl_cn_memory(const sl_compute_node *cn, nn_mem_stats *s) {
+  for (int i = 0; i < cn->n; i++) sl_mem_add(s, cn->copies[i].part);
+}

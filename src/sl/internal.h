@@ -1,0 +1,69 @@
+/* What the three roles share inside one rank of `mpsl run`. */
+#ifndef MPSL_SL_INTERNAL_H
+#define MPSL_SL_INTERNAL_H
+
+#include <mpi.h>
+#include <stdio.h>
+
+#include "data/data.h"
+#include "io/results.h"
+#include "nn/nn.h"
+#include "sl/net.h"
+#include "sl/runconfig.h"
+
+typedef struct {
+  const sl_config *c;
+  const sl_topo *t;
+  const mpsl_model *m;
+  sl_net net;
+  int rank;
+  sl_role role;
+  int pipeline, hop;  /* compute nodes only */
+  double t0;          /* MPI_Wtime when the run started (after a barrier) */
+  int round;          /* 0-based */
+  int64_t *counts;    /* (K) training samples of each data owner */
+  int64_t total;      /* their sum */
+  mpsl_res_event *ev; /* (cap_ev) events of this rank in the current round */
+  int nev, cap_ev;
+  int64_t buffers; /* bytes of message and batch buffers this rank allocated */
+} sl_ctx;
+
+static inline double sl_clock(const sl_ctx *x) { return MPI_Wtime() - x->t0; }
+/* Records one task; the buffer is sized at setup, so nothing is allocated per task. */
+void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, double start, double end, double wait,
+              int64_t bytes);
+/* A failure in the middle of the protocol: prints "mpsl run: error: rank R (ROLE): reason"
+ * and takes the whole job down. */
+_Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An aligned buffer of the protocol, counted in the rank's accounted memory. */
+float *sl_buffer(sl_ctx *x, int64_t floats, const char *what);
+
+/* ---- the roles: new (NULL with mpsl_fail), train one round, aggregate, free ---- */
+
+typedef struct sl_compute_node sl_compute_node;
+sl_compute_node *sl_cn_new(sl_ctx *x);
+void sl_cn_round(sl_compute_node *cn);
+void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm);
+void sl_cn_memory(const sl_compute_node *cn, nn_mem_stats *s);
+void sl_cn_free(sl_compute_node *cn);
+
+typedef struct sl_owner_host sl_owner_host;
+sl_owner_host *sl_do_new(sl_ctx *x, int first, int n);
+/* Samples and label histogram of each hosted owner: rows (n, 4 + classes) as in results. */
+void sl_do_partition(const sl_owner_host *d, int64_t *rows);
+void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches);
+void sl_do_aggregate(sl_owner_host *d);
+void sl_do_memory(const sl_owner_host *d, nn_mem_stats *s);
+void sl_do_free(sl_owner_host *d);
+
+typedef struct sl_aggregator sl_aggregator;
+sl_aggregator *sl_agg_new(sl_ctx *x);
+void sl_agg_aggregate(sl_aggregator *a);
+void sl_agg_evaluate(sl_aggregator *a, double *loss, double *acc);
+int sl_agg_save(sl_aggregator *a, const char *path);
+void sl_agg_memory(const sl_aggregator *a, nn_mem_stats *s);
+void sl_agg_free(sl_aggregator *a);
+
+void sl_mem_add(nn_mem_stats *s, const nn_part *p);
+
+#endif

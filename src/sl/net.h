@@ -1,0 +1,49 @@
+/* Every point-to-point message of the protocol goes through sl_send, which counts bytes
+ * and messages per link and, on a data-owner rank, per data owner and message type: the
+ * label-privacy audit. Tags carry the type and the data owner the message is about. */
+#ifndef MPSL_SL_NET_H
+#define MPSL_SL_NET_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+typedef enum {
+  SL_MSG_ACTIVATION = 0, /* forward: the activation at a cut */
+  SL_MSG_GRADIENT = 1,   /* backward: the gradient of the loss w.r.t. a cut activation */
+  SL_MSG_MODEL = 2,      /* a part's state for aggregation, or the global model coming back */
+  SL_MSG_INPUT = 3,      /* raw inputs: a data owner must never send one */
+  SL_MSG_LABEL = 4,      /* labels: a data owner must never send one */
+  SL_MSG_NTYPES = 5
+} sl_msg_type;
+
+#define SL_TAG(type, owner) ((int)(owner)*8 + (int)(type))
+#define SL_TAG_TYPE(tag) ((sl_msg_type)((tag) % 8))
+#define SL_TAG_OWNER(tag) ((tag) / 8)
+
+typedef struct {
+  MPI_Comm comm; /* a duplicate of the job's communicator: protocol traffic only */
+  int rank, size;
+  int64_t *link_bytes;             /* (size) bytes sent from this rank to each rank this round */
+  int64_t *link_msgs;              /* (size) messages sent */
+  int owner_first, owners;         /* data owners hosted here (0 of them off data-owner ranks) */
+  int64_t (*audit)[SL_MSG_NTYPES]; /* (owners) messages sent by each hosted data owner */
+} sl_net;
+
+/* Checks that tags can name every owner; -1 with mpsl_fail if MPI's tag range is too small. */
+int sl_net_init(sl_net *n, MPI_Comm world, int owner_first, int owners, int K);
+void sl_net_free(sl_net *n);
+void sl_net_reset_counts(sl_net *n);
+/* Send of `bytes` bytes; `owner` is the data owner the message is about. With req NULL it
+ * blocks; otherwise it starts and *req completes it: tasks pass activations and gradients
+ * both ways along a chain, and two hops blocked sending to each other would deadlock once
+ * messages outgrow MPI's eager limit. The buffer stays untouched until sl_done(req). */
+void sl_send(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req);
+void sl_done(MPI_Request *req);
+void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src);
+/* Waits for the next message from anyone; sleeps briefly between polls, since on an
+ * oversubscribed host a spinning rank steals the core of the rank it is waiting for. */
+void sl_wait_any(sl_net *n, MPI_Status *st);
+/* Non-blocking check; 1 with *st filled if a message is waiting. */
+int sl_poll(sl_net *n, MPI_Status *st);
+
+#endif

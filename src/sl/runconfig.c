@@ -1,0 +1,186 @@
+#include "sl/runconfig.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "util/err.h"
+
+static const mpsl_opt keys[] = {
+    {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, model), "vgg11-cifar", 0, 0, NULL,
+     "model name (mpsl layers --help lists them; e.g. vgg19_bn-cifar, resnet18)", 0},
+    {"width", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, width), "1", 0.001, 16, NULL,
+     "channel multiplier of the model (1 = the published model)", 0},
+    {"dataset", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, dataset), "fashion-mnist", 0, 0,
+     "fashion-mnist|mnist|cifar10|cifar100", "training and test data", 0},
+    {"data_dir", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, data_dir), NULL, 0, 0, NULL,
+     "folder of the data files (default: Debian's dataset-fashion-mnist for fashion-mnist)", 0},
+    {"clients", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, clients), "4", 1, 1 << 20, NULL, "K: number of data owners", 0},
+    {"hops", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, hops), "2", 1, 63, NULL,
+     "H: compute nodes in each pipeline (hops between M_1 and M_P)", 0},
+    {"pipelines", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, pipelines), "1", 1, 4096, NULL,
+     "R: parallel pipelines; data owner k is served by pipeline k % R", 0},
+    {"cuts", MPSL_OPT_INTLIST, MPSL_OPT_FIELD(sl_config, cuts), NULL, 1, 100000, NULL,
+     "H+1 layer indices: M_1 = 1..c1, hop i = c_i+1..c_{i+1}, M_P = c_{H+1}+1..L "
+     "(empty: after the first ReLU, FLOP-balanced hops, M_P = last layer)",
+     0},
+    {"owners_per_rank", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, owners_per_rank), "1", 1, 1 << 20, NULL,
+     "data owners hosted by each data-owner rank", 0},
+    {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, batch), "128", 1, 65536, NULL,
+     "mini-batch size of every data owner", 0},
+    {"batches", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, batches), "16", 1, 1 << 24, NULL,
+     "B: batches per local epoch (a shard smaller than B*batch wraps around)", 0},
+    {"local_epochs", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, local_epochs), "2", 1, 1 << 20, NULL,
+     "r: local epochs of B batches per round", 0},
+    {"rounds", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, rounds), "1", 1, 1 << 20, NULL,
+     "global rounds (aggregation and evaluation after each)", 0},
+    {"lr", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, lr), "0.01", 0, 100, NULL, "SGD learning rate", 0},
+    {"momentum", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, momentum), "0.9", 0, 1, NULL,
+     "SGD momentum (buffers restart from zero every round)", 0},
+    {"weight_decay", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, weight_decay), "1e-4", 0, 1, NULL,
+     "L2 weight decay (PyTorch's SGD rule)", 0},
+    {"seed", MPSL_OPT_INT64, MPSL_OPT_FIELD(sl_config, seed), "1", 0, 9007199254740992.0, NULL,
+     "seed of initial weights, partition, batch order, augmentation and dropout", 0},
+    {"partition", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, partition), "iid", 0, 0, "iid|dirichlet",
+     "how the training set is split over the data owners", 0},
+    {"alpha", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, alpha), "0.5", 1e-6, 1e6, NULL,
+     "Dirichlet concentration for partition=dirichlet (small: more skewed labels)", 0},
+    {"shuffle", MPSL_OPT_BOOL, MPSL_OPT_FIELD(sl_config, shuffle), "true", 0, 0, NULL,
+     "reshuffle each shard every local epoch", 0},
+    {"augment", MPSL_OPT_BOOL, MPSL_OPT_FIELD(sl_config, augment), "false", 0, 0, NULL,
+     "random crop (padding 4) and horizontal flip of training batches", 0},
+    {"policy", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, policy), "fifo", 0, 0, "fifo|bwd-first",
+     "order in which a compute node serves its queue of tasks", 0},
+    {"test_limit", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, test_limit), "0", 0, 1 << 30, NULL,
+     "evaluate on the first N test samples only (0: all)", 0},
+    {"threads", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, threads), "0", 0, 1024, NULL,
+     "OpenMP threads per rank (0: the host's cores divided by the ranks on it, at least 1)", 0},
+    {"output", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, output), "mpsl-run.h5", 0, 0, NULL,
+     "results file (HDF5, docs/results.md; empty: none)", 0},
+    {"save_model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, save_model), NULL, 0, 0, NULL,
+     "write the global model after the last round here (HDF5, PyTorch state_dict names)", 0},
+};
+const mpsl_optset sl_config_opts = {
+    "run", "[CONFIG.ini]",   "Run MP-SL over MPI: mpirun -np $(mpsl run --ranks CONFIG) mpsl run CONFIG",
+    keys,  MPSL_NOPTS(keys), offsetof(sl_config, given)};
+
+int sl_dataset_shape(const char *name, int *classes, int *channels, int *size) {
+  if (!strcmp(name, "fashion-mnist") || !strcmp(name, "mnist")) {
+    *classes = 10, *channels = 1, *size = 32; /* 28x28 padded to 32x32 */
+  } else if (!strcmp(name, "cifar10")) {
+    *classes = 10, *channels = 3, *size = 32;
+  } else if (!strcmp(name, "cifar100")) {
+    *classes = 100, *channels = 3, *size = 32;
+  } else {
+    return mpsl_fail("unknown dataset '%s'", name);
+  }
+  return 0;
+}
+
+int sl_config_model(const sl_config *c, mpsl_model *m) {
+  mpsl_model_opts o;
+  mpsl_model_opts_default(&o);
+  if (sl_dataset_shape(c->dataset, &o.classes, &o.channels, &o.size)) return -1;
+  o.width = c->width;
+  return mpsl_model_build(m, c->model, &o);
+}
+
+int sl_default_cuts(const mpsl_model *m, int hops, int *cuts) {
+  int c1 = 0;
+  for (int i = 0; i < m->nlayers && !c1; i++)
+    if (m->layers[i].kind == MPSL_L_RELU || m->layers[i].kind == MPSL_L_BLOCK) c1 = i + 1;
+  int last = m->nlayers - 1; /* M_P is the last layer alone */
+  if (!c1 || last - c1 < hops)
+    return mpsl_fail(
+        "%s has %d layers: too few to give M_1, %d hop(s) and M_P one layer each after its first "
+        "ReLU (give --cuts)",
+        m->name, m->nlayers, hops);
+  /* middle layers c1+1 .. last: cut where the running FLOP sum comes closest to i/H of the
+   * total, keeping at least one layer for every hop still to come */
+  int64_t total = 0;
+  for (int l = c1 + 1; l <= last; l++) total += m->layers[l - 1].flops;
+  cuts[0] = c1;
+  int64_t run = 0;
+  int at = c1;
+  for (int h = 1; h < hops; h++) {
+    double target = (double)total * h / hops;
+    int best = at + 1;
+    int64_t s = run + m->layers[at].flops;
+    double bestd = s > target ? s - target : target - s;
+    int64_t bests = s;
+    for (int l = at + 2; l <= last - (hops - h); l++) {
+      s += m->layers[l - 1].flops;
+      double d = s > target ? s - target : target - s;
+      if (d < bestd) bestd = d, best = l, bests = s;
+    }
+    cuts[h] = best;
+    at = best;
+    run = bests;
+  }
+  cuts[hops] = last;
+  return 0;
+}
+
+int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
+  memset(t, 0, sizeof *t);
+  int H = c->hops;
+  if (c->cuts.n == 0) {
+    if (sl_default_cuts(m, H, c->cuts.v)) return -1;
+    c->cuts.n = H + 1;
+  } else if (c->cuts.n != H + 1) {
+    return mpsl_fail("--cuts has %d value(s) but %d hop(s) need %d: M_1 | hop 1 | ... | hop %d | M_P", c->cuts.n, H,
+                     H + 1, H);
+  }
+  for (int i = 0; i <= H; i++) {
+    if (c->cuts.v[i] < 1 || c->cuts.v[i] >= m->nlayers)
+      return mpsl_fail("cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)",
+                       c->cuts.v[i], m->name, m->nlayers, m->nlayers - 1, m->name);
+    if (i && c->cuts.v[i] <= c->cuts.v[i - 1])
+      return mpsl_fail("cuts must be strictly increasing: %d follows %d", c->cuts.v[i], c->cuts.v[i - 1]);
+  }
+  if (c->clients < c->pipelines)
+    return mpsl_fail(
+        "%d pipelines for %d data owners: some pipeline would serve nobody (expected pipelines <= "
+        "clients)",
+        c->pipelines, c->clients);
+  t->K = c->clients;
+  t->H = H;
+  t->R = c->pipelines;
+  t->P = H + 2;
+  t->opr = c->owners_per_rank;
+  t->owner_ranks = (t->K + t->opr - 1) / t->opr;
+  t->nranks = 1 + t->R * t->H + t->owner_ranks;
+  for (int p = 0; p < t->P; p++) {
+    t->first[p] = p ? c->cuts.v[p - 1] + 1 : 1;
+    t->last[p] = p < t->P - 1 ? c->cuts.v[p] : m->nlayers;
+  }
+  return 0;
+}
+
+sl_role sl_rank_role(const sl_topo *t, int rank, int *pipeline, int *hop) {
+  *pipeline = *hop = -1;
+  if (rank == 0) return SL_AGGREGATOR;
+  if (rank <= t->R * t->H) {
+    *pipeline = (rank - 1) / t->H;
+    *hop = (rank - 1) % t->H;
+    return SL_COMPUTE;
+  }
+  return SL_OWNER;
+}
+
+int sl_compute_rank(const sl_topo *t, int pipeline, int hop) { return 1 + pipeline * t->H + hop; }
+int sl_owner_rank(const sl_topo *t, int owner) { return 1 + t->R * t->H + owner / t->opr; }
+
+void sl_rank_owners(const sl_topo *t, int rank, int *first, int *n) {
+  int j = rank - 1 - t->R * t->H;
+  *first = j * t->opr;
+  *n = t->K - *first < t->opr ? t->K - *first : t->opr;
+  if (j < 0 || *n < 0) *first = *n = 0;
+}
+
+const char *sl_role_name(sl_role r) {
+  switch (r) {
+    case SL_AGGREGATOR: return "aggregator";
+    case SL_COMPUTE: return "compute node";
+    default: return "data owner";
+  }
+}

@@ -1,0 +1,62 @@
+/* The configuration of an MP-SL run and the topology it implies: which rank plays which
+ * role, which layers each part holds, which data owners each rank hosts.
+ *
+ * Ranks: 0 is the aggregator; 1 .. R*H are the compute nodes, pipeline p hop h (both from
+ * 0) at rank 1 + p*H + h; the remaining ceil(K / owners_per_rank) ranks host the data
+ * owners, owners j*opr .. (j+1)*opr-1 on the j-th of them. Data owner k is served by
+ * pipeline k % R. Parts are numbered 0 .. P-1 (P = H + 2): part 0 is M_1 and part P-1 is
+ * M_P (both on the data owner), part h+1 is hop h. */
+#ifndef MPSL_SL_RUNCONFIG_H
+#define MPSL_SL_RUNCONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli/opts.h"
+#include "models/model.h"
+
+typedef struct {
+  char model[40], dataset[16], data_dir[512], partition[16], policy[16], output[512], save_model[512];
+  double width, alpha, lr, momentum, weight_decay;
+  int clients, hops, pipelines, batch, batches, local_epochs, rounds, owners_per_rank, test_limit, threads;
+  int64_t seed;
+  bool shuffle, augment;
+  mpsl_intlist cuts;
+  mpsl_optmask given;
+} sl_config;
+
+/* The option table of `mpsl run`: every key, its type, default, range and help. */
+extern const mpsl_optset sl_config_opts;
+
+typedef enum { SL_AGGREGATOR = 0, SL_COMPUTE = 1, SL_OWNER = 2 } sl_role;
+
+typedef struct {
+  int K, H, R, P, opr;
+  int nranks;              /* 1 + R*H + owner ranks */
+  int owner_ranks;         /* ceil(K / opr) */
+  int first[66], last[66]; /* (P) layer range of each part, 1-based inclusive */
+} sl_topo;
+
+/* Classes, channels and side of the preprocessed images of a dataset, without reading it. */
+int sl_dataset_shape(const char *name, int *classes, int *channels, int *size);
+
+/* Builds the model of the configuration (caller frees with mpsl_model_free). */
+int sl_config_model(const sl_config *c, mpsl_model *m);
+
+/* Checks the configuration against the model, fills in default cuts (written back into
+ * c->cuts, so the resolved configuration names them) and the topology. -1 with mpsl_fail. */
+int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t);
+
+/* Default cuts: M_1 ends after the first ReLU (or the first block), M_P is the last layer,
+ * and the layers between are cut into H contiguous groups of about equal forward FLOPs. */
+int sl_default_cuts(const mpsl_model *m, int hops, int *cuts);
+
+sl_role sl_rank_role(const sl_topo *t, int rank, int *pipeline, int *hop);
+int sl_compute_rank(const sl_topo *t, int pipeline, int hop);
+int sl_owner_rank(const sl_topo *t, int owner);
+static inline int sl_owner_pipeline(const sl_topo *t, int owner) { return owner % t->R; }
+/* Owners hosted by a data-owner rank: [*first, *first + *n). */
+void sl_rank_owners(const sl_topo *t, int rank, int *first, int *n);
+const char *sl_role_name(sl_role r);
+
+#endif

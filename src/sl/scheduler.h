@@ -1,0 +1,18 @@
+/* How a compute node picks its next task. The queue holds at most one task per data owner
+ * it serves (one batch in flight per data owner), in arrival order. */
+#ifndef MPSL_SL_SCHEDULER_H
+#define MPSL_SL_SCHEDULER_H
+
+typedef struct {
+  int copy;       /* which data owner's copy */
+  int direction;  /* MPSL_DIR_FWD or MPSL_DIR_BWD */
+  double arrival; /* seconds since the run started */
+} sl_task;
+
+/* Index in q[0..n) of the task to run next (n > 0). */
+typedef int (*sl_pick_fn)(const sl_task *q, int n);
+
+/* "fifo" or "bwd-first"; NULL for an unknown name. */
+sl_pick_fn sl_policy_find(const char *name);
+
+#endif

@@ -1,0 +1,296 @@
+/* MP-SL over MPI ends at the model of in-process FedAvg of the data owners trained
+ * unsplit: for multihop, horizontally scaled one-hop and R x H topologies, both policies,
+ * and data-owner ranks hosting several owners. Runs go through $MPSL_LAUNCH (mpirun or
+ * srun) with one thread per rank, so the reference (also one thread) is reproduced bit for
+ * bit up to the reassociation of the averages. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "data/data.h"
+#include "io/results.h"
+#include "nn/stack.h"
+#include "nn_util.h"
+#include "sl/reference.h"
+#include "sl/runconfig.h"
+#include "sl/scheduler.h"
+#include "util/err.h"
+
+static const char *common =
+    "--set model=vgg11_bn-cifar --set width=0.0625 --set clients=4 --set batch=4 --set batches=2 "
+    "--set local_epochs=1 --set rounds=2 --set test_limit=16 --set threads=1 --set lr=0.05";
+
+static char tmpdir[256];
+static mpsl_named_tensor *ref;
+static int nref;
+static nn_stack ref_stack;
+static mpsl_model ref_model;
+static mpsl_dataset train;
+
+static void config_of(sl_config *c, const char *extra) {
+  mpsl_opts_defaults(&sl_config_opts, c);
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s %s", common, extra);
+  char *argv[64];
+  int argc = 0;
+  for (char *t = strtok(buf, " "); t && argc < 64; t = strtok(NULL, " ")) argv[argc++] = t;
+  int npos = 0;
+  ck_assert_msg(mpsl_opts_parse_argv(&sl_config_opts, c, argc, argv, &npos, NULL, 0) == 0, "%s", mpsl_errmsg());
+}
+
+static void setup(void) {
+  const char *t = getenv("TMPDIR");
+  snprintf(tmpdir, sizeof tmpdir, "%s/check_sl.XXXXXX", t ? t : "/tmp");
+  ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+#ifdef _OPENMP
+  omp_set_num_threads(1);
+#endif
+  sl_config c;
+  config_of(&c, "");
+  ck_assert_int_eq(sl_config_model(&c, &ref_model), 0);
+  ck_assert_msg(mpsl_dataset_load(&train, c.dataset, NULL, 1) == 0, "%s", mpsl_errmsg());
+  mpsl_partition part;
+  ck_assert_int_eq(mpsl_partition_make(&part, &train, c.clients, c.partition, c.alpha, (uint64_t)c.seed), 0);
+  ck_assert_int_eq(sl_reference_run(&c, &ref_model, &train, &part, NULL, &ref_stack, NULL), 0);
+  nref = nn_stack_tensors(&ref_stack, &ref);
+  mpsl_partition_free(&part);
+  /* the comparisons below mean something only if training moved the model */
+  nn_stack init;
+  ck_assert_int_eq(nn_stack_init(&init, &ref_model, NULL, 0, c.batch), 0);
+  nn_stack_init_weights(&init, (uint64_t)c.seed);
+  mpsl_named_tensor *it;
+  int ni = nn_stack_tensors(&init, &it);
+  ck_assert_int_eq(ni, nref);
+  double moved = 0;
+  for (int i = 0; i < ni; i++)
+    if (it[i].dtype == MPSL_F32) {
+      double e = tu_relerr(ref[i].data, it[i].data, mpsl_tensor_numel(&it[i]), 1e-4);
+      if (e > moved) moved = e;
+    }
+  ck_assert_msg(moved > 1e-3, "two rounds of training changed the model by only %.3g", moved);
+  nn_stack_free(&init);
+}
+
+static int run(const char *extra, int np, const char *tag, char *model, char *results) {
+  const char *launch = getenv("MPSL_LAUNCH"), *build = getenv("MPSL_BUILDDIR");
+  snprintf(model, 512, "%s/m-%s.h5", tmpdir, tag);
+  snprintf(results, 512, "%s/r-%s.h5", tmpdir, tag);
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "%s -np %d %s/mpsl run %s %s --set output=%s --set save_model=%s >%s/%s.log 2>&1",
+           launch ? launch : "mpirun --oversubscribe", np, build ? build : ".", common, extra, results, model, tmpdir,
+           tag);
+  return system(cmd);
+}
+
+/* Same tensors as the reference within 1e-5 relative; counters equal. */
+static double compare(const char *model) {
+  double worst = 0;
+  for (int i = 0; i < nref; i++) {
+    mpsl_named_tensor t = ref[i];
+    int64_t n = mpsl_tensor_numel(&t);
+    t.data = malloc((size_t)(n ? n : 1) * 8);
+    ck_assert_msg(mpsl_weights_load(model, &t, 1) == 0, "%s", mpsl_errmsg());
+    if (t.dtype == MPSL_I64) {
+      ck_assert_int_eq(*(int64_t *)t.data, *(int64_t *)ref[i].data);
+    } else {
+      double e = tu_relerr(t.data, ref[i].data, n, 1e-4);
+      ck_assert_msg(e <= 1e-5, "%s: %s differs from the reference by %.3g relative", model, t.name, e);
+      if (e > worst) worst = e;
+    }
+    free(t.data);
+  }
+  return worst;
+}
+
+static void check_results(const char *path, const sl_config *c, int nranks) {
+  char *status;
+  ck_assert_msg(mpsl_results_attr(path, "status", &status) == 0, "%s", mpsl_errmsg());
+  ck_assert_str_eq(status, "finished");
+  free(status);
+  mpsl_res_round *r;
+  int64_t n;
+  ck_assert_int_eq(mpsl_results_read(path, MPSL_RES_ROUNDS, (void **)&r, &n), 0);
+  ck_assert_int_eq(n, c->rounds);
+  for (int i = 0; i < n; i++) ck_assert(r[i].round == i + 1 && r[i].wall_s > 0 && r[i].test_acc >= 0);
+  free(r);
+  /* every data owner sent one activation and one gradient per batch, one model per round,
+   * and never an input or a label */
+  mpsl_res_audit *a;
+  ck_assert_int_eq(mpsl_results_read(path, MPSL_RES_AUDIT, (void **)&a, &n), 0);
+  ck_assert_int_eq(n, (int64_t)c->clients * c->rounds);
+  for (int i = 0; i < n; i++) {
+    ck_assert_int_eq(a[i].input, 0);
+    ck_assert_int_eq(a[i].label, 0);
+    ck_assert_int_eq(a[i].activation, c->batches * c->local_epochs);
+    ck_assert_int_eq(a[i].gradient, c->batches * c->local_epochs);
+    ck_assert_int_eq(a[i].model, 1);
+  }
+  free(a);
+  /* per batch: 4 events on the data owner, 2 on each hop */
+  mpsl_res_event *e;
+  ck_assert_int_eq(mpsl_results_read(path, MPSL_RES_EVENTS, (void **)&e, &n), 0);
+  ck_assert_int_eq(n, (int64_t)c->clients * c->rounds * c->batches * c->local_epochs * (4 + 2 * c->hops));
+  for (int i = 0; i < n; i++) ck_assert(e[i].end >= e[i].start && e[i].queue_wait >= 0);
+  free(e);
+  mpsl_res_memory *m;
+  ck_assert_int_eq(mpsl_results_read(path, MPSL_RES_MEMORY, (void **)&m, &n), 0);
+  ck_assert_int_eq(n, (int64_t)nranks * c->rounds);
+  for (int i = 0; i < n; i++) ck_assert(m[i].peak_rss > 0 && (m[i].role == 0 || m[i].accounted > m[i].params));
+  free(m);
+  mpsl_res_link *l;
+  ck_assert_int_eq(mpsl_results_read(path, MPSL_RES_LINKS, (void **)&l, &n), 0);
+  ck_assert_int_gt(n, 0);
+  free(l);
+  int64_t *p;
+  int K, classes;
+  ck_assert_int_eq(mpsl_results_read_partition(path, &p, &K, &classes), 0);
+  ck_assert_int_eq(K, c->clients);
+  ck_assert_int_eq(classes, 10);
+  int64_t samples = 0;
+  for (int k = 0; k < K; k++) samples += p[k * (4 + classes) + 3];
+  ck_assert_int_eq(samples, train.n);
+  free(p);
+}
+
+static void topology(const char *extra, const char *tag) {
+  sl_config c;
+  config_of(&c, extra);
+  sl_topo t;
+  mpsl_model m;
+  ck_assert_int_eq(sl_config_model(&c, &m), 0);
+  ck_assert_msg(sl_config_resolve(&c, &m, &t) == 0, "%s", mpsl_errmsg());
+  mpsl_model_free(&m);
+  char model[512], results[512];
+  int rc = run(extra, t.nranks, tag, model, results);
+  ck_assert_msg(rc == 0, "%s: mpsl run failed (%d), see %s/%s.log", tag, rc, tmpdir, tag);
+  double worst = compare(model);
+  check_results(results, &c, t.nranks);
+  printf("%-28s %2d ranks: worst relative difference from the reference %.2g\n", tag, t.nranks, worst);
+}
+
+START_TEST(multihop) {
+  topology("--set pipelines=1 --set hops=1", "R1H1-fifo");
+  topology("--set pipelines=1 --set hops=2", "R1H2-fifo");
+  topology("--set pipelines=1 --set hops=3 --set policy=bwd-first", "R1H3-bwd-first");
+  topology("--set pipelines=1 --set hops=3", "R1H3-fifo");
+  topology("--set pipelines=1 --set hops=2 --set policy=bwd-first --set owners_per_rank=2", "R1H2-bwd-first-opr2");
+}
+END_TEST
+
+START_TEST(scaled) {
+  topology("--set pipelines=2 --set hops=1", "R2H1-fifo");
+  topology("--set pipelines=2 --set hops=1 --set policy=bwd-first", "R2H1-bwd-first");
+  topology("--set pipelines=2 --set hops=2", "R2H2-fifo");
+  topology("--set pipelines=2 --set hops=2 --set policy=bwd-first --set cuts=2,9,22", "R2H2-bwd-first-cuts");
+}
+END_TEST
+
+/* A -np that does not match is one line from rank 0 and a failed job, before any work. */
+START_TEST(wrong_np) {
+  char model[512], results[512];
+  int rc = run("--set hops=2", 5, "wrong-np", model, results);
+  ck_assert_int_ne(rc, 0);
+  char log[600], line[1024];
+  snprintf(log, sizeof log, "%s/wrong-np.log", tmpdir);
+  FILE *f = fopen(log, "r");
+  ck_assert_ptr_nonnull(f);
+  int hits = 0;
+  while (fgets(line, sizeof line, f)) hits += strstr(line, "mpsl run: error: this configuration needs 7 ranks") != NULL;
+  fclose(f);
+  ck_assert_int_eq(hits, 1);
+  ck_assert_int_ne(access(results, F_OK), 0);
+}
+END_TEST
+
+START_TEST(default_cuts) {
+  mpsl_model m;
+  mpsl_model_opts o;
+  mpsl_model_opts_default(&o);
+  o.width = 0.0625;
+  ck_assert_int_eq(mpsl_model_build(&m, "vgg11_bn-cifar", &o), 0);
+  int cuts[8];
+  ck_assert_int_eq(sl_default_cuts(&m, 3, cuts), 0);
+  ck_assert_int_eq(cuts[0], 3);             /* M_1 ends after the first ReLU */
+  ck_assert_int_eq(cuts[3], m.nlayers - 1); /* M_P is the classifier */
+  int64_t f[3] = {0};
+  for (int h = 0; h < 3; h++)
+    for (int l = cuts[h] + 1; l <= cuts[h + 1]; l++) f[h] += m.layers[l - 1].flops;
+  for (int h = 0; h < 3; h++)
+    ck_assert_msg(f[h] > 0 && f[h] < 2 * (f[0] + f[1] + f[2]) / 3, "hop %d: %lld FLOPs", h, (long long)f[h]);
+  mpsl_clear_error();
+  ck_assert_int_eq(sl_default_cuts(&m, 40, cuts), -1);
+  ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "too few"));
+  mpsl_model_free(&m);
+}
+END_TEST
+
+/* Ranks, roles and owners of a 2 x 3 topology with 7 owners, 3 per rank. */
+START_TEST(topology_roles) {
+  sl_config c;
+  config_of(&c, "--set pipelines=2 --set hops=3 --set clients=7 --set owners_per_rank=3");
+  mpsl_model m;
+  sl_topo t;
+  ck_assert_int_eq(sl_config_model(&c, &m), 0);
+  ck_assert_int_eq(sl_config_resolve(&c, &m, &t), 0);
+  ck_assert_int_eq(t.nranks, 1 + 6 + 3);
+  ck_assert_int_eq(t.first[0], 1);
+  ck_assert_int_eq(t.last[t.P - 1], m.nlayers);
+  for (int p = 1; p < t.P; p++) ck_assert_int_eq(t.first[p], t.last[p - 1] + 1);
+  int pl, hop, first, n;
+  ck_assert_int_eq(sl_rank_role(&t, 0, &pl, &hop), SL_AGGREGATOR);
+  ck_assert(sl_rank_role(&t, 5, &pl, &hop) == SL_COMPUTE && pl == 1 && hop == 1);
+  ck_assert_int_eq(sl_compute_rank(&t, 1, 1), 5);
+  ck_assert_int_eq(sl_rank_role(&t, 9, &pl, &hop), SL_OWNER);
+  sl_rank_owners(&t, 9, &first, &n);
+  ck_assert(first == 6 && n == 1);
+  ck_assert_int_eq(sl_owner_rank(&t, 4), 8);
+  ck_assert_int_eq(sl_owner_pipeline(&t, 5), 1);
+  mpsl_clear_error();
+  config_of(&c, "--set hops=2 --set cuts=3,12");
+  ck_assert_int_eq(sl_config_resolve(&c, &m, &t), -1);
+  ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "need 3"));
+  mpsl_clear_error();
+  config_of(&c, "--set pipelines=5 --set clients=4");
+  ck_assert_int_eq(sl_config_resolve(&c, &m, &t), -1);
+  mpsl_model_free(&m);
+}
+END_TEST
+
+START_TEST(policies) {
+  sl_task q[] = {{0, MPSL_DIR_FWD, 1.0}, {1, MPSL_DIR_FWD, 2.0}, {2, MPSL_DIR_BWD, 3.0}, {3, MPSL_DIR_BWD, 4.0}};
+  sl_pick_fn fifo = sl_policy_find("fifo"), bwd = sl_policy_find("bwd-first");
+  ck_assert(fifo && bwd && !sl_policy_find("lifo"));
+  ck_assert_int_eq(fifo(q, 4), 0);
+  ck_assert_int_eq(bwd(q, 4), 2);
+  ck_assert_int_eq(bwd(q, 2), 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("sl");
+  TCase *t = tcase_create("sl");
+  tcase_set_timeout(t, 600);
+  tcase_add_unchecked_fixture(t, setup, NULL);
+  tcase_add_test(t, default_cuts);
+  tcase_add_test(t, topology_roles);
+  tcase_add_test(t, policies);
+  tcase_add_test(t, wrong_np);
+  tcase_add_test(t, multihop);
+  tcase_add_test(t, scaled);
+  suite_add_tcase(s, t);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  /* the runs' logs and files stay behind only when something failed */
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  if (!failed && tmpdir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
+  if (failed) printf("logs of the runs: %s\n", tmpdir);
+  return failed ? 1 : 0;
+}
