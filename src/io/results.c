@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/h5util.h"
 #include "util/err.h"
 
 typedef enum { F_I32, F_I64, F_F64 } field_type;
@@ -103,16 +104,6 @@ static hid_t compound(mpsl_res_table t, int file) {
   }
   return c;
 }
-
-typedef struct {
-  H5E_auto2_t func;
-  void *data;
-} quiet_h5;
-static void quiet_begin(quiet_h5 *q) {
-  H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-static void quiet_end(const quiet_h5 *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
 
 /* Without file locks: `mpsl report` reading a file while the run appends to it must not
  * make the run's next open fail (each open is short, and a reader that catches a write

@@ -10,39 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/h5util.h"
 #include "util/err.h"
 
 int64_t mpsl_tensor_numel(const mpsl_named_tensor *t) {
   int64_t n = 1;
   for (int d = 0; d < t->ndims; d++) n *= t->dims[d];
   return n;
-}
-
-/* HDF5's automatic error printing, saved on entry and put back on exit, so that a
- * caller who wants the stack printed elsewhere keeps it. */
-typedef struct {
-  H5E_auto2_t func;
-  void *data;
-} quiet_h5;
-
-static void quiet_begin(quiet_h5 *q) {
-  H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-
-static void quiet_end(const quiet_h5 *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
-
-static herr_t first_desc(unsigned n, const H5E_error2_t *e, void *out) {
-  if (n == 0 && e->desc) snprintf(out, 256, "%s", e->desc);
-  return 0;
-}
-
-/* The most specific message on HDF5's current error stack, or "" if there is none. */
-static const char *h5_detail(void) {
-  static char buf[256];
-  buf[0] = '\0';
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, buf);
-  return buf;
 }
 
 static const char *dtype_name(mpsl_dtype t) { return t == MPSL_I64 ? "int64" : "float32"; }
