@@ -17,6 +17,7 @@ static const struct {
     {"layers", cmd_layers, "print a model's layer table (cut points refer to it)"},
     {"train", cmd_train, "train a model in one process, unsplit or cut into parts"},
     {"bench", cmd_bench, "time a training step and report GFLOP/s"},
+    {"profile", cmd_profile, "measure per-layer times and bytes of a model on this host (a profile)"},
     {"run", cmd_run, "run MP-SL over MPI (mpirun -np $(mpsl run --ranks CONFIG) mpsl run CONFIG)"},
     {"report", cmd_report, "summarise a results file of mpsl run (or --csv TABLE)"},
 };
