@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #include "emu/profile.h"
 #include "io/h5util.h"
 #include "util/err.h"
