@@ -8,6 +8,7 @@
 #include "data/data.h"
 #include "io/weights.h"
 #include "nn/stack.h"
+#include "sl/reference.h"
 #include "util/err.h"
 #include "util/timer.h"
 
@@ -57,31 +58,6 @@ static const mpsl_opt keys[] = {
 static const mpsl_optset opts = {"train", NULL, "Train a model in one process, unsplit or cut into parts.", keys,
                                  MPSL_NOPTS(keys), offsetof(train_cfg, given)};
 
-typedef struct {
-  double loss;
-  double acc;
-} eval_result;
-
-/* Test set in batches of the training batch size; the last one is padded and its
- * padding ignored (evaluation treats samples independently). */
-static eval_result evaluate(nn_stack *s, const mpsl_dataset *test, int limit, float *x, int32_t *y, float *logits) {
-  int64_t n = limit > 0 && limit < test->n ? limit : test->n;
-  int b = s->batch;
-  int64_t *idx = mpsl_xmalloc((size_t)b * sizeof *idx, "indices");
-  double loss = 0;
-  int64_t hits = 0;
-  for (int64_t at = 0; at < n; at += b) {
-    int m = (int)(n - at < b ? n - at : b);
-    for (int i = 0; i < b; i++) idx[i] = at + (i < m ? i : 0);
-    mpsl_dataset_batch(test, idx, b, x, y, NULL);
-    nn_stack_eval(s, x, logits);
-    int correct;
-    loss += nn_xent(logits, y, m, s->model->classes, NULL, &correct) * m;
-    hits += correct;
-  }
-  return (eval_result){loss / n, (double)hits / n};
-}
-
 int cmd_train(int argc, char **argv) {
   train_cfg c;
   int npos = 0, rc = cli_parse(&opts, &c, argc, argv, &npos, NULL, 0);
@@ -94,7 +70,7 @@ int cmd_train(int argc, char **argv) {
   mpsl_model m = {0};
   nn_stack s = {0};
   int status = 1;
-  float *x = NULL, *logits = NULL;
+  float *x = NULL;
   int32_t *y = NULL;
   int64_t *order = NULL, *all = NULL;
   const char *dir = c.data_dir[0] ? c.data_dir : NULL;
@@ -117,7 +93,6 @@ int cmd_train(int argc, char **argv) {
   int64_t in = (int64_t)m.channels * m.size * m.size;
   x = mpsl_xalloc_aligned((size_t)c.batch * in * sizeof *x, "batch");
   y = mpsl_xmalloc((size_t)c.batch * sizeof *y, "labels");
-  logits = mpsl_xmalloc((size_t)c.batch * m.classes * sizeof *logits, "logits");
   order = mpsl_xmalloc((size_t)train.n * sizeof *order, "order");
   all = mpsl_xmalloc((size_t)train.n * sizeof *all, "order");
   for (int64_t i = 0; i < train.n; i++) all[i] = i;
@@ -142,9 +117,10 @@ int cmd_train(int argc, char **argv) {
     hits += correct;
     seen += c.batch;
     if (k == per_epoch - 1 || step == total - 1) {
-      eval_result e = evaluate(&s, &test, c.test_limit, x, y, logits);
+      double test_loss, test_acc;
+      sl_evaluate(&s, &test, c.test_limit, &test_loss, &test_acc);
       printf("epoch %lld step %lld train_loss=%.4f train_acc=%.4f test_loss=%.4f test_acc=%.4f time_s=%.1f\n",
-             (long long)epoch + 1, (long long)step + 1, loss_sum / seen, (double)hits / seen, e.loss, e.acc,
+             (long long)epoch + 1, (long long)step + 1, loss_sum / seen, (double)hits / seen, test_loss, test_acc,
              mpsl_now() - t0);
       fflush(stdout);
       loss_sum = 0;
@@ -162,7 +138,6 @@ out:
   if (status) cli_error("train");
   free(x);
   free(y);
-  free(logits);
   free(order);
   free(all);
   nn_stack_free(&s);

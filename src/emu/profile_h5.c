@@ -162,35 +162,11 @@ static int write_all(hid_t file, const mpsl_profile *p) {
 
 int mpsl_profile_save(const mpsl_profile *p, const char *path) {
   if (p->nlayers < 1 || !p->layers) return mpsl_fail("%s: the profile has no layers", path);
-  size_t plen = strlen(path);
-  char *tmp = mpsl_xmalloc(plen + 5, "profile temporary file name");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-  quiet_h5 q;
-  quiet_begin(&q);
-  int ok = 0;
-  errno = 0;
-  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) {
-    mpsl_fail("%s: cannot create (%s)", tmp, errno ? strerror(errno) : h5_detail());
-    goto out;
-  }
-  ok = write_all(file, p) == 0;
-  if (!ok) mpsl_fail("%s: cannot write the profile (%s)", tmp, h5_detail());
-  /* closing flushes: a full disk shows up here */
-  if (H5Fclose(file) < 0 && ok) {
-    mpsl_fail("%s: cannot finish writing (%s)", tmp, h5_detail());
-    ok = 0;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    mpsl_fail("%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
-    ok = 0;
-  }
-  if (!ok) unlink(tmp);
-out:
-  quiet_end(&q);
-  free(tmp);
-  return ok ? 0 : -1;
+  h5_tmpfile w;
+  if (h5_tmp_create(&w, path)) return -1;
+  int ok = write_all(w.file, p) == 0;
+  if (!ok) mpsl_fail("%s: cannot write the profile (%s)", w.tmp, h5_detail());
+  return h5_tmp_finish(&w, ok);
 }
 
 /* ---- reading ----------------------------------------------------------------------- */

@@ -1,6 +1,12 @@
 #include "io/h5util.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/err.h"
 
 void quiet_begin(quiet_h5 *q) {
   H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
@@ -19,4 +25,36 @@ const char *h5_detail(void) {
   buf[0] = '\0';
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, buf);
   return buf;
+}
+
+int h5_tmp_create(h5_tmpfile *w, const char *path) {
+  size_t plen = strlen(path);
+  w->path = path;
+  w->tmp = mpsl_xmalloc(plen + 5, "temporary file name");
+  memcpy(w->tmp, path, plen);
+  memcpy(w->tmp + plen, ".tmp", 5);
+  quiet_begin(&w->q);
+  errno = 0;
+  w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (w->file >= 0) return 0;
+  mpsl_fail("%s: cannot create (%s)", w->tmp, errno ? strerror(errno) : h5_detail());
+  quiet_end(&w->q);
+  free(w->tmp);
+  return -1;
+}
+
+int h5_tmp_finish(h5_tmpfile *w, int ok) {
+  /* closing flushes: a full disk shows up here */
+  if (H5Fclose(w->file) < 0 && ok) {
+    mpsl_fail("%s: cannot finish writing (%s)", w->tmp, h5_detail());
+    ok = 0;
+  }
+  if (ok && rename(w->tmp, w->path) != 0) {
+    mpsl_fail("%s: cannot rename %s into place (%s)", w->path, w->tmp, strerror(errno));
+    ok = 0;
+  }
+  if (!ok) unlink(w->tmp);
+  quiet_end(&w->q);
+  free(w->tmp);
+  return ok ? 0 : -1;
 }

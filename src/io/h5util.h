@@ -18,4 +18,17 @@ void quiet_end(const quiet_h5 *q);
 /* The most specific message on HDF5's current error stack, or "" if there is none. */
 const char *h5_detail(void);
 
+/* A file written so that a failure never leaves one that looks complete: h5_tmp_create
+ * makes PATH.tmp (errors quiet until finish), h5_tmp_finish closes it and renames it over
+ * PATH when ok, or removes it. Both return 0, or -1 with mpsl_fail naming the file. */
+typedef struct {
+  hid_t file;
+  char *tmp;
+  const char *path;
+  quiet_h5 q;
+} h5_tmpfile;
+
+int h5_tmp_create(h5_tmpfile *w, const char *path);
+int h5_tmp_finish(h5_tmpfile *w, int ok);
+
 #endif

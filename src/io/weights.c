@@ -96,36 +96,11 @@ int mpsl_weights_save(const char *path, const mpsl_named_tensor *t, int n) {
   for (int i = 0; i < n; i++)
     if (check_tensor(path, &t[i]) < 0) return -1;
 
-  size_t plen = strlen(path);
-  char *tmp = mpsl_xmalloc(plen + 5, "weights temporary file name");
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmp", 5);
-
-  quiet_h5 q;
-  quiet_begin(&q);
-  int ok = 0;
-  errno = 0;
-  hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  if (file < 0) {
-    mpsl_fail("%s: cannot create (%s)", tmp, errno ? strerror(errno) : h5_detail());
-    goto out;
-  }
-  ok = 1;
-  for (int i = 0; i < n && ok; i++) ok = write_one(file, path, &t[i]) == 0;
-  /* closing flushes: a full disk shows up here */
-  if (H5Fclose(file) < 0 && ok) {
-    mpsl_fail("%s: cannot finish writing (%s)", tmp, h5_detail());
-    ok = 0;
-  }
-  if (ok && rename(tmp, path) != 0) {
-    mpsl_fail("%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
-    ok = 0;
-  }
-  if (!ok) unlink(tmp);
-out:
-  quiet_end(&q);
-  free(tmp);
-  return ok ? 0 : -1;
+  h5_tmpfile w;
+  if (h5_tmp_create(&w, path)) return -1;
+  int ok = 1;
+  for (int i = 0; i < n && ok; i++) ok = write_one(w.file, path, &t[i]) == 0;
+  return h5_tmp_finish(&w, ok);
 }
 
 /* H5Lexists needs every group on the way to exist, so a nested name is walked one
