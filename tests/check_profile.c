@@ -375,7 +375,7 @@ static const struct {
     {"[d\n", "bad.ini:1: '[d' is not a [device] header"},
     {"[a b]\n", "bad.ini:1: [a b]: a device name is"},
     {"[d]\njust words\n", "bad.ini:2: expected 'key = value', got 'just words'"},
-    {"[d]\nsource = \"open\n", "bad.ini:2: source: no closing quote"},
+    {"[d]\nsource = \"open\n", "bad.ini:2: source: '\"open': no closing quote"},
     {"# nothing\n", "bad.ini: no [device] sections"},
 };
 

@@ -456,20 +456,30 @@ static int file_value(char *v, const char *origin, const char *key, char **out) 
   return 0;
 }
 
-static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *origin) {
+int mpsl_ini_line(char *line, const char *origin, const char *what, char **key, char **value) {
   char buf[SHOWN];
   char *t = trim(line);
-  if (!*t || *t == '#' || *t == ';') return 0;
+  if (!*t || *t == '#' || *t == ';') return MPSL_INI_BLANK;
   if (*t == '[') {
-    if (t[strlen(t) - 1] == ']') return 0;
-    return mpsl_fail("%s: '%s' is not a [section] header", origin, shown(t, buf));
+    size_t n = strlen(t);
+    if (t[n - 1] != ']') return mpsl_fail("%s: '%s' is not a [%s] header", origin, shown(t, buf), what);
+    t[n - 1] = '\0';
+    *key = trim(t + 1);
+    return MPSL_INI_SECTION;
   }
   char *eq = strchr(t, '=');
   if (!eq) return mpsl_fail("%s: expected 'key = value', got '%s'", origin, shown(t, buf));
   *eq = '\0';
-  char *key = trim(t), *value = NULL;
-  if (!*key) return mpsl_fail("%s: no key before '=' in '= %s'", origin, shown(eq + 1, buf));
-  if (file_value(trim(eq + 1), origin, key, &value)) return -1;
+  *key = trim(t);
+  if (!**key) return mpsl_fail("%s: no key before '=' in '= %s'", origin, shown(eq + 1, buf));
+  if (file_value(trim(eq + 1), origin, *key, value)) return -1;
+  return MPSL_INI_PAIR;
+}
+
+static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *origin) {
+  char *key, *value;
+  int kind = mpsl_ini_line(line, origin, "section", &key, &value);
+  if (kind != MPSL_INI_PAIR) return kind < 0 ? -1 : 0;
   return mpsl_opts_set(s, cfg, key, value, origin);
 }
 

@@ -94,6 +94,14 @@ int mpsl_opts_parse_file(const mpsl_optset *s, void *cfg, const char *path);
 int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos,
                          char **pos, int maxpos);
 
+/* One line of a `key = value` file, split in place with the syntax of
+ * mpsl_opts_parse_file, for files with sections of their own (the device catalogue):
+ * MPSL_INI_BLANK for a blank or comment line, MPSL_INI_SECTION with *key the name inside
+ * [brackets], MPSL_INI_PAIR with *key and the unquoted *value; -1 with mpsl_fail on a
+ * malformed line. `what` names a section in messages ("section", "device"). */
+enum { MPSL_INI_BLANK = 0, MPSL_INI_SECTION = 1, MPSL_INI_PAIR = 2 };
+int mpsl_ini_line(char *line, const char *origin, const char *what, char **key, char **value);
+
 int mpsl_opts_check_required(const mpsl_optset *s, const void *cfg);
 int mpsl_opts_was_set(const mpsl_optset *s, const void *cfg, const char *key);
 

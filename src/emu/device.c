@@ -89,40 +89,6 @@ typedef struct {
   int open;       /* inside a [section] */
 } parse_state;
 
-static char *trim(char *p) {
-  while (isspace((unsigned char)*p)) p++;
-  size_t n = strlen(p);
-  while (n && isspace((unsigned char)p[n - 1])) p[--n] = '\0';
-  return p;
-}
-
-/* The value syntax of option files: "quoted" with \" and \\, or bare up to a comment
- * that follows a blank. */
-static int line_value(char *v, const char *origin, const char *key, char **out) {
-  if (*v != '"') {
-    for (char *p = v; *p; p++)
-      if ((*p == '#' || *p == ';') && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
-        *p = '\0';
-        break;
-      }
-    *out = trim(v);
-    return 0;
-  }
-  char *end = v + 1;
-  while (*end && *end != '"') end += *end == '\\' && (end[1] == '"' || end[1] == '\\') ? 2 : 1;
-  char *rest = *end ? trim(end + 1) : NULL;
-  if (!rest || (*rest && *rest != '#' && *rest != ';'))
-    return mpsl_fail("%s: %s: %s", origin, key, rest ? "text after the closing quote" : "no closing quote");
-  char *dst = v;
-  for (char *src = v + 1; src < end; src++) {
-    if (*src == '\\' && (src[1] == '"' || src[1] == '\\')) src++;
-    *dst++ = *src;
-  }
-  *dst = '\0';
-  *out = v;
-  return 0;
-}
-
 static int valid_name(const char *s) {
   if (!*s || strlen(s) >= sizeof ((mpsl_device *)0)->name) return 0;
   for (; *s; s++)
@@ -155,7 +121,7 @@ static int ref_line(mpsl_device *d, const char *key, const char *value, const ch
   mpsl_model_free(&m);
   errno = 0;
   r.seconds = strtod(value, &end);
-  if (end == value || *trim(end) || errno || !isfinite(r.seconds) || r.seconds <= 0)
+  if (end == value || *end || errno || !isfinite(r.seconds) || r.seconds <= 0)
     return mpsl_fail("%s: %s: '%s' is not a time (expected a positive number of seconds)", origin, key, value);
   for (int i = 0; i < d->nrefs; i++)
     if (!strcmp(d->refs[i].model, r.model) && d->refs[i].batch == r.batch)
@@ -192,14 +158,12 @@ static int close_section(parse_state *st) {
 }
 
 static int parse_line(parse_state *st, char *line, const char *origin) {
-  char *t = trim(line);
-  if (!*t || *t == '#' || *t == ';') return 0;
-  if (*t == '[') {
-    size_t n = strlen(t);
-    if (t[n - 1] != ']') return mpsl_fail("%s: '%s' is not a [device] header", origin, t);
+  char *key, *value;
+  int kind = mpsl_ini_line(line, origin, "device", &key, &value);
+  if (kind <= MPSL_INI_BLANK) return kind;
+  if (kind == MPSL_INI_SECTION) {
     if (close_section(st)) return -1;
-    t[n - 1] = '\0';
-    char *name = trim(t + 1);
+    const char *name = key;
     if (!valid_name(name))
       return mpsl_fail("%s: [%s]: a device name is 1..31 letters, digits, '_', '-' or '.'", origin, name);
     for (int i = 0; i < st->n; i++)
@@ -219,13 +183,7 @@ static int parse_line(parse_state *st, char *line, const char *origin) {
     st->open = 1;
     return 0;
   }
-  char *eq = strchr(t, '=');
-  if (!eq) return mpsl_fail("%s: expected 'key = value', got '%s'", origin, t);
-  *eq = '\0';
-  char *key = trim(t), *value = NULL;
-  if (!*key) return mpsl_fail("%s: no key before '='", origin);
   if (!st->open) return mpsl_fail("%s: '%s' comes before any [device] header", origin, key);
-  if (line_value(trim(eq + 1), origin, key, &value)) return -1;
   if (!strncmp(key, REF_PREFIX, strlen(REF_PREFIX))) return ref_line(&st->dev[st->n - 1], key, value, origin);
   return mpsl_opts_set(&device_opts, &st->cfg, key, value, origin);
 }
