@@ -18,26 +18,11 @@
 #include "emu/profile.h"
 #include "models/model.h"
 #include "util/err.h"
-
-static char workdir[4096];
-
-static int remove_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(p);
-}
+#include "workdir.h"
 
 /* Each test runs in its own empty directory, so messages name plain "p.h5". */
-static void setup(void) {
-  const char *base = getenv("TMPDIR");
-  snprintf(workdir, sizeof workdir, "%s/mpsl-profile-XXXXXX", base && *base ? base : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(workdir));
-  ck_assert_int_eq(chdir(workdir), 0);
-  mpsl_clear_error();
-}
-
-static void teardown(void) {
-  if (chdir("/") == 0) nftw(workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+static void setup(void) { workdir_enter("profile"); }
+static void teardown(void) { workdir_leave(); }
 
 static void write_text(const char *path, const char *text) {
   FILE *f = fopen(path, "w");

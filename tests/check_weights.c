@@ -10,26 +10,11 @@
 
 #include "io/weights.h"
 #include "util/err.h"
-
-static char workdir[4096];
-
-static int remove_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
-  (void)sb, (void)flag, (void)ftw;
-  return remove(p);
-}
+#include "workdir.h"
 
 /* Each test runs in its own empty directory, so messages name plain "w.h5". */
-static void setup(void) {
-  const char *base = getenv("TMPDIR");
-  snprintf(workdir, sizeof workdir, "%s/mpsl-weights-XXXXXX", base && *base ? base : "/tmp");
-  ck_assert_ptr_nonnull(mkdtemp(workdir));
-  ck_assert_int_eq(chdir(workdir), 0);
-  mpsl_clear_error();
-}
-
-static void teardown(void) {
-  if (chdir("/") == 0) nftw(workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
+static void setup(void) { workdir_enter("weights"); }
+static void teardown(void) { workdir_leave(); }
 
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
