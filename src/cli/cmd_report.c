@@ -74,9 +74,11 @@ static int summary(const char *path) {
   mpsl_res_audit *a;
   int64_t nr, nm, nl, na;
   if (mpsl_results_read(path, MPSL_RES_ROUNDS, (void **)&r, &nr)) return -1;
-  printf("\n%6s %10s %12s %12s %9s\n", "round", "wall_s", "train_loss", "test_loss", "test_acc");
+  printf("\n%6s %10s %12s %12s %12s %9s %8s\n", "round", "wall_s", "time_s", "train_loss", "test_loss", "test_acc",
+         "overruns");
   for (int64_t i = 0; i < nr; i++)
-    printf("%6d %10.3f %12.6f %12.6f %9.4f\n", r[i].round, r[i].wall_s, r[i].train_loss, r[i].test_loss, r[i].test_acc);
+    printf("%6d %10.3f %12.3f %12.6f %12.6f %9.4f %8lld\n", r[i].round, r[i].wall_s, r[i].time_s, r[i].train_loss,
+           r[i].test_loss, r[i].test_acc, (long long)r[i].overruns);
   free(r);
 
   if (mpsl_results_read(path, MPSL_RES_MEMORY, (void **)&m, &nm)) return -1;
@@ -86,14 +88,15 @@ static int summary(const char *path) {
   char b1[32], b2[32], b3[32], b4[32], b5[32];
   printf("\nmemory per rank (round %d): accounted = parameters+gradients+optimizer+statistics, activations, rest\n",
          last + 1);
-  printf("%5s %-13s %14s %14s %14s %14s %14s\n", "rank", "role", "accounted", "params+opt", "activations", "buffers",
-         "peak_rss");
+  printf("%5s %-13s %14s %14s %14s %14s %14s %14s\n", "rank", "role", "accounted", "params+opt", "activations",
+         "buffers", "peak_rss", "cap");
   for (int64_t i = 0; i < nm; i++) {
     if (m[i].round != last) continue;
-    printf("%5d %-13s %14s %14s %14s %14s %14s\n", m[i].rank, role_name(m[i].role), mib((double)m[i].accounted, b1),
-           mib((double)(m[i].params + m[i].grads + m[i].optim + m[i].stats), b2),
+    char b6[32];
+    printf("%5d %-13s %14s %14s %14s %14s %14s %14s\n", m[i].rank, role_name(m[i].role),
+           mib((double)m[i].accounted, b1), mib((double)(m[i].params + m[i].grads + m[i].optim + m[i].stats), b2),
            mib((double)(m[i].activations + m[i].act_grads), b3), mib((double)m[i].buffers, b4),
-           mib((double)m[i].peak_rss, b5));
+           mib((double)m[i].peak_rss, b5), m[i].cap ? mib((double)m[i].cap, b6) : "-");
   }
   free(m);
 

@@ -28,9 +28,10 @@ typedef struct {
 #define F64(s, f) \
   { #f, offsetof(s, f), F_F64 }
 
-static const field round_fields[] = {I32(mpsl_res_round, round), F64(mpsl_res_round, wall_s),
-                                     F64(mpsl_res_round, train_loss), F64(mpsl_res_round, test_loss),
-                                     F64(mpsl_res_round, test_acc)};
+static const field round_fields[] = {I32(mpsl_res_round, round),      F64(mpsl_res_round, wall_s),
+                                     F64(mpsl_res_round, time_s),     F64(mpsl_res_round, train_loss),
+                                     F64(mpsl_res_round, test_loss),  F64(mpsl_res_round, test_acc),
+                                     I64(mpsl_res_round, overruns)};
 static const field event_fields[] = {
     I32(mpsl_res_event, round), I32(mpsl_res_event, rank),       I32(mpsl_res_event, role), I32(mpsl_res_event, owner),
     I32(mpsl_res_event, batch), I32(mpsl_res_event, direction),  I32(mpsl_res_event, part), F64(mpsl_res_event, start),
@@ -40,7 +41,8 @@ static const field memory_fields[] = {
     I64(mpsl_res_memory, accounted),   I64(mpsl_res_memory, params),    I64(mpsl_res_memory, grads),
     I64(mpsl_res_memory, optim),       I64(mpsl_res_memory, stats),     I64(mpsl_res_memory, weight_copies),
     I64(mpsl_res_memory, activations), I64(mpsl_res_memory, act_grads), I64(mpsl_res_memory, scratch),
-    I64(mpsl_res_memory, workspace),   I64(mpsl_res_memory, buffers),   I64(mpsl_res_memory, peak_rss)};
+    I64(mpsl_res_memory, workspace),   I64(mpsl_res_memory, buffers),   I64(mpsl_res_memory, peak_rss),
+    I64(mpsl_res_memory, cap)};
 static const field link_fields[] = {I32(mpsl_res_link, round), I32(mpsl_res_link, src), I32(mpsl_res_link, dst),
                                     I64(mpsl_res_link, bytes), I64(mpsl_res_link, messages)};
 static const field audit_fields[] = {I32(mpsl_res_audit, round),      I32(mpsl_res_audit, owner),

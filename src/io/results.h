@@ -7,9 +7,15 @@
 
 #include <stdint.h>
 
+/* wall_s: real seconds the round took (emulation: wall clock on the aggregator, including
+ * aggregation and evaluation; simulation: the simulator's own run time). time_s: the
+ * protocol's time of the round in model seconds (docs/timing.md): from its start until the
+ * last data owner holds the global model; evaluation is not part of it. overruns: tasks
+ * whose real compute took longer than the emulated device would have (0 in simulation). */
 typedef struct {
   int32_t round;
-  double wall_s, train_loss, test_loss, test_acc;
+  double wall_s, time_s, train_loss, test_loss, test_acc;
+  int64_t overruns;
 } mpsl_res_round;
 
 enum { MPSL_DIR_FWD = 0, MPSL_DIR_BWD = 1 };
@@ -27,7 +33,7 @@ typedef struct {
 typedef struct {
   int32_t round, rank, role;
   int64_t accounted, params, grads, optim, stats, weight_copies, activations, act_grads, scratch, workspace, buffers,
-      peak_rss;
+      peak_rss, cap; /* cap: the memory of the rank's device (0: none), for the accounted bytes */
 } mpsl_res_memory;
 
 typedef struct {

@@ -111,7 +111,8 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
                          m.scratch,
                          m.workspace,
                          s->x->buffers,
-                         (int64_t)ru.ru_maxrss * 1024};
+                         (int64_t)ru.ru_maxrss * 1024,
+                         0};
 }
 
 /* Gathers this round's events, memory, links and audit to rank 0 and appends them. */
@@ -334,7 +335,8 @@ int sl_run(MPI_Comm world, sl_config *c) {
     MPI_CHECK(MPI_Reduce(loss, sum, 2, MPI_DOUBLE, MPI_SUM, 0, world));
     gather_round(&s, out);
     if (rank == 0) {
-      mpsl_res_round r = {x.round + 1, sl_clock(&x) - begin, sum[0] / sum[1], test_loss, test_acc};
+      double wall = sl_clock(&x) - begin;
+      mpsl_res_round r = {x.round + 1, wall, wall, sum[0] / sum[1], test_loss, test_acc, 0};
       if (out[0] && mpsl_results_append(out, MPSL_RES_ROUNDS, &r, 1)) sl_abort(&x, "%s", mpsl_errmsg());
       printf("round %d wall_s=%.3f train_loss=%.6f test_loss=%.6f test_acc=%.4f\n", r.round, r.wall_s, r.train_loss,
              r.test_loss, r.test_acc);

@@ -18,6 +18,12 @@
 typedef struct {
   char model[40], dataset[16], data_dir[512], partition[16], policy[16], output[512], save_model[512];
   double width, alpha, lr, momentum, weight_decay;
+  /* emulation and timing (emu/timing.h, docs/timing.md) */
+  char compute[16], profile[512], profile_dir[512], devices[512];
+  char do_devices[512], cn_devices[512], agg_device[32];
+  char do_cn_bw[32], cn_cn_bw[32], do_agg_bw[32], do_links[512];
+  double do_cn_lat, cn_cn_lat, do_agg_lat, jitter, time_scale;
+  bool memory_check;
   int clients, hops, pipelines, batch, batches, local_epochs, rounds, owners_per_rank, test_limit, threads;
   int64_t seed;
   bool shuffle, augment;

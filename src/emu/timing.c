@@ -1,0 +1,2 @@
+/* placeholder: the timing scenario is being written */
+#include "emu/timing.h"
