@@ -17,6 +17,17 @@ int mpsl_fail(const char *fmt, ...) {
   return -1;
 }
 
+int mpsl_fail_context(const char *fmt, ...) {
+  char ctx[512], old[sizeof errbuf];
+  snprintf(old, sizeof old, "%s", mpsl_errmsg());
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(ctx, sizeof ctx, fmt, ap);
+  va_end(ap);
+  snprintf(errbuf, sizeof errbuf, "%s: %s", ctx, old);
+  return -1;
+}
+
 const char *mpsl_errmsg(void) { return errbuf[0] ? errbuf : "unknown error"; }
 void mpsl_clear_error(void) { errbuf[0] = '\0'; }
 

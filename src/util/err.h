@@ -10,6 +10,8 @@
 /* Record a one-line message for the caller to print; returns -1 so that
  * `return mpsl_fail("...")` reads naturally. The first failure wins until cleared. */
 int mpsl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Puts context in front of the recorded message: "do_devices = x: " + message. -1. */
+int mpsl_fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *mpsl_errmsg(void);
 void mpsl_clear_error(void);
 
