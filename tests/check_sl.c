@@ -56,7 +56,7 @@ static void setup(void) {
   ck_assert_msg(mpsl_dataset_load(&train, c.dataset, NULL, 1) == 0, "%s", mpsl_errmsg());
   mpsl_partition part;
   ck_assert_int_eq(mpsl_partition_make(&part, &train, c.clients, c.partition, c.alpha, (uint64_t)c.seed), 0);
-  ck_assert_int_eq(sl_reference_run(&c, &ref_model, &train, &part, NULL, &ref_stack, NULL), 0);
+  ck_assert_int_eq(sl_reference_run(&c, &ref_model, &train, &part, NULL, &ref_stack, NULL, NULL), 0);
   nref = nn_stack_tensors(&ref_stack, &ref);
   mpsl_partition_free(&part);
   /* the comparisons below mean something only if training moved the model */

@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "cli/cli_internal.h"
+#include "config.h"
 #include "data/data.h"
+#include "io/results.h"
+#include "io/weights.h"
 #include "nn/stack.h"
 #include "sl/reference.h"
 #include "sl/runconfig.h"
@@ -74,7 +77,26 @@ static int reference(sl_config *c) {
       mpsl_dataset_load(&test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||
       mpsl_partition_make(&part, &train, c->clients, c->partition, c->alpha, (uint64_t)c->seed))
     goto out;
-  if (sl_reference_run(c, &m, &train, &part, &test, &g, stdout)) goto out;
+  const char *out = c->output[0] ? c->output : NULL;
+  if (out) {
+    char *ini = mpsl_opts_to_ini(&sl_config_opts, c), seed[32];
+    snprintf(seed, sizeof seed, "%lld", (long long)c->seed);
+    mpsl_res_attr attrs[] = {{"program", "mpsl " PACKAGE_VERSION},
+                             {"mode", "reference"},
+                             {"config", ini},
+                             {"onednn_version", nn_dnnl_version()},
+                             {"seed", seed},
+                             {"model", m.name},
+                             {"hops", "0 (unsplit: every data owner trains the whole model, then FedAvg)"}};
+    int bad = mpsl_results_create(out, attrs, (int)(sizeof attrs / sizeof attrs[0]));
+    free(ini);
+    if (bad) goto out;
+  }
+  if (sl_reference_run(c, &m, &train, &part, &test, &g, stdout, out)) goto out;
+  if (out) {
+    if (mpsl_results_set_status(out, "finished")) goto out;
+    printf("# results in %s\n", out);
+  }
   if (c->save_model[0]) {
     mpsl_named_tensor *tt;
     int n = nn_stack_tensors(&g, &tt);

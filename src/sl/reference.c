@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/results.h"
 #include "nn/replica.h"
 #include "sl/batches.h"
 #include "util/err.h"
+#include "util/timer.h"
 
 int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset *train, const mpsl_partition *part,
-                     const mpsl_dataset *test, nn_stack *global, FILE *log) {
+                     const mpsl_dataset *test, nn_stack *global, FILE *log, const char *results) {
   nn_stack worker;
   if (nn_stack_init(global, m, NULL, 0, c->batch)) return -1;
   if (nn_stack_init(&worker, m, NULL, 0, c->batch)) {
@@ -27,6 +29,7 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
   int32_t *y = mpsl_xmalloc((size_t)c->batch * sizeof *y, "labels");
   int rc = 0;
   for (int t = 0; t < c->rounds && !rc; t++) {
+    double begin = mpsl_now();
     memset(state, 0, (size_t)len * sizeof *state);
     nn_part_state_accumulate(g, 1.0, state);
     memset(acc, 0, (size_t)len * sizeof *acc);
@@ -56,15 +59,18 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
     }
     for (int64_t i = 0; i < len; i++) acc[i] /= (double)total;
     nn_part_state_load(g, acc);
-    if (log && !rc) {
-      fprintf(log, "reference round %d train_loss=%.6f", t + 1, loss / (c->clients * per_round));
-      if (test) {
-        double tl, ta;
-        sl_evaluate(global, test, c->test_limit, &tl, &ta);
-        fprintf(log, " test_loss=%.6f test_acc=%.4f", tl, ta);
+    if ((log || results) && !rc) {
+      double tl = NAN, ta = NAN;
+      if (test) sl_evaluate(global, test, c->test_limit, &tl, &ta);
+      double mean = loss / (c->clients * per_round);
+      if (log) {
+        fprintf(log, "reference round %d train_loss=%.6f", t + 1, mean);
+        if (test) fprintf(log, " test_loss=%.6f test_acc=%.4f", tl, ta);
+        fprintf(log, "\n");
+        fflush(log);
       }
-      fprintf(log, "\n");
-      fflush(log);
+      mpsl_res_round r = {t + 1, mpsl_now() - begin, NAN, mean, tl, ta, 0};
+      if (results) rc = mpsl_results_append(results, MPSL_RES_ROUNDS, &r, 1);
     }
   }
   free(state);
