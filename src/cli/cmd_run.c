@@ -1,10 +1,14 @@
 /* mpsl run: MP-SL over MPI. `mpsl run --ranks` prints the ranks a configuration needs
- * (no MPI needed); `mpsl run --reference` trains the same rounds in one process without a
- * split (the model a split run must reproduce). */
+ * and `mpsl run --memory` its memory plan (no MPI needed); `mpsl run --reference` trains
+ * the same rounds in one process without a split (the model a split run must reproduce). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "cli/cli_internal.h"
 #include "config.h"
@@ -12,22 +16,25 @@
 #include "io/results.h"
 #include "io/weights.h"
 #include "nn/stack.h"
+#include "sl/memplan.h"
 #include "sl/reference.h"
 #include "sl/runconfig.h"
 #include "sl/sl.h"
 #include "util/err.h"
 
-/* CONFIG.ini (wherever it stands) is read first; flags and --set override it. --ranks and
- * --reference are actions, not configuration, and are taken out of the arguments. */
-static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference) {
+/* CONFIG.ini (wherever it stands) is read first; flags and --set override it. --ranks,
+ * --memory and --reference are actions, not configuration, and are taken out of the arguments. */
+static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference, int *memory) {
   char **rest = mpsl_xmalloc((size_t)(argc + 1) * sizeof *rest, "arguments");
   int n = 0;
-  *ranks = *reference = 0;
+  *ranks = *reference = *memory = 0;
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--ranks"))
       *ranks = 1;
     else if (!strcmp(argv[i], "--reference"))
       *reference = 1;
+    else if (!strcmp(argv[i], "--memory"))
+      *memory = 1;
     else
       rest[n++] = argv[i];
   }
@@ -47,7 +54,8 @@ static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference
     mpsl_opts_help(&sl_config_opts, stdout);
     printf(
         "  --ranks       print the number of ranks (mpirun -np) the configuration needs, and exit\n"
-        "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n");
+        "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n"
+        "  --memory      print what every rank will hold and whether it fits its device (no MPI job), and exit\n");
     return 1;
   }
   if (rc < 0 || mpsl_opts_check_required(&sl_config_opts, c)) return -1;
@@ -63,6 +71,31 @@ static int print_ranks(sl_config *c) {
   if (rc) return cli_error("run");
   printf("%d\n", t.nranks);
   return 0;
+}
+
+/* The plan builds one instance of each distinct part, never the copies; the dataset
+ * files are not read. oneDNN sizes scratchpads by the threads a primitive may use, so
+ * the plan takes the threads a rank of the run would get when all ranks share this host. */
+static int print_memory(sl_config *c) {
+  mpsl_model m;
+  sl_topo t;
+  sl_memplan p;
+  if (sl_config_model(c, &m)) return cli_error("run");
+  int rc = sl_config_resolve(c, &m, &t);
+#ifdef _OPENMP
+  if (!rc) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = c->threads > 0 ? c->threads : (int)(cores / t.nranks);
+    omp_set_num_threads(threads < 1 ? 1 : threads);
+  }
+#endif
+  rc = rc || sl_memplan_build(&p, c, &m, &t, NULL, -1);
+  if (!rc) {
+    sl_memplan_print(&p, c, &m, &t, stdout);
+    sl_memplan_free(&p);
+  }
+  mpsl_model_free(&m);
+  return rc ? cli_error("run") : 0;
 }
 
 static int reference(sl_config *c) {
@@ -123,11 +156,12 @@ static int launched_rank(void) {
 
 int cmd_run(int argc, char **argv) {
   sl_config c;
-  int ranks, ref;
-  int rc = parse(&c, argc, argv, &ranks, &ref);
+  int ranks, ref, memory;
+  int rc = parse(&c, argc, argv, &ranks, &ref, &memory);
   if (rc > 0) return 0;
   if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
   if (ranks) return print_ranks(&c);
+  if (memory) return print_memory(&c);
   if (ref) return reference(&c);
   MPI_CHECK(MPI_Init(NULL, NULL));
   int status = sl_run(MPI_COMM_WORLD, &c);

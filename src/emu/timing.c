@@ -248,7 +248,7 @@ static int owner_links(const sl_config *c, int K, emu_link *cn, emu_link *agg) {
 /* Bytes of a part's state as the protocol sends it (doubles: parameters, running
  * statistics, counters), from a one-sample instance of the part. */
 static int64_t state_bytes(const mpsl_model *m, int first, int last) {
-  nn_part *p = nn_part_new(m, first, last, 1);
+  nn_part *p = nn_part_new_sizing(m, first, last, 1);
   if (!p) return -1;
   int64_t n = nn_part_state_len(p);
   nn_part_free(p);

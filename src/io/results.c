@@ -42,7 +42,7 @@ static const field memory_fields[] = {
     I64(mpsl_res_memory, optim),       I64(mpsl_res_memory, stats),     I64(mpsl_res_memory, weight_copies),
     I64(mpsl_res_memory, activations), I64(mpsl_res_memory, act_grads), I64(mpsl_res_memory, scratch),
     I64(mpsl_res_memory, workspace),   I64(mpsl_res_memory, buffers),   I64(mpsl_res_memory, peak_rss),
-    I64(mpsl_res_memory, cap)};
+    I64(mpsl_res_memory, cap),         I64(mpsl_res_memory, dataset),   I64(mpsl_res_memory, baseline)};
 static const field link_fields[] = {I32(mpsl_res_link, round), I32(mpsl_res_link, src), I32(mpsl_res_link, dst),
                                     I64(mpsl_res_link, bytes), I64(mpsl_res_link, messages)};
 static const field audit_fields[] = {I32(mpsl_res_audit, round),      I32(mpsl_res_audit, owner),

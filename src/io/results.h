@@ -34,6 +34,9 @@ typedef struct {
   int32_t round, rank, role;
   int64_t accounted, params, grads, optim, stats, weight_copies, activations, act_grads, scratch, workspace, buffers,
       peak_rss, cap; /* cap: the memory of the rank's device (0: none), for the accounted bytes */
+  /* not in accounted, for comparing with peak_rss: the dataset the rank loaded, and the
+   * resident bytes of the process before the run allocated anything */
+  int64_t dataset, baseline;
 } mpsl_res_memory;
 
 typedef struct {

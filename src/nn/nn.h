@@ -13,9 +13,15 @@
 
 typedef struct nn_part nn_part;
 
-/* Builds layers first..last (1-based, inclusive) of m for a fixed batch size.
+/* Builds layers first..last (1-based, inclusive) of m for a fixed batch size. Parameters
+ * start at zero (running variances at one): nn_part_init_weights or a loaded state gives
+ * them values, so sizing a part (the memory plan) costs no random draws.
  * Returns NULL with mpsl_fail on an invalid range. */
 nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch);
+/* The same part, for its sizes only (nn_part_memory, nn_part_state_len, edges): its arenas
+ * are left untouched and uninitialised, so sizing a large part costs no page faults. It
+ * must not run forward or backward. */
+nn_part *nn_part_new_sizing(const mpsl_model *m, int first, int last, int batch);
 void nn_part_free(nn_part *p);
 
 /* Per-layer seeded initialisation (torchvision's schemes); the draws of a layer depend only

@@ -1,6 +1,7 @@
 /* A part: arenas, the chain of its layers, edges in plain layout, shared scratchpad. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "nn/internal.h"
@@ -384,7 +385,16 @@ static void edge_layout(const mpsl_model *m, int first, int batch, dnnl_memory_d
   dnnl_primitive_desc_destroy(pd);
 }
 
-nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch) {
+/* Arenas of a part built only to be measured are never touched: their pages stay unmapped. */
+static void *arena(int64_t floats, bool sizing, const char *what) {
+  if (!sizing) return mpsl_xalloc_aligned((size_t)floats * sizeof(float), what);
+  size_t sz = ((size_t)floats * sizeof(float) + 63) & ~(size_t)63;
+  void *q = aligned_alloc(64, sz ? sz : 64);
+  if (!q) MPSL_DIE("out of memory allocating %zu bytes for %s", sz, what);
+  return q;
+}
+
+static nn_part *part_new(const mpsl_model *m, int first, int last, int batch, bool sizing) {
   if (first < 1 || last > m->nlayers || first > last) {
     mpsl_fail("%s: part %d..%d is outside layers 1..%d", m->name, first, last, m->nlayers);
     return NULL;
@@ -404,9 +414,9 @@ nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch) {
   for (int i = 0; i < p->nlayers; i++)
     if (p->layers[i].ops->declare) p->layers[i].ops->declare(&p->layers[i], p);
 
-  p->params = mpsl_xalloc_aligned((size_t)p->arena_len * sizeof(float), "parameters");
-  p->grads = mpsl_xalloc_aligned((size_t)p->arena_len * sizeof(float), "gradients");
-  p->momenta = mpsl_xalloc_aligned((size_t)p->arena_len * sizeof(float), "momenta");
+  p->params = arena(p->arena_len, sizing, "parameters");
+  p->grads = arena(p->arena_len, sizing, "gradients");
+  p->momenta = arena(p->arena_len, sizing, "momenta");
   p->stats = mpsl_xalloc_aligned((size_t)p->stats_len * sizeof(float), "running statistics");
   /* running_var starts at 1 as in PyTorch */
   for (int t = 0; t < p->ndecl; t++)
@@ -443,8 +453,15 @@ nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch) {
   p->mem.grads = p->arena_len * 4;
   p->mem.optim = p->arena_len * 4;
   p->mem.stats = p->stats_len * 4;
-  nn_part_init_weights(p, 0);
   return p;
+}
+
+nn_part *nn_part_new(const mpsl_model *m, int first, int last, int batch) {
+  return part_new(m, first, last, batch, false);
+}
+
+nn_part *nn_part_new_sizing(const mpsl_model *m, int first, int last, int batch) {
+  return part_new(m, first, last, batch, true);
 }
 
 void nn_part_free(nn_part *p) {

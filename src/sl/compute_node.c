@@ -1,12 +1,19 @@
 /* A compute node: hop h of pipeline p. It keeps one private copy of its part per data
  * owner it serves and a queue of their forward and backward tasks; the policy picks the
  * next task. Only one batch of a data owner is in flight, so each copy needs one input
- * buffer and one gradient buffer and the queue holds at most one task per copy. */
+ * buffer and one gradient buffer and the queue holds at most one task per copy.
+ *
+ * In emulation (sl/emu_pace.h) the node is one device: it picks a task when it is idle at
+ * model time T = max(end of its last task, earliest arrival in its queue), among the tasks
+ * that arrived by T, once the wall clock got there. With profiled compute it holds no
+ * parts: buffers of the real sizes travel and each task costs its profiled time. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/replica.h"
 #include "sl/batches.h"
+#include "sl/emu_pace.h"
 #include "sl/internal.h"
 #include "sl/scheduler.h"
 #include "util/err.h"
@@ -34,6 +41,11 @@ struct sl_compute_node {
   int64_t in_bytes, out_bytes;
   double *acc; /* (state_len) weighted sum of the copies' states */
   int64_t state_len;
+  /* emulation, model seconds */
+  int idx;                      /* p*H + h: the node in the scenario */
+  double free;                  /* end of the last task */
+  double to_next, to_prev;      /* when the links to the next and previous hop are free */
+  double *to_owner;             /* (K) when the link to each data owner is free */
 };
 
 sl_compute_node *sl_cn_new(sl_ctx *x) {
@@ -46,6 +58,8 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
   for (int k = 0; k < t->K; k++) cn->copy_of[k] = sl_owner_pipeline(t, k) == x->pipeline ? cn->n++ : -1;
   cn->copies = mpsl_xcalloc((size_t)cn->n, sizeof *cn->copies, "copies");
   cn->queue = mpsl_xcalloc((size_t)cn->n, sizeof *cn->queue, "task queue");
+  cn->idx = x->pipeline * t->H + x->hop;
+  cn->to_owner = mpsl_xcalloc((size_t)t->K, sizeof *cn->to_owner, "links");
   int first = t->first[x->hop + 1], last = t->last[x->hop + 1], batch = x->c->batch;
   for (int k = 0; k < t->K; k++) {
     int i = cn->copy_of[k];
@@ -53,6 +67,18 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
     cn_copy *cp = &cn->copies[i];
     cp->owner = k;
     cp->sent_out = cp->sent_din = MPI_REQUEST_NULL;
+    if (x->profiled) {
+      /* nothing is computed: buffers of the real message sizes, whole floats */
+      const emu_scenario *s = x->emu;
+      int64_t in = s->cut_bytes[x->hop] / 4, out = s->cut_bytes[x->hop + 1] / 4;
+      cp->in = sl_buffer(x, in, "activation");
+      cp->din = sl_buffer(x, in, "gradient");
+      cp->out = sl_buffer(x, out, "activation");
+      cp->dout = sl_buffer(x, out, "gradient");
+      cn->in_bytes = in * 4;
+      cn->out_bytes = out * 4;
+      continue;
+    }
     cp->part = nn_part_new(x->m, first, last, batch);
     if (!cp->part) {
       sl_cn_free(cn);
@@ -68,7 +94,9 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
     cn->in_bytes = in * (int64_t)sizeof(float);
     cn->out_bytes = out * (int64_t)sizeof(float);
   }
-  cn->state_len = cn->n ? nn_part_state_len(cn->copies[0].part) : 0;
+  cn->state_len = x->profiled ? x->emu->hop_state[x->hop] / (int64_t)sizeof(double)
+                : cn->n               ? nn_part_state_len(cn->copies[0].part)
+                                      : 0;
   cn->acc = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->acc, "average");
   x->buffers += cn->state_len * (int64_t)sizeof(double);
   return cn;
@@ -87,6 +115,7 @@ void sl_cn_free(sl_compute_node *cn) {
   free(cn->copies);
   free(cn->copy_of);
   free(cn->queue);
+  free(cn->to_owner);
   free(cn->acc);
   free(cn);
 }
@@ -112,8 +141,20 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
   if (cn->qlen == cn->n) sl_abort(x, "task queue overflow: data owner %d has two batches in flight", owner);
   cn_copy *cp = &cn->copies[i];
   int fwd = type == SL_MSG_ACTIVATION;
-  sl_recv(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
-  cn->queue[cn->qlen++] = (sl_task){i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, sl_clock(x)};
+  if (!x->emulated) {
+    sl_recv(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
+    cn->queue[cn->qlen++] = (sl_task){i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, sl_clock(x)};
+    return;
+  }
+  double arrival;
+  sl_recv_at(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE,
+             &arrival, 1);
+  sl_task task = {i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, arrival};
+  int at = cn->qlen;
+  while (at > 0 && sl_task_before(&task, &cn->queue[at - 1])) at--;
+  memmove(cn->queue + at + 1, cn->queue + at, (size_t)(cn->qlen - at) * sizeof *cn->queue);
+  cn->queue[at] = task;
+  cn->qlen++;
 }
 
 static void run_task(sl_compute_node *cn, sl_task task) {
@@ -136,16 +177,86 @@ static void run_task(sl_compute_node *cn, sl_task task) {
   }
 }
 
+/* One task in emulation, starting at model time `start`: compute (or not), the message
+ * stamped with its arrival over the directed link, the event. Returns the task's end. */
+static double run_task_emu(sl_compute_node *cn, sl_task task, double start) {
+  sl_ctx *x = cn->x;
+  const emu_scenario *s = x->emu;
+  const sl_config *c = x->c;
+  cn_copy *cp = &cn->copies[task.copy];
+  int fwd = task.direction == MPSL_DIR_FWD, k = cp->owner;
+  double cost = fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd, end;
+  sl_done(fwd ? &cp->sent_out : &cp->sent_din);
+  if (x->profiled) {
+    end = start + cost;
+  } else {
+    double t = MPI_Wtime();
+    if (fwd) {
+      nn_part_forward(cp->part, cp->in, cp->out, 1);
+    } else {
+      nn_part_backward(cp->part, cp->dout, cp->din);
+      nn_part_sgd(cp->part, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
+    }
+    double wall = MPI_Wtime() - t;
+    end = sl_emu_finish(x, start, wall / s->cn_speed[cn->idx], wall);
+  }
+  /* the last hop's activations and the first hop's gradients go to the data owner */
+  int to_owner = fwd ? x->hop == x->t->H - 1 : x->hop == 0;
+  double *free = to_owner ? &cn->to_owner[k] : fwd ? &cn->to_next : &cn->to_prev;
+  int64_t bytes = fwd ? cn->out_bytes : cn->in_bytes;
+  double arrival = sl_emu_link(free, to_owner ? s->owner_cn[k] : s->cn_cn, bytes, end);
+  if (fwd)
+    sl_send_at(&x->net, SL_MSG_ACTIVATION, k, cp->out, bytes, next_rank(cn, k), &cp->sent_out, &arrival, 1);
+  else
+    sl_send_at(&x->net, SL_MSG_GRADIENT, k, cp->din, bytes, prev_rank(cn, k), &cp->sent_din, &arrival, 1);
+  sl_event(x, k, cp->batch, task.direction, cn->part, start, end, start - task.arrival, bytes);
+  if (!fwd) cp->batch++;
+  return end;
+}
+
+/* The emulated round: the node is idle at cn->free and picks among the tasks that arrived
+ * by then, or waits for the next arrival; the wall clock follows. */
+static void round_emu(sl_compute_node *cn, int64_t left) {
+  sl_ctx *x = cn->x;
+  MPI_Status st;
+  cn->free = x->round_start;
+  while (left > 0) {
+    if (sl_poll(&x->net, &st)) {
+      take(cn, &st);
+      continue;
+    }
+    if (cn->qlen == 0) {
+      sl_emu_wait(x, INFINITY, &st);
+      continue;
+    }
+    double at = cn->free > cn->queue[0].arrival ? cn->free : cn->queue[0].arrival;
+    if (sl_emu_wait(x, at + SL_EMU_GRACE_S / x->scale, &st)) continue;
+    int n = 0;
+    while (n < cn->qlen && cn->queue[n].arrival <= at) n++;
+    int i = cn->pick(cn->queue, n);
+    sl_task task = cn->queue[i];
+    memmove(cn->queue + i, cn->queue + i + 1, (size_t)(cn->qlen - i - 1) * sizeof *cn->queue);
+    cn->qlen--;
+    sl_emu_start(x, at);
+    cn->free = run_task_emu(cn, task, at);
+    left--;
+  }
+}
+
 void sl_cn_round(sl_compute_node *cn) {
   sl_ctx *x = cn->x;
   const sl_config *c = x->c;
   int64_t per_round = (int64_t)c->local_epochs * c->batches;
-  for (int i = 0; i < cn->n; i++) {
+  for (int i = 0; i < cn->n && !x->profiled; i++) {
     nn_part_reset_momenta(cn->copies[i].part);
     nn_part_set_step(cn->copies[i].part, (uint64_t)(x->round * per_round));
   }
   int64_t left = 2 * per_round * cn->n;
   MPI_Status st;
+  if (x->emulated) {
+    round_emu(cn, left);
+    left = 0;
+  }
   while (left > 0) {
     /* everything that has arrived joins the queue before the policy chooses */
     while (sl_poll(&x->net, &st)) take(cn, &st);
@@ -171,6 +282,24 @@ void sl_cn_round(sl_compute_node *cn) {
  * result. Pipeline 0 hands the part to the aggregator for evaluation. */
 void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
   sl_ctx *x = cn->x;
+  if (x->emulated) {
+    /* docs/timing.md: average the copies, then a reduce and a broadcast across pipelines */
+    const emu_scenario *s = x->emu;
+    int64_t bytes = s->hop_state[x->hop];
+    double done = cn->free + s->agg_s_per_byte * (double)bytes * cn->n / s->cn_speed[cn->idx];
+    if (s->R > 1) {
+      MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &done, 1, MPI_DOUBLE, MPI_MAX, hop_comm));
+      done += 2 * (emu_link_busy(s->cn_cn, bytes) + s->cn_cn.lat);
+    }
+    x->round_end = done;
+  }
+  if (x->profiled) {
+    /* no model: the exchange across pipelines still moves the real bytes */
+    memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
+    if (x->t->R > 1)
+      MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
+    return;
+  }
   memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
   for (int i = 0; i < cn->n; i++)
     nn_part_state_accumulate(cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
@@ -181,5 +310,6 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
 }
 
 void sl_cn_memory(const sl_compute_node *cn, nn_mem_stats *s) {
-  for (int i = 0; i < cn->n; i++) sl_mem_add(s, cn->copies[i].part);
+  for (int i = 0; i < cn->n; i++)
+    if (cn->copies[i].part) sl_mem_add(s, cn->copies[i].part);
 }

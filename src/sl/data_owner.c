@@ -1,15 +1,26 @@
 /* A data-owner rank hosts data owners first .. first+n-1. Each trains its own M_1 and M_P
  * on its shard; inputs and labels never leave it: the only messages it sends are cut
  * activations, cut gradients and its parts for aggregation (sl_send audits this). The
- * owners are independent, so messages are served in arrival order. */
+ * owners are independent, so messages are served in arrival order.
+ *
+ * In emulation (sl/emu_pace.h) every hosted owner is a device of its own: an event loop
+ * runs each owner's next task when the wall clock reaches its start (its input's arrival
+ * or the end of its previous task), and otherwise sleeps until then or the next message.
+ * With profiled compute there is no data and no model: buffers of the real sizes travel
+ * and each task costs its profiled time. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/replica.h"
 #include "sl/batches.h"
+#include "sl/emu_pace.h"
 #include "sl/internal.h"
 #include "util/err.h"
+
+/* An owner's next task in emulation: nothing to do until a message comes, M_1 forward,
+ * M_P forward and backward (the activation came back), M_1 backward (the gradient came). */
+enum { DO_IDLE, DO_F1, DO_FPBP, DO_B1 };
 
 typedef struct {
   int k;
@@ -26,6 +37,14 @@ typedef struct {
   int done;                       /* batches finished this round */
   double t_recv;                  /* when the message being served arrived */
   MPI_Request sent_a1, sent_dain; /* sends still in progress */
+  /* emulation, model seconds */
+  int next;                       /* DO_IDLE, ... */
+  double ready;                   /* when the next task starts */
+  double free;                    /* end of the device's last task */
+  double to_first, to_last_own;   /* links to hop 1 and to the last hop are free */
+  double *to_last;                /* &to_first with one hop: the same link */
+  double to_agg;                  /* link to the aggregator is free */
+  double finish;                  /* end of the round's last task */
 } do_owner;
 
 struct sl_owner_host {
@@ -37,8 +56,32 @@ struct sl_owner_host {
   int64_t a1_bytes, ain_bytes;
   int64_t len1, lenp; /* state lengths of M_1 and M_P */
   double *state;      /* (len1 + lenp) */
+  double *holds;      /* (n) emulation: when each owner holds the global model */
   double loss;
 };
+
+/* Buffers of the real message sizes and nothing else: profiled compute. */
+static void new_profiled(sl_owner_host *d) {
+  sl_ctx *x = d->x;
+  const emu_scenario *s = x->emu;
+  int64_t a1 = s->cut_bytes[0] / 4, ain = s->cut_bytes[x->t->H] / 4;
+  for (int i = 0; i < d->n; i++) {
+    do_owner *o = &d->o[i];
+    o->k = d->first + i;
+    o->sent_a1 = o->sent_dain = MPI_REQUEST_NULL;
+    o->a1 = sl_buffer(x, a1, "activation");
+    o->da1 = sl_buffer(x, a1, "gradient");
+    o->ain = sl_buffer(x, ain, "activation");
+    o->dain = sl_buffer(x, ain, "gradient");
+    x->counts[o->k] = 0;
+  }
+  d->a1_bytes = a1 * 4;
+  d->ain_bytes = ain * 4;
+  d->len1 = s->owner_state / (int64_t)sizeof(double);
+  d->lenp = 0;
+  d->state = mpsl_xcalloc((size_t)(d->len1 ? d->len1 : 1), sizeof *d->state, "part state");
+  x->buffers += d->len1 * (int64_t)sizeof(double);
+}
 
 sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   const sl_config *c = x->c;
@@ -48,6 +91,11 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   d->first = first;
   d->n = n;
   d->o = mpsl_xcalloc((size_t)n, sizeof *d->o, "data owners");
+  d->holds = mpsl_xcalloc((size_t)n, sizeof *d->holds, "arrivals");
+  if (x->profiled) {
+    new_profiled(d);
+    return d;
+  }
   if (mpsl_dataset_load(&d->train, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
       mpsl_partition_make(&d->part, &d->train, t->K, c->partition, c->alpha, (uint64_t)c->seed)) {
     sl_do_free(d);
@@ -108,6 +156,7 @@ void sl_do_free(sl_owner_host *d) {
   }
   free(d->o);
   free(d->state);
+  free(d->holds);
   mpsl_partition_free(&d->part);
   mpsl_dataset_free(&d->train);
   free(d);
@@ -178,6 +227,136 @@ static void finish_backward(sl_owner_host *d, do_owner *o) {
   o->done++;
 }
 
+/* ---- emulation ---------------------------------------------------------------------- */
+
+/* M_1 forward of the owner's next batch (real compute). */
+static void real_f1(sl_owner_host *d, do_owner *o) {
+  const sl_config *c = d->x->c;
+  if (o->done % c->batches == 0)
+    sl_batches_epoch(&o->b, c, (int64_t)d->x->round * c->local_epochs + o->done / c->batches);
+  sl_batches_draw(&o->b, c, &d->train, o->done % c->batches, step_of(d, o), o->x, o->y);
+  nn_part_forward(o->m1, o->x, o->a1, 1);
+}
+
+static void real_fp(sl_owner_host *d, do_owner *o) {
+  sl_ctx *x = d->x;
+  nn_part_forward(o->mp, o->ain, o->logits, 1);
+  double loss = nn_xent(o->logits, o->y, x->c->batch, x->m->classes, o->dlogits, NULL);
+  if (!isfinite(loss)) sl_abort(x, "data owner %d: the loss became %g in round %d: lower lr", o->k, loss, x->round + 1);
+  d->loss += loss;
+}
+
+static void real_bwd(sl_owner_host *d, nn_part *p, const float *dout, float *din) {
+  const sl_config *c = d->x->c;
+  nn_part_backward(p, dout, din);
+  nn_part_sgd(p, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
+}
+
+/* Runs the owner's due task at o->ready (the wall clock is there). */
+static void step_emu(sl_owner_host *d, do_owner *o) {
+  sl_ctx *x = d->x;
+  const emu_scenario *s = x->emu;
+  const sl_topo *t = x->t;
+  int k = o->k, P = t->P, pipe = sl_owner_pipeline(t, k), profiled = x->profiled;
+  int64_t step = step_of(d, o);
+  double start = o->ready, speed = s->owner_speed[k], w;
+  sl_emu_start(x, start);
+  if (o->next == DO_F1) {
+    sl_done(&o->sent_a1);
+    double cost = s->first[k].fwd * emu_jitter(s, k, step, 0), end = start + cost;
+    if (!profiled) {
+      w = MPI_Wtime();
+      real_f1(d, o);
+      w = MPI_Wtime() - w;
+      end = sl_emu_finish(x, start, w / speed * emu_jitter(s, k, step, 0), w);
+    }
+    double arr = sl_emu_link(&o->to_first, s->owner_cn[k], d->a1_bytes, end);
+    sl_send_at(&x->net, SL_MSG_ACTIVATION, k, o->a1, d->a1_bytes, sl_compute_rank(t, pipe, 0), &o->sent_a1, &arr, 1);
+    sl_event(x, k, step, MPSL_DIR_FWD, 1, start, end, 0, d->a1_bytes);
+    o->free = end;
+    o->next = DO_IDLE;
+  } else if (o->next == DO_FPBP) {
+    sl_done(&o->sent_dain);
+    double mid = start + s->last[k].fwd * emu_jitter(s, k, step, 1);
+    if (!profiled) {
+      w = MPI_Wtime();
+      real_fp(d, o);
+      w = MPI_Wtime() - w;
+      mid = sl_emu_finish(x, start, w / speed * emu_jitter(s, k, step, 1), w);
+    }
+    double end = mid + s->last[k].bwd * emu_jitter(s, k, step, 2);
+    if (!profiled) {
+      w = MPI_Wtime();
+      real_bwd(d, o->mp, o->dlogits, o->dain);
+      w = MPI_Wtime() - w;
+      end = sl_emu_finish(x, mid, w / speed * emu_jitter(s, k, step, 2), w);
+    }
+    double arr = sl_emu_link(o->to_last, s->owner_cn[k], d->ain_bytes, end);
+    sl_send_at(&x->net, SL_MSG_GRADIENT, k, o->dain, d->ain_bytes, sl_compute_rank(t, pipe, t->H - 1), &o->sent_dain,
+               &arr, 1);
+    sl_event(x, k, step, MPSL_DIR_FWD, P, start, mid, start - o->t_recv, 0);
+    sl_event(x, k, step, MPSL_DIR_BWD, P, mid, end, 0, d->ain_bytes);
+    o->free = end;
+    o->next = DO_IDLE;
+  } else {
+    double end = start + s->first[k].bwd * emu_jitter(s, k, step, 3);
+    if (!profiled) {
+      w = MPI_Wtime();
+      real_bwd(d, o->m1, o->da1, NULL);
+      w = MPI_Wtime() - w;
+      end = sl_emu_finish(x, start, w / speed * emu_jitter(s, k, step, 3), w);
+    }
+    sl_event(x, k, step, MPSL_DIR_BWD, 1, start, end, start - o->t_recv, 0);
+    o->free = o->ready = o->finish = end;
+    o->done++;
+    o->next = o->done < x->c->local_epochs * x->c->batches ? DO_F1 : DO_IDLE;
+  }
+}
+
+/* A message for one of the owners: it makes the owner's next task, due at its arrival. */
+static void take_emu(sl_owner_host *d, const MPI_Status *st) {
+  sl_ctx *x = d->x;
+  sl_msg_type type = SL_TAG_TYPE(st->MPI_TAG);
+  int k = SL_TAG_OWNER(st->MPI_TAG);
+  if (k < d->first || k >= d->first + d->n || (type != SL_MSG_ACTIVATION && type != SL_MSG_GRADIENT))
+    sl_abort(x, "unexpected message (type %d, data owner %d) from rank %d", (int)type, k, st->MPI_SOURCE);
+  do_owner *o = &d->o[k - d->first];
+  if (o->next != DO_IDLE) sl_abort(x, "data owner %d: a message came while a task was pending", k);
+  int act = type == SL_MSG_ACTIVATION;
+  sl_recv_at(&x->net, type, k, act ? o->ain : o->da1, act ? d->ain_bytes : d->a1_bytes, st->MPI_SOURCE, &o->t_recv,
+             1);
+  o->next = act ? DO_FPBP : DO_B1;
+  o->ready = o->t_recv > o->free ? o->t_recv : o->free;
+}
+
+static void round_emu(sl_owner_host *d) {
+  sl_ctx *x = d->x;
+  int per_round = x->c->local_epochs * x->c->batches;
+  for (int i = 0; i < d->n; i++) {
+    do_owner *o = &d->o[i];
+    o->to_last = x->t->H == 1 ? &o->to_first : &o->to_last_own;
+    o->next = DO_F1;
+    o->ready = o->free = x->round_start;
+  }
+  MPI_Status st;
+  for (;;) {
+    if (sl_poll(&x->net, &st)) {
+      take_emu(d, &st);
+      continue;
+    }
+    do_owner *due = NULL;
+    int running = 0;
+    for (int i = 0; i < d->n; i++) {
+      do_owner *o = &d->o[i];
+      running += o->done < per_round;
+      if (o->next != DO_IDLE && (!due || o->ready < due->ready)) due = o;
+    }
+    if (!running) break;
+    if (sl_emu_wait(x, due ? due->ready : INFINITY, &st)) continue;
+    if (due) step_emu(d, due);
+  }
+}
+
 void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   sl_ctx *x = d->x;
   const sl_config *c = x->c;
@@ -186,12 +365,16 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
     o->done = 0;
-    for (int j = 0; j < 2; j++) {
+    for (int j = 0; j < 2 && !x->profiled; j++) {
       nn_part *p = j ? o->mp : o->m1;
       nn_part_reset_momenta(p);
       nn_part_set_step(p, (uint64_t)(x->round * per_round));
     }
-    start_batch(d, o);
+    if (!x->emulated) start_batch(d, o);
+  }
+  if (x->emulated) {
+    round_emu(d);
+    busy = 0;
   }
   MPI_Status st;
   while (busy > 0) {
@@ -219,30 +402,37 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
     sl_done(&d->o[i].sent_a1);
     sl_done(&d->o[i].sent_dain);
   }
-  *loss_sum = d->loss;
+  /* profiled compute trains nothing: there is no loss */
+  *loss_sum = x->profiled ? NAN : d->loss;
   *batches = (int64_t)per_round * d->n;
 }
 
-/* Each owner sends M_1 and M_P to the aggregator and all of them get the global ones back. */
+/* Each owner sends M_1 and M_P to the aggregator and all of them get the global ones back.
+ * In emulation each state leaves when its owner's last task ended, over its own link. */
 void sl_do_aggregate(sl_owner_host *d) {
   sl_ctx *x = d->x;
   int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    memset(d->state, 0, (size_t)bytes);
-    nn_part_state_accumulate(o->m1, 1.0, d->state);
-    nn_part_state_accumulate(o->mp, 1.0, d->state + d->len1);
-    sl_send(&x->net, SL_MSG_MODEL, o->k, d->state, bytes, 0, NULL);
+    if (!x->profiled) {
+      memset(d->state, 0, (size_t)bytes);
+      nn_part_state_accumulate(o->m1, 1.0, d->state);
+      nn_part_state_accumulate(o->mp, 1.0, d->state + d->len1);
+    }
+    double arr = x->emulated ? sl_emu_link(&o->to_agg, x->emu->owner_agg[o->k], bytes, o->finish) : 0;
+    sl_send_at(&x->net, SL_MSG_MODEL, o->k, d->state, bytes, 0, NULL, &arr, 1);
   }
-  sl_recv(&x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0);
-  for (int i = 0; i < d->n; i++) {
+  sl_recv_at(&x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);
+  for (int i = 0; i < d->n && x->emulated; i++)
+    if (d->holds[i] > x->round_end) x->round_end = d->holds[i];
+  for (int i = 0; i < d->n && !x->profiled; i++) {
     nn_part_state_load(d->o[i].m1, d->state);
     nn_part_state_load(d->o[i].mp, d->state + d->len1);
   }
 }
 
 void sl_do_memory(const sl_owner_host *d, nn_mem_stats *s) {
-  for (int i = 0; i < d->n; i++) {
+  for (int i = 0; i < d->n && !d->x->profiled; i++) {
     sl_mem_add(s, d->o[i].m1);
     sl_mem_add(s, d->o[i].mp);
   }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "data/data.h"
+#include "emu/timing.h"
 #include "io/results.h"
 #include "nn/nn.h"
 #include "sl/net.h"
@@ -26,9 +27,20 @@ typedef struct {
   mpsl_res_event *ev; /* (cap_ev) events of this rank in the current round */
   int nev, cap_ev;
   int64_t buffers; /* bytes of message and batch buffers this rank allocated */
+  /* emulation (docs/timing.md, sl/emu_pace.h); all times in model seconds since t0 */
+  const emu_scenario *emu; /* the timing scenario, also when nothing is emulated */
+  int emulated, profiled;  /* profiled: no parts, no data, tasks wait their profiled cost */
+  double scale;            /* wall seconds per model second (1 without emulation) */
+  double round_start;      /* every data owner starts batch 0 of the round then */
+  double round_end;        /* this rank's share of the round's end (global model held, hop averaged) */
+  int64_t overruns;        /* this round: tasks whose real compute outlasted the device's time */
+  int64_t late;            /* this run: tasks this rank reached well after their time */
+  double late_max;         /* the worst of them, wall seconds */
 } sl_ctx;
 
 static inline double sl_clock(const sl_ctx *x) { return MPI_Wtime() - x->t0; }
+/* Model seconds since t0: wall seconds / time_scale (the same as sl_clock without emulation). */
+static inline double sl_now(const sl_ctx *x) { return (MPI_Wtime() - x->t0) / x->scale; }
 /* Records one task; the buffer is sized at setup, so nothing is allocated per task. */
 void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, double start, double end, double wait,
               int64_t bytes);

@@ -6,6 +6,13 @@
 
 #include "util/err.h"
 
+/* A stamp in flight: its doubles must stay put until MPI is done with them. */
+struct sl_stamp {
+  double *v;
+  int cap;
+  MPI_Request req;
+};
+
 int sl_net_init(sl_net *n, MPI_Comm world, int owner_first, int owners, int K) {
   memset(n, 0, sizeof *n);
   int *ub, flag = 0;
@@ -25,6 +32,10 @@ int sl_net_init(sl_net *n, MPI_Comm world, int owner_first, int owners, int K) {
 }
 
 void sl_net_free(sl_net *n) {
+  for (int i = 0; i < n->nstamps; i++)
+    if (n->stamps[i].req != MPI_REQUEST_NULL) MPI_Wait(&n->stamps[i].req, MPI_STATUS_IGNORE);
+  for (int i = 0; i < n->nstamps; i++) free(n->stamps[i].v);
+  free(n->stamps);
   if (n->comm != MPI_COMM_NULL && n->comm) MPI_Comm_free(&n->comm);
   free(n->link_bytes);
   free(n->link_msgs);
@@ -50,8 +61,21 @@ void sl_send(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t by
     n->audit[owner - n->owner_first][type]++;
 }
 
+/* Waits for a matching message by polling: a blocking receive would spin and take the
+ * core of the rank it waits for on an oversubscribed host. */
+static void await(sl_net *n, int src, int tag) {
+  struct timespec nap = {0, 20000};
+  int flag = 0;
+  for (;;) {
+    MPI_CHECK(MPI_Iprobe(src, tag, n->comm, &flag, MPI_STATUS_IGNORE));
+    if (flag) return;
+    nanosleep(&nap, NULL);
+  }
+}
+
 void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src) {
   MPI_Status st;
+  await(n, src, SL_TAG(type, owner));
   MPI_CHECK(MPI_Recv(buf, (int)bytes, MPI_BYTE, src, SL_TAG(type, owner), n->comm, &st));
   int got;
   MPI_CHECK(MPI_Get_count(&st, MPI_BYTE, &got));
@@ -71,4 +95,42 @@ void sl_wait_any(sl_net *n, MPI_Status *st) {
 
 void sl_done(MPI_Request *req) {
   if (*req != MPI_REQUEST_NULL) MPI_CHECK(MPI_Wait(req, MPI_STATUS_IGNORE));
+}
+
+/* MPI keeps the order of two sends from one rank to another on one communicator, so a
+ * stamp is always the next message from its sender about that owner after its data. */
+void sl_send_at(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req,
+                const double *arr, int narr) {
+  sl_send(n, type, owner, buf, bytes, dst, req);
+  if (!n->stamped || narr <= 0) return;
+  struct sl_stamp *s = NULL;
+  for (int i = 0; i < n->nstamps && !s; i++) {
+    int done = 1;
+    if (n->stamps[i].req != MPI_REQUEST_NULL) MPI_CHECK(MPI_Test(&n->stamps[i].req, &done, MPI_STATUS_IGNORE));
+    if (done) s = &n->stamps[i];
+  }
+  if (!s) {
+    struct sl_stamp *more = realloc(n->stamps, (size_t)(n->nstamps + 1) * sizeof *n->stamps);
+    if (!more) MPSL_DIE("out of memory for message stamps");
+    n->stamps = more;
+    s = &n->stamps[n->nstamps++];
+    *s = (struct sl_stamp){NULL, 0, MPI_REQUEST_NULL};
+  }
+  if (s->cap < narr) {
+    free(s->v);
+    s->v = mpsl_xmalloc((size_t)narr * sizeof *s->v, "stamps");
+    s->cap = narr;
+  }
+  memcpy(s->v, arr, (size_t)narr * sizeof *arr);
+  MPI_CHECK(MPI_Isend(s->v, narr, MPI_DOUBLE, dst, SL_TAG(SL_STAMP, owner), n->comm, &s->req));
+}
+
+void sl_recv_at(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src, double *arr, int narr) {
+  sl_recv(n, type, owner, buf, bytes, src);
+  if (!n->stamped || narr <= 0) return;
+  MPI_Status st;
+  MPI_CHECK(MPI_Recv(arr, narr, MPI_DOUBLE, src, SL_TAG(SL_STAMP, owner), n->comm, &st));
+  int got;
+  MPI_CHECK(MPI_Get_count(&st, MPI_DOUBLE, &got));
+  if (got != narr) MPSL_DIE("rank %d: expected %d arrival times from rank %d, got %d", n->rank, narr, src, got);
 }

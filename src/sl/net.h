@@ -16,6 +16,10 @@ typedef enum {
   SL_MSG_NTYPES = 5
 } sl_msg_type;
 
+/* Emulation only: the arrival times (model seconds) of the message sent just before it on
+ * the same link, one double per data owner it concerns. Not protocol traffic, not counted. */
+#define SL_STAMP 7
+
 #define SL_TAG(type, owner) ((int)(owner)*8 + (int)(type))
 #define SL_TAG_TYPE(tag) ((sl_msg_type)((tag) % 8))
 #define SL_TAG_OWNER(tag) ((tag) / 8)
@@ -27,6 +31,9 @@ typedef struct {
   int64_t *link_msgs;              /* (size) messages sent */
   int owner_first, owners;         /* data owners hosted here (0 of them off data-owner ranks) */
   int64_t (*audit)[SL_MSG_NTYPES]; /* (owners) messages sent by each hosted data owner */
+  int stamped;                     /* emulation: messages carry their arrival times */
+  struct sl_stamp *stamps;         /* (nstamps) stamps whose sends may still be in progress */
+  int nstamps;
 } sl_net;
 
 /* Checks that tags can name every owner; -1 with mpsl_fail if MPI's tag range is too small. */
@@ -40,6 +47,14 @@ void sl_net_reset_counts(sl_net *n);
 void sl_send(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req);
 void sl_done(MPI_Request *req);
 void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src);
+/* The same, and in emulation (n->stamped) the message's arrival times: the sender passes
+ * narr of them (model seconds), the receiver gets them in arr[0..narr). Without emulation
+ * these are sl_send and sl_recv and arr is left alone. A receiver must not use a message
+ * before its arrival time: messages leave as soon as their data exists, so that they are
+ * in place when their time comes, however late the OS wakes the sender. */
+void sl_send_at(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req,
+                const double *arr, int narr);
+void sl_recv_at(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src, double *arr, int narr);
 /* Waits for the next message from anyone; sleeps briefly between polls, since on an
  * oversubscribed host a spinning rank steals the core of the rank it is waiting for. */
 void sl_wait_any(sl_net *n, MPI_Status *st);

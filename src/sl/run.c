@@ -14,7 +14,9 @@
 
 #include "config.h"
 #include "nn/replica.h"
+#include "sl/emu_pace.h"
 #include "sl/internal.h"
+#include "sl/memplan.h"
 #include "sl/scheduler.h"
 #include "sl/sl.h"
 #include "util/err.h"
@@ -88,8 +90,11 @@ typedef struct {
   sl_aggregator *agg;
   MPI_Comm world, hop_comm;
   int owner_first, owners;
+  sl_memrank mem; /* this rank's memory plan, its cap and baseline RSS */
 } sl_run_state;
 
+/* The accounted bytes are what the roles hold now: at run time they are checked against
+ * the cap again, so a plan that disagreed with the roles could not let a rank through. */
 static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
   nn_mem_stats m = {0};
   if (s->cn) sl_cn_memory(s->cn, &m);
@@ -97,22 +102,46 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
   if (s->agg) sl_agg_memory(s->agg, &m);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  *r = (mpsl_res_memory){s->x->round,
-                         s->x->rank,
-                         (int32_t)s->x->role,
-                         nn_mem_total(&m) + s->x->buffers,
-                         m.params,
-                         m.grads,
-                         m.optim,
-                         m.stats,
-                         m.weight_copies,
-                         m.activations,
-                         m.act_grads,
-                         m.scratch,
-                         m.workspace,
-                         s->x->buffers,
-                         (int64_t)ru.ru_maxrss * 1024,
-                         0};
+  memset(r, 0, sizeof *r);
+  r->round = s->x->round;
+  r->rank = s->x->rank;
+  r->role = (int32_t)s->x->role;
+  r->accounted = nn_mem_total(&m) + s->x->buffers;
+  r->params = m.params;
+  r->grads = m.grads;
+  r->optim = m.optim;
+  r->stats = m.stats;
+  r->weight_copies = m.weight_copies;
+  r->activations = m.activations;
+  r->act_grads = m.act_grads;
+  r->scratch = m.scratch;
+  r->workspace = m.workspace;
+  r->buffers = s->x->buffers;
+  r->peak_rss = (int64_t)ru.ru_maxrss * 1024;
+  r->cap = s->mem.mem.cap;
+  r->dataset = s->mem.mem.dataset;
+  r->baseline = s->mem.mem.baseline;
+  if (s->x->profiled) {
+    /* the roles hold no parts: report what the emulated device holds, the plan */
+    int64_t rss = r->peak_rss, baseline = r->baseline;
+    *r = s->mem.mem;
+    r->round = s->x->round;
+    r->peak_rss = rss;
+    r->baseline = baseline;
+    return;
+  }
+  if (r->cap > 0 && r->accounted > r->cap && !s->mem.over) {
+    sl_memrank now = s->mem;
+    now.mem.accounted = r->accounted;
+    char why[1200];
+    sl_memrank_explain(&now, s->x->m, why, sizeof why);
+    if (s->x->c->memory_check) {
+      fprintf(stderr, "mpsl run: error: %s (at run time, round %d)\n", why, s->x->round + 1);
+      fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    if (s->x->round == 0) fprintf(stderr, "mpsl run: warning: %s (at run time)\n", why);
+  }
 }
 
 /* Gathers this round's events, memory, links and audit to rank 0 and appends them. */
@@ -277,13 +306,15 @@ int sl_run(MPI_Comm world, sl_config *c) {
   (void)pick_threads;
 #endif
   sl_ctx x = {0};
+  emu_scenario sc = {0}; /* x.emu once built */
+  x.scale = 1;
   x.c = c;
   x.t = &t;
   x.m = &m;
   x.rank = rank;
   x.role = sl_rank_role(&t, rank, &x.pipeline, &x.hop);
   x.counts = mpsl_xcalloc((size_t)t.K, sizeof *x.counts, "sample counts");
-  sl_run_state s = {&x, NULL, NULL, NULL, world, MPI_COMM_NULL, 0, 0};
+  sl_run_state s = {&x, NULL, NULL, NULL, world, MPI_COMM_NULL, 0, 0, .mem = {.copies = 0}};
   if (x.role == SL_OWNER) sl_rank_owners(&t, rank, &s.owner_first, &s.owners);
   if (rank == 0) {
     printf("# mpsl run: resolved configuration\n");
@@ -296,13 +327,17 @@ int sl_run(MPI_Comm world, sl_config *c) {
     printf("\n");
     fflush(stdout);
   }
+  int status = 1;
+  /* refused before anything is allocated: a plan over a cap must not start allocating it */
+  if (sl_memplan_enforce(world, c, &m, &t, rank, &s.mem)) goto out;
+  if (agree(&x, sl_emu_setup(&x, world, &sc), world)) goto out;
   int rc = sl_net_init(&x.net, world, s.owner_first, s.owners, t.K);
+  x.net.stamped = x.emulated;
   if (!rc) {
     if (x.role == SL_COMPUTE) rc = (s.cn = sl_cn_new(&x)) ? 0 : -1;
     if (x.role == SL_OWNER) rc = (s.dor = sl_do_new(&x, s.owner_first, s.owners)) ? 0 : -1;
     if (x.role == SL_AGGREGATOR) rc = (s.agg = sl_agg_new(&x)) ? 0 : -1;
   }
-  int status = 1;
   if (agree(&x, rc, world)) goto out;
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, x.counts, t.K, MPI_INT64_T, MPI_SUM, world));
   for (int k = 0; k < t.K; k++) x.total += x.counts[k];
@@ -314,13 +349,20 @@ int sl_run(MPI_Comm world, sl_config *c) {
   x.ev = mpsl_xmalloc((size_t)x.cap_ev * sizeof *x.ev, "events");
   const char *out = c->output;
   if (agree(&x, create_results(&s, out), world)) goto out;
-  write_partition(&s, out);
+  if (!x.profiled) write_partition(&s, out); /* profiled compute reads no data */
 
-  MPI_CHECK(MPI_Barrier(world));
-  x.t0 = MPI_Wtime();
+  if (x.emulated) {
+    x.t0 = sl_emu_sync(world);
+  } else {
+    MPI_CHECK(MPI_Barrier(world));
+    x.t0 = MPI_Wtime();
+  }
+  double prev_end = 0;
+  int64_t overruns = 0;
   for (x.round = 0; x.round < c->rounds; x.round++) {
     double begin = sl_clock(&x), loss[2] = {0, 0}, sum[2] = {0, 0}, test_loss = 0, test_acc = 0;
     int64_t nb = 0;
+    if (x.emulated) sl_emu_round_begin(&x, world, prev_end);
     if (s.cn) {
       sl_cn_round(s.cn);
       sl_cn_aggregate(s.cn, s.hop_comm);
@@ -333,18 +375,29 @@ int sl_run(MPI_Comm world, sl_config *c) {
       sl_agg_evaluate(s.agg, &test_loss, &test_acc);
     }
     MPI_CHECK(MPI_Reduce(loss, sum, 2, MPI_DOUBLE, MPI_SUM, 0, world));
+    double time_s = 0;
+    int64_t over = 0;
+    if (x.emulated) {
+      prev_end = sl_emu_round_end(&x, world);
+      time_s = prev_end - x.round_start;
+      over = sl_emu_overruns(&x, world);
+      overruns += over;
+    }
     gather_round(&s, out);
     if (rank == 0) {
       double wall = sl_clock(&x) - begin;
-      mpsl_res_round r = {x.round + 1, wall, wall, sum[0] / sum[1], test_loss, test_acc, 0};
+      mpsl_res_round r = {x.round + 1, wall, x.emulated ? time_s : wall, sum[0] / sum[1], test_loss, test_acc, over};
       if (out[0] && mpsl_results_append(out, MPSL_RES_ROUNDS, &r, 1)) sl_abort(&x, "%s", mpsl_errmsg());
-      printf("round %d wall_s=%.3f train_loss=%.6f test_loss=%.6f test_acc=%.4f\n", r.round, r.wall_s, r.train_loss,
+      printf("round %d wall_s=%.3f train_loss=%.6f test_loss=%.6f test_acc=%.4f", r.round, r.wall_s, r.train_loss,
              r.test_loss, r.test_acc);
+      if (x.emulated) printf(" time_s=%.4f overruns=%lld", r.time_s, (long long)r.overruns);
+      printf("\n");
       fflush(stdout);
     }
     x.nev = 0;
     sl_net_reset_counts(&x.net);
   }
+  if (x.emulated) sl_emu_report(&x, world, overruns);
   rc = 0;
   if (rank == 0) {
     if (c->save_model[0]) {
@@ -361,6 +414,7 @@ out:
   sl_do_free(s.dor);
   sl_agg_free(s.agg);
   sl_net_free(&x.net);
+  emu_scenario_free(&sc);
   free(x.ev);
   free(x.counts);
   mpsl_model_free(&m);

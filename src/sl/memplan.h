@@ -1,0 +1,90 @@
+/* The memory plan of a configuration (SPEC §7): what every rank of `mpsl run` will hold,
+ * computed before training, and the check of each rank against its device's memory.
+ *
+ * A rank's accounted bytes are exactly what memory_row of the run reports: the nn_part
+ * memory (parameters, gradients, momenta, running statistics, reordered weight copies,
+ * stored activations, activation gradients, scratchpad, workspaces) of every part copy it
+ * holds, plus the protocol buffers as the roles allocate them (sl_buffer and the
+ * aggregation accumulators). The plan builds ONE instance of each distinct part at the
+ * batch size, reads its memory and frees it, then multiplies by the copies a rank holds:
+ * planning a hop that serves 100 data owners never allocates 100 copies.
+ *
+ *   compute node:     one copy of its hop's part per data owner of its pipeline, and per
+ *                     copy its input and output activations and their gradients; one
+ *                     double accumulator of the part's state for FedAvg
+ *   data-owner rank:  per hosted owner M_1 and M_P, the input batch, the cut activations
+ *                     and gradients at both cuts and the logits and their gradient; one
+ *                     double buffer of M_1 + M_P's state
+ *   aggregator:       the whole model as P parts at the configuration's cuts, and double
+ *                     buffers for the average of M_1 + M_P and for a received state
+ *
+ * Not accounted (reported beside it, so that peak RSS can be compared): the dataset a rank
+ * loads (`dataset`) and the process's resident memory before the run allocated anything
+ * (`baseline`: libraries, MPI, oneDNN's code). */
+#ifndef MPSL_SL_MEMPLAN_H
+#define MPSL_SL_MEMPLAN_H
+
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "emu/timing.h"
+#include "io/results.h"
+#include "models/model.h"
+#include "sl/runconfig.h"
+
+typedef struct {
+  mpsl_res_memory mem; /* round 0, rank, role, accounted by kind; cap; dataset; peak_rss and baseline 0 */
+  int pipeline, hop;   /* compute node */
+  int owner_first;     /* data-owner rank: hosts owners owner_first .. owner_first + copies - 1 */
+  int copies;          /* copies of the part(s): owners served or hosted; 1 for the aggregator */
+  int first, last;     /* layers of the rank's part; data-owner rank: M_1's; aggregator: 1..nlayers */
+  int first2, last2;   /* data-owner rank: M_P's layers (0 otherwise) */
+  int64_t per_copy;    /* data-owner rank: one owner's share (what its own device must hold) */
+  char device[40];     /* device name; "mixed" for a data-owner rank hosting different devices */
+  int over;            /* 1: needs more than its cap (data-owner rank: some owner's share does) */
+  int over_owner;      /* data-owner rank: the first owner over its device's cap */
+  int64_t over_cap;    /* the cap that owner exceeds */
+  char over_device[32];
+} sl_memrank;
+
+typedef struct {
+  int n;           /* ranks (t->nranks) */
+  sl_memrank *row; /* (n) */
+} sl_memplan;
+
+/* Plans every rank (rank < 0) or only that one (the others' rows stay zero, so a rank of a
+ * run builds only its own parts). Devices and caps come from the scenario when s is not
+ * NULL, else from the configuration's device keys and catalogues. c must be resolved
+ * (sl_config_resolve). -1 with mpsl_fail naming the key and value. */
+int sl_memplan_build(sl_memplan *p, const sl_config *c, const mpsl_model *m, const sl_topo *t, const emu_scenario *s,
+                     int rank);
+void sl_memplan_free(sl_memplan *p);
+
+/* "rank 1 (compute node, pipeline 0 hop 1, part layers 3..40 features.2..classifier.5): needs
+ * 81.2 GiB for 100 copies but device 'vm8' has 16 GiB" for a rank over its cap. */
+void sl_memrank_explain(const sl_memrank *r, const mpsl_model *m, char *buf, int cap);
+
+/* In sl_run, before the roles allocate anything; collective over world. Measures this
+ * rank's baseline RSS, plans its own row into *mine and checks it against its cap. Over a
+ * cap with memory_check, the lowest such rank prints why ("mpsl run: error: rank 1
+ * (compute node, ...): needs ... but device 'vm8' has 16 GiB") and every rank returns -1;
+ * with memory_check = false each such rank warns and 0 is returned. A plan that cannot be
+ * made (a bad device key) is reported the same way. */
+int sl_memplan_enforce(MPI_Comm world, const sl_config *c, const mpsl_model *m, const sl_topo *t, int rank,
+                       sl_memrank *mine);
+
+/* The plan as a table, one line per rank (`mpsl run --memory`). */
+void sl_memplan_print(const sl_memplan *p, const sl_config *c, const mpsl_model *m, const sl_topo *t, FILE *f);
+
+/* Bytes of the images and labels a dataset's split holds in memory, from its standard
+ * size (the files are not read). 0 for an unknown name. */
+int64_t sl_dataset_bytes(const char *name, int train);
+
+/* Resident bytes of this process now (/proc/self/statm; 0 where unavailable). */
+int64_t sl_rss_now(void);
+
+/* "81.2 GiB", "16 GiB", "742.3 MiB": binary units, one decimal unless whole. */
+const char *sl_mem_human(int64_t bytes, char *buf, int cap);
+
+#endif
