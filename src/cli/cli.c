@@ -20,6 +20,9 @@ static const struct {
     {"profile", cmd_profile, "measure per-layer times and bytes of a model on this host (a profile)"},
     {"run", cmd_run, "run MP-SL over MPI (mpirun -np $(mpsl run --ranks CONFIG) mpsl run CONFIG)"},
     {"report", cmd_report, "summarise a results file of mpsl run (or --csv TABLE)"},
+    {"simulate", cmd_simulate, "simulate MP-SL in virtual time (discrete events) from a host profile"},
+    {"estimate", cmd_estimate, "the closed-form (EdgeSys) round time of a configuration"},
+    {"plan", cmd_plan, "the cuts, hops and data-owner distribution that minimise the pipeline period"},
 };
 
 static void usage(FILE *f) {

@@ -14,6 +14,9 @@ int cmd_bench(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_estimate(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
 
 /* Parses argv into cfg with the table; prints help or the one-line error.
  * Returns 0 to go on, or the exit status to return (0 after --help). */

@@ -1,0 +1,303 @@
+/* mpsl plan: the cuts that minimise the pipeline period of a configuration within its
+ * compute nodes' memory caps (plan/cuts.h), the best number of hops, the distribution of
+ * data owners over pipelines and the gain over the paper's manual rule. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli_internal.h"
+#include "plan/cuts.h"
+#include "plan/estimate.h"
+#include "plan/load.h"
+#include "util/err.h"
+
+static const char *bytes_str(int64_t b, char *buf) {
+  if (b <= 0)
+    snprintf(buf, 32, "unlimited");
+  else if (b >= ((int64_t)1 << 30))
+    snprintf(buf, 32, "%.2f GiB", (double)b / (1 << 30));
+  else
+    snprintf(buf, 32, "%.2f MiB", (double)b / (1 << 20));
+  return buf;
+}
+
+static void cuts_str(const mpsl_cut_plan *p, int H, char *buf, int cap) {
+  int at = 0;
+  for (int h = 0; h <= H && at < cap; h++) at += snprintf(buf + at, (size_t)(cap - at), h ? ",%d" : "%d", p->cuts[h]);
+}
+
+/* The devices of hops 0..H-1 of a pipeline: entries first.. of the scenario's compute
+ * nodes. More hops than the configuration names devices for reuse a single device type;
+ * a mix cannot be extended. */
+static int hop_devices(const emu_scenario *s, int first, int H, double *speed, int64_t *cap, const mpsl_device **dev) {
+  int n = s->R * s->H;
+  bool uniform = true;
+  for (int i = 1; i < n; i++) uniform = uniform && s->cn_dev[i] == s->cn_dev[0] && s->cn_speed[i] == s->cn_speed[0];
+  if (first + H > n && !uniform)
+    return mpsl_fail("%d hops need %d compute-node devices but cn_devices names %d (a mix covers the configuration's "
+                     "R*H = %d compute nodes; one name covers any number)",
+                     H, first + H, n, n);
+  for (int h = 0; h < H; h++) {
+    int i = first + h < n ? first + h : 0;
+    speed[h] = s->cn_speed[i];
+    cap[h] = s->cn_dev[i] ? s->cn_dev[i]->memory : 0;
+    if (dev) dev[h] = s->cn_dev[i];
+  }
+  return 0;
+}
+
+static int owners_of(const emu_scenario *s, int p) { return (s->K - p + s->R - 1) / s->R; }
+
+/* One pipeline of H hops on devices first.. with `copies` data owners: exact and
+ * heuristic plans. */
+static int plan_pipeline(const plan_input *in, int first, int H, int copies, mpsl_cut_plan *opt, mpsl_cut_plan *heur,
+                         mpsl_cut_problem *keep) {
+  double speed[MPSL_PLAN_MAX_HOPS];
+  int64_t cap[MPSL_PLAN_MAX_HOPS];
+  mpsl_cut_problem pb;
+  if (hop_devices(&in->s, first, H, speed, cap, NULL) ||
+      mpsl_cut_problem_init(&pb, &in->profile, in->c.cuts.v[0], in->c.cuts.v[in->c.hops], H, speed, cap, copies))
+    return -1;
+  int rc = mpsl_cut_plan_exact(&pb, opt);
+  if (rc == 0 && heur) rc = mpsl_cut_plan_heuristic(&pb, heur);
+  if (keep)
+    *keep = pb;
+  else
+    mpsl_cut_problem_free(&pb);
+  return rc;
+}
+
+/* The closed form for pipeline 0 alone with the hops and cuts of a plan: what ranks the
+ * numbers of hops (more hops shorten the period but lengthen the first batch). */
+static int estimate_plan(const plan_input *in, const mpsl_cut_plan *plan, int H, double *t_round) {
+  const emu_scenario *s = &in->s;
+  emu_scenario d = *s;
+  int K = owners_of(s, 0);
+  d.K = K, d.R = 1, d.H = H, d.P = H + 2;
+  d.first = mpsl_xmalloc((size_t)K * sizeof *d.first, "plan");
+  d.last = mpsl_xmalloc((size_t)K * sizeof *d.last, "plan");
+  d.owner_cn = mpsl_xmalloc((size_t)K * sizeof *d.owner_cn, "plan");
+  d.owner_agg = mpsl_xmalloc((size_t)K * sizeof *d.owner_agg, "plan");
+  for (int i = 0; i < K; i++) {
+    int k = i * s->R;
+    d.first[i] = s->first[k], d.last[i] = s->last[k];
+    d.owner_cn[i] = s->owner_cn[k], d.owner_agg[i] = s->owner_agg[k];
+  }
+  d.hop = mpsl_xmalloc((size_t)H * sizeof *d.hop, "plan");
+  d.cut_bytes = mpsl_xmalloc((size_t)(H + 1) * sizeof *d.cut_bytes, "plan");
+  d.hop_state = mpsl_xcalloc((size_t)H, sizeof *d.hop_state, "plan");
+  d.cn_speed = mpsl_xmalloc((size_t)H * sizeof *d.cn_speed, "plan");
+  int64_t cap[MPSL_PLAN_MAX_HOPS];
+  hop_devices(s, 0, H, d.cn_speed, cap, NULL);
+  for (int h = 0; h <= H; h++) d.cut_bytes[h] = in->profile.layers[plan->cuts[h] - 1].out_bytes;
+  for (int h = 0; h < H; h++) {
+    d.hop[h].fwd = plan->fwd[h], d.hop[h].bwd = plan->bwd[h];
+    /* the protocol sends a part's state as doubles: twice its float bytes */
+    for (int l = plan->cuts[h] + 1; l <= plan->cuts[h + 1]; l++)
+      d.hop_state[h] += 2 * (in->profile.layers[l - 1].params_bytes + in->profile.layers[l - 1].stats_bytes);
+  }
+  mpsl_estimate_terms e;
+  int rc = mpsl_estimate(&d, &e);
+  if (rc == 0) *t_round = e.T_round;
+  mpsl_estimate_free(&e);
+  free(d.first), free(d.last), free(d.owner_cn), free(d.owner_agg);
+  free(d.hop), free(d.cut_bytes), free(d.hop_state), free(d.cn_speed);
+  return rc;
+}
+
+static void print_plan(const char *what, const mpsl_cut_plan *p, int H) {
+  char cuts[512];
+  cuts_str(p, H, cuts, sizeof cuts);
+  printf("%-11s cuts %-20s period %.6g s = L_fwd %.6g + L_back %.6g%s\n", what, cuts, p->period, p->L_fwd, p->L_back,
+         p->feasible ? "" : "  (exceeds a memory cap)");
+}
+
+static void print_hops(const mpsl_cut_problem *pb, const mpsl_cut_plan *p, const mpsl_device **dev) {
+  char a[32], b[32];
+  for (int h = 0; h < pb->H; h++)
+    printf("  hop %d (%s): layers %d..%d  fwd %.6g s  bwd %.6g s  memory %s of %s\n", h + 1,
+           dev[h] ? dev[h]->name : "?", p->cuts[h] + 1, p->cuts[h + 1], p->fwd[h], p->bwd[h], bytes_str(p->mem[h], a),
+           bytes_str(pb->cap[h], b));
+}
+
+static void print_infeasible(const char *what, const mpsl_cut_plan *p, const mpsl_device **dev, int copies) {
+  char a[32], b[32];
+  printf("%-11s no cuts fit the memory caps: the least any choice needs is hop %d (%s) with %s of its %s "
+         "(%d copies)\n",
+         what, p->worst_hop + 1, dev && dev[p->worst_hop] ? dev[p->worst_hop]->name : "?", bytes_str(p->need, a),
+         bytes_str(p->need_cap, b), copies);
+}
+
+typedef struct {
+  const plan_input *in;
+} dist_ctx;
+
+static double pipeline_load(void *ctx, int p, int n) {
+  const plan_input *in = ((dist_ctx *)ctx)->in;
+  mpsl_cut_plan opt;
+  if (plan_pipeline(in, p * in->s.H, in->s.H, n, &opt, NULL, NULL)) {
+    mpsl_clear_error();
+    return INFINITY;
+  }
+  return opt.feasible ? n * opt.period : INFINITY;
+}
+
+static void distribute(const plan_input *in) {
+  const emu_scenario *s = &in->s;
+  int R = s->R;
+  int *n = mpsl_xmalloc((size_t)R * sizeof *n, "plan");
+  dist_ctx ctx = {in};
+  printf("# data owners over %d pipelines: the largest n_p x period_p (each pipeline's cuts planned for its n_p "
+         "copies)\n",
+         R);
+  if (mpsl_distribute_owners(R, s->K, pipeline_load, &ctx, n)) {
+    printf("distribution: %s\n", mpsl_errmsg());
+    mpsl_clear_error();
+  } else {
+    double worst = 0, worst_rr = 0;
+    for (int p = 0; p < R; p++) {
+      double l = n[p] ? pipeline_load(&ctx, p, n[p]) : 0, rr = pipeline_load(&ctx, p, owners_of(s, p));
+      char was[64];
+      if (rr < INFINITY)
+        snprintf(was, sizeof was, "%.6g s", rr * s->r * s->B);
+      else
+        snprintf(was, sizeof was, "exceeds a memory cap");
+      printf("pipeline %d: %d data owner(s), load %.6g s per round of batches (mpsl run's k %% R: %d, %s)\n", p,
+             n[p], l * s->r * s->B, owners_of(s, p), was);
+      if (l > worst) worst = l;
+      if (rr > worst_rr) worst_rr = rr;
+    }
+    if (worst_rr < INFINITY)
+      printf("slowest pipeline: %.6g s planned, %.6g s with k %% R (%.2f %% shorter)\n", worst * s->r * s->B,
+             worst_rr * s->r * s->B, 100 * (worst_rr - worst) / worst_rr);
+    else
+      printf("slowest pipeline: %.6g s planned; k %% R exceeds a memory cap\n", worst * s->r * s->B);
+    printf("# mpsl run serves data owner k by pipeline k %% R; an uneven distribution is advice for now\n");
+  }
+  free(n);
+}
+
+int cmd_plan(int argc, char **argv) {
+  char **rest = mpsl_xmalloc((size_t)(argc + 1) * sizeof *rest, "arguments");
+  int n = 0, max_hops = 0;
+  const char *mh = NULL;
+  for (int i = 0; i < argc; i++) {
+    if (!strcmp(argv[i], "--max-hops") || !strcmp(argv[i], "--max_hops")) {
+      mh = i + 1 < argc ? argv[++i] : "";
+    } else if (!strncmp(argv[i], "--max-hops=", 11) || !strncmp(argv[i], "--max_hops=", 11)) {
+      mh = argv[i] + 11;
+    } else {
+      rest[n++] = argv[i];
+    }
+  }
+  plan_input in = {0};
+  int rc = plan_config_parse(&in.c, "plan",
+                             "The cuts (and hops, and data owners per pipeline) that minimise the pipeline period of "
+                             "the configuration of mpsl run within its memory caps.",
+                             n, rest,
+                             "  --max-hops N  also plan every number of hops from 1 to N and rank them by the closed "
+                             "form's round time (default: hops)\n");
+  free(rest);
+  if (rc > 0) return 0;
+  if (rc < 0) return cli_error("plan");
+  if (mh) {
+    char *end;
+    long v = strtol(mh, &end, 10);
+    if (!*mh || *end || v < 1 || v > MPSL_PLAN_MAX_HOPS - 1) {
+      mpsl_fail("--max-hops: '%s' is not an integer in [1, %d]", mh, MPSL_PLAN_MAX_HOPS - 1);
+      return cli_error("plan");
+    }
+    max_hops = (int)v;
+  }
+  if (plan_input_load(&in)) {
+    plan_input_free(&in);
+    return cli_error("plan");
+  }
+  const emu_scenario *s = &in.s;
+  int H = in.c.hops, copies = owners_of(s, 0), c0 = in.c.cuts.v[0], cH = in.c.cuts.v[H];
+  if (!max_hops) max_hops = H;
+  const mpsl_device *dev[MPSL_PLAN_MAX_HOPS];
+  double speed[MPSL_PLAN_MAX_HOPS];
+  int64_t cap[MPSL_PLAN_MAX_HOPS];
+  hop_devices(s, 0, H, speed, cap, dev);
+
+  printf("# %s, batch %d: K=%d data owners, R=%d pipeline(s) of H=%d hop(s); pipeline 0 holds %d copies of each part\n",
+         in.c.model, in.c.batch, s->K, s->R, H, copies);
+  printf("# the hops split layers %d..%d (fixed: M_1 = layers 1..%d, M_P = layers %d..%d)\n", c0 + 1, cH, c0, cH + 1,
+         in.m.nlayers);
+  mpsl_cut_problem pb;
+  mpsl_cut_plan given, opt, heur;
+  rc = plan_pipeline(&in, 0, H, copies, &opt, &heur, &pb);
+  if (rc == 0) rc = mpsl_cut_eval(&pb, in.c.cuts.v, &given);
+  if (rc) {
+    plan_input_free(&in);
+    return cli_error("plan");
+  }
+  print_plan("configured", &given, H);
+  print_hops(&pb, &given, dev);
+  if (opt.feasible) {
+    print_plan("optimal", &opt, H);
+    print_hops(&pb, &opt, dev);
+    print_plan("heuristic", &heur, H);
+    printf("# heuristic: the paper's manual rule (consecutive layers up to the mean per-hop host time)\n");
+    printf("gain: the optimal period is %.2f %% shorter than the heuristic's, %.2f %% shorter than the configured\n",
+           100 * (heur.period - opt.period) / heur.period, 100 * (given.period - opt.period) / given.period);
+  } else {
+    print_infeasible("optimal", &opt, dev, copies);
+  }
+
+  /* every number of hops up to max_hops, on the first hops of cn_devices */
+  {
+    printf("# hops 1..%d on the first H devices of cn_devices, pipeline 0's %d data owners; T_round: the closed form\n",
+           max_hops, copies);
+    int best_h = 0;
+    double best_t = INFINITY;
+    for (int h = 1; h <= max_hops; h++) {
+      mpsl_cut_plan p;
+      double t = 0;
+      if (plan_pipeline(&in, 0, h, copies, &p, NULL, NULL)) {
+        printf("H=%d: %s\n", h, mpsl_errmsg());
+        mpsl_clear_error();
+        continue;
+      }
+      if (!p.feasible) {
+        char a[32], b[32];
+        printf("H=%d: no cuts fit (hop %d needs at least %s of %s)\n", h, p.worst_hop + 1, bytes_str(p.need, a),
+               bytes_str(p.need_cap, b));
+        continue;
+      }
+      if (estimate_plan(&in, &p, h, &t)) {
+        printf("H=%d: %s\n", h, mpsl_errmsg());
+        mpsl_clear_error();
+        continue;
+      }
+      char cuts[512];
+      cuts_str(&p, h, cuts, sizeof cuts);
+      printf("H=%d: period %.6g s  T_round %.6g s  cuts = %s\n", h, p.period, t, cuts);
+      if (t < best_t) best_t = t, best_h = h;
+    }
+    if (best_h)
+      printf("best: H=%d (T_round %.6g s)\n", best_h, best_t);
+    else
+      printf("best: none of H=1..%d fits\n", max_hops);
+  }
+  if (s->R > 1) distribute(&in);
+
+  int status = 0;
+  if (opt.feasible) {
+    char cuts[512];
+    cuts_str(&opt, H, cuts, sizeof cuts);
+    printf("cuts = %s\n", cuts);
+  } else {
+    char a[32], b[32];
+    mpsl_fail("no cuts of layers %d..%d over %d hop(s) fit the memory caps: hop %d (%s) needs at least %s for %d "
+              "copies, its cap is %s",
+              c0 + 1, cH, H, opt.worst_hop + 1, dev[opt.worst_hop] ? dev[opt.worst_hop]->name : "?",
+              bytes_str(opt.need, a), copies, bytes_str(opt.need_cap, b));
+    status = cli_error("plan");
+  }
+  mpsl_cut_problem_free(&pb);
+  plan_input_free(&in);
+  return status;
+}

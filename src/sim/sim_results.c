@@ -1,0 +1,253 @@
+/* `mpsl simulate` from configuration to results file: the same configuration, profile and
+ * timing scenario as `mpsl run`, the rounds played by the event engine (sim.c), and the
+ * results file in the layout of `mpsl run` (docs/results.md), so that `mpsl report` and
+ * the plots read either. Everything written is a function of the configuration and the
+ * profile, except the two attributes that measure the simulator itself (sim_wall_s,
+ * sim_events_per_s). */
+#include <hdf5.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "data/data.h"
+#include "io/h5util.h"
+#include "sim/sim.h"
+#include "sl/memplan.h"
+#include "util/err.h"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const mpsl_optset *sim_config_opts(void) {
+  static mpsl_optset o;
+  if (!o.name) {
+    o = sl_config_opts;
+    o.name = "simulate";
+    o.summary =
+        "Simulate MP-SL in virtual time (discrete events): the rounds of mpsl run on the same configuration, "
+        "from a host profile, written to the same results layout";
+  }
+  return &o;
+}
+
+static int emit_rows(void *ctx, const mpsl_res_event *rows, int64_t n) {
+  return mpsl_results_append((const char *)ctx, MPSL_RES_EVENTS, rows, n);
+}
+
+/* A string attribute on the file's root, set after the run (the simulator's own speed is
+ * known only at the end). */
+static int set_root_attr(const char *path, const char *key, const char *value) {
+  quiet_h5 q;
+  quiet_begin(&q);
+  int rc = -1;
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_file_locking(fapl, 0, 1);
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  if (f >= 0) {
+    if (H5Aexists(f, key) > 0) H5Adelete(f, key);
+    hid_t ty = H5Tcopy(H5T_C_S1);
+    H5Tset_size(ty, strlen(value) + 1);
+    H5Tset_strpad(ty, H5T_STR_NULLTERM);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, key, ty, sp, H5P_DEFAULT, H5P_DEFAULT);
+    rc = a >= 0 && H5Awrite(a, ty, value) >= 0 ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(ty);
+    if (H5Fclose(f) < 0) rc = -1;
+  }
+  quiet_end(&q);
+  return rc ? mpsl_fail("%s: cannot set attribute '%s'", path, key) : 0;
+}
+
+/* ---- memory ------------------------------------------------------------------------- */
+
+/* Every rank's accounted bytes come from the memory plan that `mpsl run` checks before it
+ * allocates anything (sl/memplan.h), so both modes report and refuse the same numbers.
+ * peak_rss stays 0: nothing runs. */
+static int memory_check(const sl_config *c, const mpsl_model *m, const sl_memplan *p) {
+  for (int rank = 0; rank < p->n; rank++) {
+    if (!p->row[rank].over) continue;
+    char why[1200];
+    sl_memrank_explain(&p->row[rank], m, why, sizeof why);
+    if (c->memory_check) return mpsl_fail("%s (memory_check = false simulates it anyway)", why);
+    fprintf(stderr, "mpsl simulate: warning: %s\n", why);
+  }
+  return 0;
+}
+
+/* A plan row as this round's row, member by member into zeroed memory: the padding after
+ * `role` reaches the file and must not differ between runs. */
+static void memory_row(mpsl_res_memory *d, const mpsl_res_memory *p, int round) {
+  memset(d, 0, sizeof *d);
+  d->round = round, d->rank = p->rank, d->role = p->role, d->accounted = p->accounted;
+  d->params = p->params, d->grads = p->grads, d->optim = p->optim, d->stats = p->stats;
+  d->weight_copies = p->weight_copies, d->activations = p->activations, d->act_grads = p->act_grads;
+  d->scratch = p->scratch, d->workspace = p->workspace, d->buffers = p->buffers, d->cap = p->cap;
+  d->dataset = p->dataset, d->baseline = 0, d->peak_rss = 0; /* nothing runs */
+}
+
+/* ---- partition ---------------------------------------------------------------------- */
+
+/* The partition table of `mpsl run` needs the training labels; without the dataset the
+ * simulation goes on and the file has no partition (mpsl report does not need it). */
+static void write_partition(const sl_config *c, const sl_topo *t, const char *out, FILE *log) {
+  mpsl_dataset d = {0};
+  mpsl_partition part = {0};
+  if (mpsl_dataset_load(&d, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
+      mpsl_partition_make(&part, &d, t->K, c->partition, c->alpha, (uint64_t)c->seed)) {
+    fprintf(log, "# no partition table: %s\n", mpsl_errmsg());
+    mpsl_clear_error();
+    mpsl_dataset_free(&d);
+    return;
+  }
+  int row = 4 + d.classes;
+  int64_t *rows = mpsl_xcalloc((size_t)t->K * row, sizeof *rows, "partition");
+  for (int k = 0; k < t->K; k++) {
+    int64_t *r = rows + (int64_t)k * row;
+    r[0] = k, r[1] = sl_owner_rank(t, k), r[2] = sl_owner_pipeline(t, k), r[3] = part.count[k];
+    for (int64_t i = 0; i < part.count[k]; i++) r[4 + d.labels[part.index[k][i]]]++;
+  }
+  if (mpsl_results_partition(out, rows, t->K, d.classes)) {
+    fprintf(log, "# no partition table: %s\n", mpsl_errmsg());
+    mpsl_clear_error();
+  }
+  free(rows);
+  mpsl_partition_free(&part);
+  mpsl_dataset_free(&d);
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+static int create_results(const sl_config *c, const sl_topo *t, const mpsl_model *m, const char *profile) {
+  char seed[32], ranks[32], h5[32];
+  unsigned maj, min, rel;
+  H5get_libversion(&maj, &min, &rel);
+  snprintf(h5, sizeof h5, "%u.%u.%u", maj, min, rel);
+  snprintf(seed, sizeof seed, "%lld", (long long)c->seed);
+  snprintf(ranks, sizeof ranks, "%d", t->nranks);
+  char *ini = mpsl_opts_to_ini(sim_config_opts(), c);
+  mpsl_res_attr attrs[] = {
+      {"program", "mpsl " PACKAGE_VERSION},
+      {"mode", "simulate"},
+      {"config", ini},
+      {"hdf5_version", h5},
+      {"seed", seed},
+      {"ranks", ranks},
+      {"model", m->name},
+      {"profile", profile},
+      {"time", "model seconds (docs/timing.md); wall_s = time_s: the simulation has no wall clock of its own"},
+  };
+  int rc = mpsl_results_create(c->output, attrs, (int)(sizeof attrs / sizeof attrs[0]));
+  free(ini);
+  return rc;
+}
+
+int sim_simulate(sl_config *c, FILE *out) {
+  double t_begin = now();
+  mpsl_model m = {0};
+  mpsl_profile prof = {0};
+  emu_scenario s;
+  memset(&s, 0, sizeof s);
+  sl_topo t;
+  sim *x = NULL;
+  sl_memplan plan = {0, NULL};
+  mpsl_res_memory *memr = NULL;
+  mpsl_res_audit *audit = NULL;
+  int rc = -1, classes, channels, size;
+  /* the simulator has nothing to compute: every task costs its profiled time, and the
+   * resolved configuration says so (`mpsl run` on it emulates the same thing) */
+  snprintf(c->compute, sizeof c->compute, "profiled");
+  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) ||
+      sl_dataset_shape(c->dataset, &classes, &channels, &size) ||
+      emu_profile_get(c, c->model, c->batch, size, channels, classes, c->width, true, &prof) ||
+      emu_scenario_build(&s, c, &m, &t, &prof, true))
+    goto out;
+  char profile[600];
+  if (c->profile[0])
+    snprintf(profile, sizeof profile, "%s", c->profile);
+  else
+    emu_profile_path(c, c->model, c->batch, size, channels, classes, c->width, profile, (int)sizeof profile);
+
+  fprintf(out, "# mpsl simulate: resolved configuration\n");
+  mpsl_opts_print(sim_config_opts(), c, out, "# ");
+  fprintf(out,
+          "# %s: %d ranks = 1 aggregator + %d pipeline(s) x %d hop(s) + %d data-owner rank(s) hosting %d data "
+          "owner(s); parts:",
+          m.name, t.nranks, t.R, t.H, t.owner_ranks, t.K);
+  for (int p = 0; p < t.P; p++) fprintf(out, " %d..%d", t.first[p], t.last[p]);
+  fprintf(out, "\n# host profile %s\n", profile);
+  emu_scenario_print(&s, out, "# ");
+
+  if (sl_memplan_build(&plan, c, &m, &t, &s, -1) || memory_check(c, &m, &plan)) goto out;
+
+  const char *path = c->output;
+  if (path[0]) {
+    if (create_results(c, &t, &m, profile)) goto out;
+    write_partition(c, &t, path, out);
+  }
+  fflush(out);
+
+  double t_sim = now();
+  x = sim_new(&s, &t);
+  sim_sink sink = {path[0] ? emit_rows : NULL, (void *)path, 0};
+  memr = mpsl_xmalloc((size_t)t.nranks * sizeof *memr, "memory rows");
+  audit = mpsl_xmalloc((size_t)t.K * sizeof *audit, "audit rows");
+  double clock = 0;
+  for (int round = 0; round < c->rounds; round++) {
+    double len;
+    if (sim_round(x, round, clock, &sink, &len)) goto out;
+    clock += len;
+    /* wall_s = time_s: a simulated round has no wall time of its own, and a wall clock here
+     * would make two runs of the same simulation differ */
+    mpsl_res_round r;
+    memset(&r, 0, sizeof r); /* its padding reaches the file */
+    r.round = round + 1, r.wall_s = len, r.time_s = len, r.train_loss = r.test_loss = r.test_acc = NAN;
+    if (path[0]) {
+      for (int i = 0; i < t.nranks; i++) memory_row(&memr[i], &plan.row[i].mem, round);
+      mpsl_res_link *links;
+      int64_t nl = sim_links(x, round, &links);
+      sim_audit(x, round, audit);
+      int wrc = mpsl_results_append(path, MPSL_RES_MEMORY, memr, t.nranks) ||
+                mpsl_results_append(path, MPSL_RES_LINKS, links, nl) ||
+                mpsl_results_append(path, MPSL_RES_AUDIT, audit, t.K) ||
+                mpsl_results_append(path, MPSL_RES_ROUNDS, &r, 1);
+      free(links);
+      if (wrc) goto out;
+    }
+    fprintf(out, "round %d time_s=%.6f\n", r.round, r.time_s);
+    fflush(out);
+  }
+  double wall = now() - t_sim;
+  int64_t tasks = sim_tasks(x);
+  double rate = wall > 0 ? (double)tasks / wall : 0;
+  if (path[0]) {
+    char b1[32], b2[32];
+    snprintf(b1, sizeof b1, "%.6f", wall);
+    snprintf(b2, sizeof b2, "%.0f", rate);
+    if (set_root_attr(path, "sim_wall_s", b1) || set_root_attr(path, "sim_events_per_s", b2) ||
+        mpsl_results_set_status(path, "finished"))
+      goto out;
+  }
+  fprintf(out,
+          "# simulated %lld tasks (%lld heap events) in %.3f s including the results file: %.3g events/s; %.3f s in "
+          "all\n",
+          (long long)tasks, (long long)sim_events(x), wall, rate, now() - t_begin);
+  if (path[0]) fprintf(out, "# results in %s\n", path);
+  rc = 0;
+out:
+  sim_free(x);
+  sl_memplan_free(&plan);
+  free(memr);
+  free(audit);
+  emu_scenario_free(&s);
+  mpsl_profile_free(&prof);
+  mpsl_model_free(&m);
+  return rc;
+}

@@ -1,0 +1,98 @@
+#!/bin/sh
+# mpsl estimate and mpsl plan on a real tiny configuration: the host profile is measured
+# into a temporary profile_dir, the terms and cuts are printed, the printed cuts are
+# accepted back by the configuration, the closed form's sum holds on the printed terms,
+# memory caps make a plan infeasible with one error line, bad input gives one line.
+set -u
+mpsl="${MPSL_BUILDDIR:-.}/mpsl"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+  fail=$((fail + 1))
+  echo "FAIL: $*"
+}
+
+cat >"$tmp/dev.ini" <<'INI'
+[half]
+description = a test device at half the host's speed with room for the tiny model
+speed = 0.5
+memory = 1G
+source = test fixture
+[tiny]
+description = a test device too small for any part of the model
+speed = 1
+memory = 64K
+source = test fixture
+INI
+base="--set model=vgg11-cifar --set width=0.25 --set batch=8 --set batches=2 --set local_epochs=1
+  --set clients=4 --set profile_dir=$tmp/prof --set devices=$tmp/dev.ini"
+
+# estimate: every term, then T_round
+if "$mpsl" estimate $base --set hops=2 >"$tmp/est" 2>"$tmp/err"; then ok; else bad "estimate exited $?: $(cat "$tmp/err")"; fi
+for term in 'procT_fwd\[1\]' 'procT_back\[2\]' L_fwd L_back T_full T_empty startT endT T_batches T_aggr_up \
+  T_aggr_proc T_aggr_down T_aggr T_round; do
+  grep -q "^$term " "$tmp/est" && ok || bad "estimate output lacks $term"
+done
+ls "$tmp"/prof/vgg11-cifar-b8-*.h5 >/dev/null 2>&1 && ok || bad "no profile measured into profile_dir"
+
+# --csv: a header and one row of as many fields; T_batches + T_aggr = T_round, T_full = L_fwd + L_back
+"$mpsl" estimate $base --set hops=2 --csv >"$tmp/csv" 2>"$tmp/err" && ok || bad "estimate --csv: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/csv")" -eq 2 ] && ok || bad "--csv printed $(wc -l <"$tmp/csv") lines"
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; n = NF; next }
+  NF != n { exit 1 }
+  { d = $col["T_batches"] + $col["T_aggr"] - $col["T_round"]; if (d < 0) d = -d; if (d > 1e-6 * $col["T_round"]) exit 2
+    d = $col["L_fwd"] + $col["L_back"] - $col["T_full"]; if (d < 0) d = -d; if (d > 1e-6 * $col["T_full"]) exit 3
+    if (!($col["T_round"] > 0) || $col["H"] != 2 || $col["batches"] != 8) exit 4 }' "$tmp/csv" && ok ||
+  bad "--csv row inconsistent (awk $?): $(cat "$tmp/csv")"
+
+# R x H: two pipelines of one hop, the slower pipeline on the half-speed device sets the round
+"$mpsl" estimate $base --set hops=1 --set pipelines=2 --set cn_devices=host:1,half:1 >"$tmp/est2" 2>"$tmp/err" &&
+  grep -q "^pipeline 1: .*slowest" "$tmp/est2" && ok || bad "R=2: $(cat "$tmp/err" "$tmp/est2")"
+
+# plan: configured, optimal and heuristic cuts, hops 1..3, and a pasteable cuts line
+"$mpsl" plan $base --set hops=2 --max-hops 3 >"$tmp/plan" 2>"$tmp/err" && ok || bad "plan exited: $(cat "$tmp/err")"
+for want in '^configured ' '^optimal ' '^heuristic ' '^gain: ' '^H=1: period' '^H=3: period' '^best: H=' '^cuts = '; do
+  grep -q "$want" "$tmp/plan" && ok || bad "plan output lacks '$want'"
+done
+cuts=$(sed -n 's/^cuts = //p' "$tmp/plan")
+if "$mpsl" estimate $base --set hops=2 --set "cuts=$cuts" --csv >"$tmp/csv2" 2>"$tmp/err"; then ok; else
+  bad "the planned cuts '$cuts' are refused: $(cat "$tmp/err")"
+fi
+# the optimal period is no longer than the configured one (both printed from the same profile)
+awk 'function period() { for (i = 1; i < NF; i++) if ($i == "period") return $(i + 1) }
+  /^configured / { c = period() } /^optimal / { o = period() } END { exit !(o > 0 && o <= c * (1 + 1e-9)) }' \
+  "$tmp/plan" && ok || bad "optimal period exceeds the configured one: $(grep -E '^(configured|optimal) ' "$tmp/plan")"
+
+# two pipelines: a distribution of the data owners
+"$mpsl" plan $base --set hops=1 --set pipelines=2 --set clients=5 --set cn_devices=host:1,half:1 >"$tmp/plan2" \
+  2>"$tmp/err" && grep -q "^slowest pipeline: " "$tmp/plan2" && ok || bad "R=2 plan: $(cat "$tmp/err")"
+n=$(awk '/^pipeline [0-9]+: [0-9]+ data owner/ { s += $3 } END { print s }' "$tmp/plan2")
+[ "$n" = 5 ] && ok || bad "the distribution covers $n data owners, not 5"
+
+# expect WHAT -- ARGS...: exit status 1..127, one stderr line containing WHAT
+expect() {
+  what=$1
+  shift 2
+  "$mpsl" "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  if [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF -- "$what" "$tmp/err"; then
+    ok
+  else
+    bad "mpsl $* -> exit $rc, stderr: $(cat "$tmp/err") (expected one line containing: $what)"
+  fi
+}
+expect "fit the memory caps: hop 1 (tiny)" -- plan $base --set hops=2 --set cn_devices=tiny
+grep -q "^optimal  *no cuts fit the memory caps" "$tmp/out" && ok || bad "infeasible plan not said on stdout"
+expect "unknown key 'frobnicate'" -- estimate $base --set frobnicate=1
+expect "unknown key 'frobnicate'" -- plan $base --set frobnicate=1
+expect "hops: 'x'" -- estimate $base --set hops=x
+expect "--max-hops: '0'" -- plan $base --max-hops 0
+expect "--max-hops: 'many'" -- plan $base --max-hops many
+expect "cuts must be strictly increasing" -- plan $base --set hops=2 --set cuts=2,9,9
+expect "$tmp/none.ini" -- estimate "$tmp/none.ini"
+
+echo "plan_cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
