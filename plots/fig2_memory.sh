@@ -1,0 +1,47 @@
+#!/bin/sh
+# Figure 2 (SPEC 9.2): memory of the most loaded compute node vs the number of data owners
+# K, one-hop (H = 1) against multihop (H = 2..5), log scale, with the 80 GB of the
+# largest accelerator and the compute node's own memory. The bytes are those the run
+# accounted (parameters, gradients, optimizer state, activations and buffers of every
+# copy a node keeps, one per data owner it serves).
+#   plots/fig2_memory.sh RESULTS_DIR FIG_DIR     (a sweep with axes clients and hops)
+set -eu
+. "$(dirname "$0")/lib.sh"
+dir=$1 figdir=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+points_with cn_accounted "$dir" >"$tmp/t"
+need_cols "$tmp/t" clients hops
+[ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "fig2: no finished points in $dir" >&2; exit 1; }
+# The compute nodes' memory cap (0: none) from the first finished point.
+first=$(awk -F'\t' 'NR == 2 { print $(NF - 1) }' "$tmp/t")
+cap=$(point_value "$dir/$first" cn_cap)
+awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  { print (("model" in c) ? $c["model"] : "") "|" $c["mode"] }' "$tmp/t" | sort -u >"$tmp/panels"
+n=$(wc -l <"$tmp/panels")
+i=0
+while IFS='|' read -r model mode; do
+  i=$((i + 1))
+  awk -F'\t' -v model="$model" -v mode="$mode" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    (!("model" in c) || $c["model"] == model) && $c["mode"] == mode {
+      print ($c["hops"] == 1 ? "one-hop (H = 1)" : "multihop, H = " $c["hops"]) "\t" $c["clients"] "\t" $c["value"] / 1e9 }' "$tmp/t" |
+    sort -t'	' -k1,1V | aggregate >"$tmp/d$i"
+done <"$tmp/panels"
+{
+  echo "set multiplot layout 1,$n title \"Memory of the most loaded compute node vs number of data owners K\""
+  echo 'set grid; set key top left; set xlabel "data owners K"; set ylabel "accounted memory per compute node (GB)"'
+  echo 'set logscale y; set format y "%g"; set offsets graph 0.03, graph 0.03, 0, 0'
+  i=0
+  while IFS='|' read -r model mode; do
+    i=$((i + 1))
+    nb=$(blocks "$tmp/d$i")
+    echo "set title \"${model:-model of the base}, $mode\""
+    printf 'plot for [b=0:%d] "%s" index b using 1:2:3 with yerrorlines lw 2 pt 7 title columnheader(1), ' $((nb - 1)) "$tmp/d$i"
+    printf '80 with lines dt 2 lw 2 lc rgb "red" title "80 GB (largest accelerator)"'
+    [ "${cap:-0}" -gt 0 ] 2>/dev/null && printf ', %s with lines dt 3 lw 2 lc rgb "black" title "compute node memory (%s GB)"' \
+      "$(awk -v c="$cap" 'BEGIN { print c / 1e9 }')" "$(awk -v c="$cap" 'BEGIN { printf "%.1f", c / 1e9 }')"
+    echo
+  done <"$tmp/panels"
+  echo "unset multiplot"
+} >"$tmp/body.gp"
+render "$figdir/fig2_memory" "$tmp/body.gp" $((520 * n + 100)) 520

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Figure 6 (SPEC 9.6): round time of the same scenarios from the closed-form estimate,
+# the discrete-event simulator and the emulator, vs K for each H (left), and the error of
+# the estimate and of the simulator relative to the emulator in percent (right).
+#   plots/fig6_validate.sh RESULTS_DIR FIG_DIR   (axes: mode, clients, hops)
+set -eu
+. "$(dirname "$0")/lib.sh"
+dir=$1 figdir=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+points_with round_time "$dir" >"$tmp/t"
+need_cols "$tmp/t" clients hops
+[ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "fig6: no finished points in $dir" >&2; exit 1; }
+awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  { print $c["mode"] ", H = " $c["hops"] "\t" $c["clients"] "\t" $c["value"] }' "$tmp/t" | sort -t'	' -k1,1V | aggregate >"$tmp/d"
+# error in percent against the emulator's mean at the same (H, K)
+awk '/^"/ { s = $0; gsub(/"/, "", s); split(s, a, ", "); mode = a[1]; h = a[2]; sub(/ mean sd n$/, "", h); next }
+  NF == 4 { m[mode, h, $1] = $2; hs[h] = 1; ks[h, $1] = 1; if (mode != "emulate") modes[mode] = 1 }
+  END {
+    nm = 0; for (md in modes) ml[++nm] = md; nh = 0; for (h in hs) hl[++nh] = h
+    for (u = 2; u <= nm; u++) for (v = u; v > 1 && ml[v - 1] > ml[v]; v--) { t = ml[v]; ml[v] = ml[v - 1]; ml[v - 1] = t }
+    for (u = 2; u <= nh; u++) for (v = u; v > 1 && hl[v - 1] + 0 > hl[v] + 0; v--) { t = hl[v]; hl[v] = hl[v - 1]; hl[v - 1] = t }
+    for (i = 1; i <= nm; i++) for (j = 1; j <= nh; j++) { md = ml[i]; h = hl[j]
+      out = ""
+      for (hk in ks) { split(hk, q, SUBSEP); if (q[1] != h) continue; k = q[2]
+        if ((md, h, k) in m && (("emulate", h, k) in m) && m["emulate", h, k] > 0)
+          out = out sprintf("%s %.6g\n", k, 100 * (m[md, h, k] - m["emulate", h, k]) / m["emulate", h, k]) }
+      if (out != "") { printf "\"%s, %s\" err\n", md, h; printf "%s", out | "sort -g"; close("sort -g"); printf "\n\n" }
+    }
+  }' "$tmp/d" >"$tmp/e"
+set -- $(time_unit "$tmp/d")
+div=$1 unit=$2
+{
+  echo 'set multiplot layout 1,2 title "Estimate vs simulation vs emulation of the same scenarios"'
+  echo 'set grid; set key top left font ",9"; set xlabel "data owners K"; set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05'
+  echo "set title \"round time\"; set ylabel \"round time ($unit, model time)\"; set yrange [0:*]"
+  # colour = H, line and point type = mode: emulate solid with filled circles, simulate
+  # dashed with open squares (on top: they coincide where the two agree), estimate dotted
+  grep '^"' "$tmp/d" | awk -v f="$tmp/d" -v div="$div" '{ s = $0; gsub(/"/, "", s); sub(/ mean sd n$/, "", s); split(s, a, ", H = ")
+      if (!(a[2] in col)) col[a[2]] = ++nc
+      st = a[1] == "emulate" ? "lw 3 pt 7 ps 1.2 dt 1" : (a[1] == "simulate" ? "lw 2 pt 4 ps 1.8 dt 2" : "lw 2 pt 9 ps 1.2 dt 3")
+      out = out sprintf("%s\"%s\" index %d using 1:($2/%s):($3/%s) with yerrorlines %s lc %d title columnheader(1)", (NR > 1 ? ", " : ""), f, NR - 1, div, div, st, col[a[2]]) }
+    END { print "plot " out }' 
+  echo 'set title "error relative to the emulator"; set ylabel "error (%)"; set yrange [*:*]'
+  if [ "$(blocks "$tmp/e")" -gt 0 ]; then
+    grep '^"' "$tmp/e" | awk -v f="$tmp/e" '{ s = $0; gsub(/"/, "", s); sub(/ err$/, "", s); split(s, a, ", H = ")
+        st = a[1] == "simulate" ? "lw 2 pt 4 ps 1.8 dt 2" : "lw 2 pt 9 ps 1.2 dt 3"
+        out = out sprintf("\"%s\" index %d using 1:2 with linespoints %s lc %d title columnheader(1), ", f, NR - 1, st, a[2] == 1 ? 1 : (a[2] == 3 ? 2 : a[2])) }
+      END { print "plot " out "0 with lines lc rgb \"black\" notitle" }' 
+  else
+    echo 'set label 1 "no emulated points to compare with" at graph 0.5, graph 0.5 center; plot 0 with lines lc rgb "black" notitle'
+  fi
+  echo "unset multiplot"
+} >"$tmp/body.gp"
+render "$figdir/fig6_validate" "$tmp/body.gp" 1200 540

@@ -1,0 +1,158 @@
+#!/bin/bash
+# experiments/sweep --slurm against a real single-node Slurm started here (slurmctld and
+# slurmd from Debian's slurm-wlm, auth/none, everything under a temporary directory):
+# a sweep of 4 tiny emulate points of 3 to 5 ranks runs as job arrays (one per rank
+# count), every point's results file is finished, and the figure job ran after all of
+# them (afterok) and drew its figure. Needs root (SlurmUser=root); without root or
+# slurm-wlm the test is skipped, and fails under CI=true.
+set -u
+: "${MPSL_BUILDDIR:=.}" "${MPSL_SRCDIR:=.}"
+skip() {
+  if [ "${CI:-}" = true ]; then
+    echo "FAIL (CI): $*"
+    exit 1
+  fi
+  echo "SKIP: $*"
+  exit 77
+}
+fail() {
+  echo "FAIL: $*"
+  [ -n "${tmp:-}" ] && for f in "$tmp"/slurmctld.log "$tmp"/slurmd.log "$tmp"/out/slurm-*.out; do
+    [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
+  done
+  exit 1
+}
+[ "$(id -u)" = 0 ] || skip "a private Slurm needs root (SlurmUser=root)"
+for c in slurmctld slurmd sbatch squeue scontrol; do
+  command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip "$c not found (Debian package slurm-wlm)"
+done
+PATH=$PATH:/usr/sbin
+
+tmp=$(mktemp -d)
+ctld= slurmd_pid=
+cleanup() {
+  # Only the daemons this test started, by their process ids.
+  for p in $slurmd_pid $ctld; do kill "$p" 2>/dev/null; done
+  for p in $slurmd_pid $ctld; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$p" 2>/dev/null
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Ports from the process id, so that two test suites running at once do not meet.
+port=$((20000 + ($$ % 2000) * 2))
+node=$(hostname -s)
+mkdir -p "$tmp/state" "$tmp/spool" "$tmp/out" "$tmp/fig"
+export SLURM_CONF=$tmp/slurm.conf
+cat >"$SLURM_CONF" <<CONF
+ClusterName=mpsltest
+SlurmctldHost=$node
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+AuthType=auth/none
+CredType=cred/none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=$tmp/state
+SlurmdSpoolDir=$tmp/spool
+SlurmctldPidFile=$tmp/slurmctld.pid
+SlurmdPidFile=$tmp/slurmd.pid
+SlurmctldLogFile=$tmp/slurmctld.log
+SlurmdLogFile=$tmp/slurmd.log
+SlurmdParameters=config_overrides
+MpiDefault=none
+ReturnToService=2
+MinJobAge=3600
+SchedulerType=sched/backfill
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+NodeName=$node CPUs=8 State=UNKNOWN
+PartitionName=mpsltest Nodes=$node Default=YES MaxTime=INFINITE State=UP
+CONF
+slurmctld -D -f "$SLURM_CONF" >"$tmp/slurmctld.out" 2>&1 &
+ctld=$!
+slurmd -D -f "$SLURM_CONF" >"$tmp/slurmd.out" 2>&1 &
+slurmd_pid=$!
+for _ in $(seq 60); do
+  sinfo -h -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated)' && break
+  sleep 1
+done
+sinfo -h -o %T 2>/dev/null | grep -Eq '^idle' || fail "the node did not come up idle: $(sinfo 2>&1 | tail -2)"
+
+# 4 points: (K, H) in {1,2} x {1,2}: 1 + H + K = 3, 4, 4 and 5 ranks.
+cat >"$tmp/tiny.ini" <<INI
+[sweep]
+name = slurmtest
+output = $tmp/out
+mode = emulate
+plot = fig1_round_time
+[base]
+model = vgg11-cifar
+width = 0.25
+batch = 8
+batches = 2
+local_epochs = 1
+rounds = 2
+test_limit = 16
+threads = 1
+[axes]
+hops = 1, 2
+clients = 1, 2
+INI
+cd "$tmp" || fail "cd $tmp"
+"$MPSL_SRCDIR/experiments/sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --slurm --figdir "$tmp/fig" "$tmp/tiny.ini" >"$tmp/submit" 2>&1 ||
+  { cat "$tmp/submit"; fail "submission"; }
+cat "$tmp/submit"
+[ "$(grep -c 'array job' "$tmp/submit")" -eq 3 ] || fail "expected one job array per rank count (3, 4, 5)"
+arrays=$(sed -n 's/.*array job \([0-9]*\),.*/\1/p' "$tmp/submit")
+fig=$(sed -n 's/.*figure job \([0-9]*\) after.*/\1/p' "$tmp/submit")
+[ -n "$fig" ] || fail "no figure job"
+scontrol show job "$fig" | grep -q "Dependency=afterok" || fail "the figure job does not depend on the arrays: $(scontrol show job "$fig")"
+for a in $arrays; do
+  scontrol show job "$fig" | grep -q "$a" || fail "the figure job does not wait for array $a"
+done
+
+# Wait for the queue to empty (a hung daemon should not hang the suite: 20 minutes at most).
+for _ in $(seq 1200); do
+  [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
+  sleep 1
+done
+[ -z "$(squeue -h -o %i)" ] || fail "jobs still queued: $(squeue)"
+
+for a in $arrays; do
+  scontrol -o show job "$a" | grep -v "JobState=COMPLETED" | grep -q . && fail "array $a: $(scontrol -o show job "$a" | grep -o 'JobState=[A-Z]*' | sort | uniq -c)"
+done
+scontrol -o show job "$fig" | grep -q "JobState=COMPLETED" || fail "figure job: $(scontrol -o show job "$fig" | grep -o 'JobState=[A-Z_]*')"
+for f in emulate_hops={1,2}_clients={1,2}.h5; do
+  "$MPSL_BUILDDIR/mpsl" report "$tmp/out/$f" 2>/dev/null | grep -q "status: finished" || fail "$f is not finished"
+done
+# Each array task had the ranks of its point: 1 + H + K.
+for h in 1 2; do
+  for k in 1 2; do
+    n=$(grep -l "^point .* $((1 + h + k)) tasks$" "$tmp"/out/slurm-*_*.out | wc -l)
+    [ "$n" -ge 1 ] || fail "no array task of $((1 + h + k)) tasks"
+  done
+done
+# The figure job started when the last point had ended (seconds resolution, both from slurmctld).
+epoch() { date -d "$1" +%s; }
+last_end=0
+for a in $arrays; do
+  for e in $(scontrol -o show job "$a" | sed -n 's/.* EndTime=\([^ ]*\) .*/\1/p'); do
+    t=$(epoch "$e")
+    [ "$t" -gt "$last_end" ] && last_end=$t
+  done
+done
+fig_start=$(epoch "$(scontrol -o show job "$fig" | sed -n 's/.* StartTime=\([^ ]*\) .*/\1/p')")
+[ "$fig_start" -ge "$last_end" ] || fail "the figure job started at $fig_start, before the last point ended at $last_end"
+for ext in png pdf; do
+  [ -s "$tmp/fig/fig1_round_time.$ext" ] || fail "the figure job did not write fig1_round_time.$ext"
+done
+[ "$(head -c 4 "$tmp/fig/fig1_round_time.png" | tail -c 3)" = PNG ] || fail "fig1_round_time.png is not a PNG"
+echo "slurm: 4 points in 3 job arrays, then the figure job: ok"

@@ -1,0 +1,71 @@
+#!/bin/sh
+# experiments/sweep runs every point of a sweep over MPI, writes the index the plots read,
+# skips finished points on a rerun, and keeps going past a failed point, which it lists
+# with its log before exiting non-zero.
+set -u
+: "${MPSL_BUILDDIR:=.}" "${MPSL_SRCDIR:=.}"
+sweep=$MPSL_SRCDIR/experiments/sweep
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+# Two real points (1 and 2 hops) and one whose model does not exist; K = 2, tiny model.
+cat >"$tmp/tiny.ini" <<INI
+[sweep]
+name = tiny
+output = $tmp/out
+mode = emulate
+[base]
+width = 0.25
+clients = 2
+batch = 8
+batches = 2
+local_epochs = 1
+rounds = 1
+test_limit = 16
+threads = 1
+[axes]
+model = vgg11-cifar | no-such-model
+hops = 1, 2
+INI
+"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --count "$tmp/tiny.ini" >"$tmp/count" || fail "--count"
+[ "$(cat "$tmp/count")" -eq 4 ] || fail "2 models x 2 hop counts should be 4 points, got $(cat "$tmp/count")"
+
+"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" "$tmp/tiny.ini" >"$tmp/run1" 2>&1
+rc=$?
+cat "$tmp/run1"
+[ $rc -ne 0 ] || fail "a sweep with failed points exited 0"
+ok=$(grep -c ': ok in .* | elapsed .* | ETA ' "$tmp/run1")
+[ "$ok" -eq 2 ] || fail "expected 2 progress lines with ok, elapsed and ETA, got $ok"
+grep -q "2 of 4 point(s) failed" "$tmp/run1" || fail "the failures are not counted at the end"
+for h in 1 2; do
+  grep -q "emulate_model=no-such-model_hops=$h: log $tmp/out/emulate_model=no-such-model_hops=$h.log" "$tmp/run1" ||
+    fail "failed point hops=$h is not listed with its log"
+  grep -q "no-such-model" "$tmp/out/emulate_model=no-such-model_hops=$h.log" || fail "the log of the failed point does not say why"
+  f=$tmp/out/emulate_model=vgg11-cifar_hops=$h.h5
+  "$MPSL_BUILDDIR/mpsl" report "$f" | grep -q "status: finished" || fail "$f is not a finished run"
+  [ "$("$MPSL_BUILDDIR/mpsl" report --csv memory "$f" | awk -F, 'NR > 1 && $3 == 1' | wc -l)" -eq "$h" ] ||
+    fail "$f should have $h compute nodes"
+done
+[ "$(wc -l <"$tmp/out/points.tsv")" -eq 5 ] || fail "points.tsv should hold a header and 4 points"
+head -1 "$tmp/out/points.tsv" | grep -q "^index	name	mode	rep	seed	model	hops	file$" || fail "points.tsv header"
+
+# The rerun skips the two finished points and tries the failed ones again.
+m1=$(stat -c %Y "$tmp/out/emulate_model=vgg11-cifar_hops=1.h5")
+"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" "$tmp/tiny.ini" >"$tmp/run2" 2>&1 && fail "the rerun exited 0"
+[ "$(grep -c ': skipped, .* is finished' "$tmp/run2")" -eq 2 ] || { cat "$tmp/run2"; fail "the rerun did not skip the finished points"; }
+[ "$(grep -c ': FAILED in ' "$tmp/run2")" -eq 2 ] || fail "the rerun did not retry the failed points"
+[ "$(stat -c %Y "$tmp/out/emulate_model=vgg11-cifar_hops=1.h5")" = "$m1" ] || fail "a skipped point's file was rewritten"
+
+# One point alone (what a Slurm array task runs), and a bad definition is one error line.
+"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --point 1 "$tmp/tiny.ini" | grep -q "tiny \[1/1\] emulate_model=vgg11-cifar_hops=1: skipped" ||
+  fail "--point 1"
+"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --point 9 "$tmp/tiny.ini" 2>"$tmp/err" && fail "--point 9 of 4 was accepted"
+grep -q "expected 1..4" "$tmp/err" || fail "--point 9: $(cat "$tmp/err")"
+printf '[sweep]\nreps = many\n' >"$tmp/bad.ini"
+"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" "$tmp/bad.ini" 2>"$tmp/err" && fail "reps = many was accepted"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "bad.ini:2: reps = 'many': expected a positive integer" "$tmp/err" ||
+  fail "bad reps: $(cat "$tmp/err")"
+echo "sweep: ok"
