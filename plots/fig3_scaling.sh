@@ -44,7 +44,7 @@ div=$1 unit=$2
   i=0
   while IFS= read -r model; do
     i=$((i + 1))
-    echo "set title \"${model:-model of the base}: round time\"; unset logscale y; set yrange [0:*]; set ylabel \"round time ($unit)\""
+    echo "set title \"${model:-model of the base}: round time\"; set logscale y; set yrange [*:*]; set format y \"%g\"; set ylabel \"round time ($unit)\""
     echo "plot for [b=0:$(($(blocks "$tmp/t$i") - 1))] \"$tmp/t$i\" index b using 1:(\$2/$div):(\$3/$div) with yerrorlines lw 2 pt 7 title columnheader(1)"
   done <"$tmp/panels"
   i=0
