@@ -2,7 +2,8 @@
 # Figure 5 (SPEC 9.5): the timeline of the last round of a small run: one row per compute
 # node (hop) and per data owner, a bar per task coloured by data owner, forward tasks
 # solid, backward tasks pale; one panel per point of the sweep (e.g. emulated and
-# simulated). Emulated times are divided by time_scale, so both are model seconds.
+# simulated). Both record model seconds (an emulation's events are already divided by
+# its time_scale), so the panels share one time axis.
 #   plots/fig5_gantt.sh RESULTS_DIR FIG_DIR
 set -eu
 . "$(dirname "$0")/lib.sh"
@@ -15,10 +16,8 @@ tail -n +2 "$dir/points.tsv" | while IFS='	' read -r idx name mode rest; do
   f=$dir/${rest##*	}
   case $f in *.h5) ;; *) continue ;; esac
   h5dump -a status "$f" 2>/dev/null | grep -q '"finished"' || continue
-  scale=1
-  [ "$mode" = emulate ] && scale=$("$MPSL" report "$f" | sed -n 's/.* time_scale=\([^ ]*\) .*/\1/p' | head -n 1)
   # rows: hops at the top (1..), data owners below; y = row number
-  "$MPSL" report --csv events "$f" | awk -F, -v s="${scale:-1}" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  "$MPSL" report --csv events "$f" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     { r[NR] = $0; if ($c["round"] > last) last = $c["round"] }
     END {
       for (j in r) { split(r[j], v, ","); if (v[c["round"]] != last) continue
@@ -30,7 +29,7 @@ tail -n +2 "$dir/points.tsv" | while IFS='	' read -r idx name mode rest; do
       for (j in r) { split(r[j], v, ","); if (v[c["round"]] != last) continue
         y = v[c["role"]] == 1 ? row[v[c["rank"]]] : (v[c["role"]] == 2 ? nc + 1 + v[c["owner"]] : -1)
         if (y < 0) continue
-        printf "%.6f %.6f %d %d %d\n", (v[c["start"]] - t0) / s, (v[c["end"]] - t0) / s, y, v[c["owner"]], v[c["direction"]] }
+        printf "%.6f %.6f %d %d %d\n", v[c["start"]] - t0, v[c["end"]] - t0, y, v[c["owner"]], v[c["direction"]] }
       printf "# rows %d %d\n", nc, no > "/dev/stderr" }' >"$tmp/e.$idx" 2>"$tmp/rows.$idx"
   printf '%s\t%s\t%s\n' "$idx" "$mode" "$name" >>"$tmp/panels"
 done

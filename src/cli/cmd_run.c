@@ -2,6 +2,9 @@
  * and `mpsl run --memory` its memory plan (no MPI needed); `mpsl run --reference` trains
  * the same rounds in one process without a split (the model a split run must reproduce). */
 #include <mpi.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +113,11 @@ static int reference(sl_config *c) {
       mpsl_dataset_load(&test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||
       mpsl_partition_make(&part, &train, c->clients, c->partition, c->alpha, (uint64_t)c->seed))
     goto out;
+#ifdef _OPENMP
+  /* oneDNN's reductions depend on the thread count: the same `threads` as the split run
+   * gives the same model */
+  if (c->threads > 0) omp_set_num_threads(c->threads);
+#endif
   const char *out = c->output[0] ? c->output : NULL;
   if (out) {
     char *ini = mpsl_opts_to_ini(&sl_config_opts, c), seed[32];
