@@ -4,12 +4,8 @@
 #   plots/fig1_round_time.sh RESULTS_DIR FIG_DIR     (a sweep with axes clients and hops)
 set -eu
 . "$(dirname "$0")/lib.sh"
-dir=$1 figdir=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-points_with round_time "$dir" >"$tmp/t"
-need_cols "$tmp/t" clients hops
-[ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "fig1: no finished points in $dir" >&2; exit 1; }
+fig_begin "$@"
+fig_points round_time fig1 clients hops
 # A panel per model (the base's model when it is not an axis) and mode.
 awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   { print (("model" in c) ? $c["model"] : "") "|" $c["mode"] }' "$tmp/t" | sort -u >"$tmp/panels"

@@ -7,12 +7,8 @@
 #   plots/fig2_memory.sh RESULTS_DIR FIG_DIR     (a sweep with axes clients and hops)
 set -eu
 . "$(dirname "$0")/lib.sh"
-dir=$1 figdir=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-points_with cn_accounted "$dir" >"$tmp/t"
-need_cols "$tmp/t" clients hops
-[ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "fig2: no finished points in $dir" >&2; exit 1; }
+fig_begin "$@"
+fig_points cn_accounted fig2 clients hops
 # The compute nodes' memory cap (0: none) from the first finished point.
 first=$(awk -F'\t' 'NR == 2 { print $(NF - 1) }' "$tmp/t")
 cap=$(point_value "$dir/$first" cn_cap)

@@ -6,9 +6,7 @@
 #                                                optionally cn_devices and model)
 set -eu
 . "$(dirname "$0")/lib.sh"
-dir=$1 figdir=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+fig_begin "$@"
 points_with round_time "$dir" >"$tmp/t"
 points_with cn_accounted "$dir" >"$tmp/m"
 need_cols "$tmp/t" topology

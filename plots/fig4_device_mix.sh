@@ -5,12 +5,8 @@
 #                                                  rpi4b:N,rpi3b:M mixes; hops)
 set -eu
 . "$(dirname "$0")/lib.sh"
-dir=$1 figdir=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-points_with round_time "$dir" >"$tmp/t"
-need_cols "$tmp/t" do_devices hops
-[ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "fig4: no finished points in $dir" >&2; exit 1; }
+fig_begin "$@"
+fig_points round_time fig4 do_devices hops
 first=$(awk -F'\t' 'NR == 2 { print $(NF - 1) }' "$tmp/t")
 K=$("$MPSL" report "$dir/$first" | sed -n 's/.* clients=\([0-9]*\) .*/\1/p' | head -n 1)
 [ -n "$K" ] || { echo "fig4: no clients in the configuration of $dir/$first" >&2; exit 1; }

@@ -7,9 +7,7 @@
 #   plots/fig5_gantt.sh RESULTS_DIR FIG_DIR
 set -eu
 . "$(dirname "$0")/lib.sh"
-dir=$1 figdir=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+fig_begin "$@"
 [ -f "$dir/points.tsv" ] || { echo "fig5: $dir/points.tsv not found: run the sweep first" >&2; exit 1; }
 n=0
 tail -n +2 "$dir/points.tsv" | while IFS='	' read -r idx name mode rest; do

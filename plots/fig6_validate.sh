@@ -5,12 +5,8 @@
 #   plots/fig6_validate.sh RESULTS_DIR FIG_DIR   (axes: mode, clients, hops)
 set -eu
 . "$(dirname "$0")/lib.sh"
-dir=$1 figdir=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-points_with round_time "$dir" >"$tmp/t"
-need_cols "$tmp/t" clients hops
-[ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "fig6: no finished points in $dir" >&2; exit 1; }
+fig_begin "$@"
+fig_points round_time fig6 clients hops
 awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   { print $c["mode"] ", H = " $c["hops"] "\t" $c["clients"] "\t" $c["value"] }' "$tmp/t" | sort -t'	' -k1,1V | aggregate >"$tmp/d"
 # error in percent against the emulator's mean at the same (H, K)

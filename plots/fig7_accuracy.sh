@@ -4,9 +4,7 @@
 #   plots/fig7_accuracy.sh RESULTS_DIR FIG_DIR   (axes: mode = emulate|reference, partition)
 set -eu
 . "$(dirname "$0")/lib.sh"
-dir=$1 figdir=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+fig_begin "$@"
 [ -f "$dir/points.tsv" ] || { echo "fig7: $dir/points.tsv not found: run the sweep first" >&2; exit 1; }
 need_cols "$dir/points.tsv" partition
 # One curve per point: "round test_acc" after a header with its label.

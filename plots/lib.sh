@@ -104,3 +104,21 @@ need_cols() {
     head -n 1 "$f" | tr '\t' '\n' | grep -qx "$c" || { echo "$(basename "$0"): the sweep has no '$c' axis (points.tsv columns: $(head -n 1 "$f" | tr '\t' ' '))" >&2; return 1; }
   done
 }
+
+# The start of a figure script: its arguments RESULTS_DIR FIG_DIR, and a temporary
+# directory removed on exit.
+fig_begin() {
+  dir=$1 figdir=$2
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+}
+
+# fig_points METRIC FIG COLUMN...: the finished points of $dir with METRIC into $tmp/t;
+# stops with one line when a column is missing or no point has finished.
+fig_points() {
+  _m=$1 _f=$2
+  shift 2
+  points_with "$_m" "$dir" >"$tmp/t"
+  need_cols "$tmp/t" "$@"
+  [ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "$_f: no finished points in $dir" >&2; exit 1; }
+}

@@ -18,6 +18,7 @@
 #include "nn/replica.h"
 #include "sl/runconfig.h"
 #include "util/err.h"
+#include "sl_util.h"
 #include "workdir.h"
 
 #define FWD 2e-3
@@ -37,16 +38,7 @@ static mpsl_model model;
 static sl_topo topo;
 static int64_t cut0, cut1, state; /* bytes: activations at both cuts, M_1 + M_P state */
 
-static void config_of(sl_config *c, const char *extra) {
-  mpsl_opts_defaults(&sl_config_opts, c);
-  char buf[2048];
-  snprintf(buf, sizeof buf, "%s %s", common, extra);
-  char *argv[64];
-  int argc = 0;
-  for (char *t = strtok(buf, " "); t && argc < 64; t = strtok(NULL, " ")) argv[argc++] = t;
-  int npos = 0;
-  ck_assert_msg(mpsl_opts_parse_argv(&sl_config_opts, c, argc, argv, &npos, NULL, 0) == 0, "%s", mpsl_errmsg());
-}
+static void config_of(sl_config *c, const char *extra) { sl_test_config(c, common, extra); }
 
 static int64_t state_bytes(int first, int last) {
   nn_part *p = nn_part_new(&model, first, last, 1);

@@ -18,19 +18,11 @@
 #include "sl/memplan.h"
 #include "sl/runconfig.h"
 #include "util/err.h"
+#include "sl_util.h"
 
 static char tmpdir[256];
 
-static void config_of(sl_config *c, const char *args) {
-  mpsl_opts_defaults(&sl_config_opts, c);
-  char buf[2048];
-  snprintf(buf, sizeof buf, "%s", args);
-  char *argv[64];
-  int argc = 0;
-  for (char *t = strtok(buf, " "); t && argc < 64; t = strtok(NULL, " ")) argv[argc++] = t;
-  int npos = 0;
-  ck_assert_msg(mpsl_opts_parse_argv(&sl_config_opts, c, argc, argv, &npos, NULL, 0) == 0, "%s", mpsl_errmsg());
-}
+static void config_of(sl_config *c, const char *args) { sl_test_config(c, args, ""); }
 
 /* Plans every rank of args; m and t are filled for the caller. */
 static void plan_of(const char *args, sl_config *c, mpsl_model *m, sl_topo *t, sl_memplan *p) {

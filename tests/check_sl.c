@@ -20,6 +20,7 @@
 #include "sl/runconfig.h"
 #include "sl/scheduler.h"
 #include "util/err.h"
+#include "sl_util.h"
 
 static const char *common =
     "--set model=vgg11_bn-cifar --set width=0.0625 --set clients=4 --set batch=4 --set batches=2 "
@@ -32,16 +33,7 @@ static nn_stack ref_stack;
 static mpsl_model ref_model;
 static mpsl_dataset train;
 
-static void config_of(sl_config *c, const char *extra) {
-  mpsl_opts_defaults(&sl_config_opts, c);
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s %s", common, extra);
-  char *argv[64];
-  int argc = 0;
-  for (char *t = strtok(buf, " "); t && argc < 64; t = strtok(NULL, " ")) argv[argc++] = t;
-  int npos = 0;
-  ck_assert_msg(mpsl_opts_parse_argv(&sl_config_opts, c, argc, argv, &npos, NULL, 0) == 0, "%s", mpsl_errmsg());
-}
+static void config_of(sl_config *c, const char *extra) { sl_test_config(c, common, extra); }
 
 static void setup(void) {
   const char *t = getenv("TMPDIR");

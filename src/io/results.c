@@ -242,17 +242,21 @@ int mpsl_results_partition(const char *path, const int64_t *rows, int K, int cla
   return rc ? mpsl_fail("%s: cannot write the partition", path) : 0;
 }
 
-int mpsl_results_set_status(const char *path, const char *status) {
+int mpsl_results_set_attr(const char *path, const char *key, const char *value) {
   quiet_h5 q;
   quiet_begin(&q);
   int rc = -1;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    rc = set_attr(f, "status", status);
+    rc = set_attr(f, key, value);
     if (H5Fclose(f) < 0) rc = -1;
   }
   quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot set the status", path) : 0;
+  return rc ? mpsl_fail("%s: cannot set the attribute '%s'", path, key) : 0;
+}
+
+int mpsl_results_set_status(const char *path, const char *status) {
+  return mpsl_results_set_attr(path, "status", status);
 }
 
 static hid_t open_ro(const char *path) {

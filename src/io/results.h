@@ -75,6 +75,8 @@ int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, in
 /* rows (K, 4 + classes): owner, rank, pipeline, samples, then the label histogram. */
 int mpsl_results_partition(const char *path, const int64_t *rows, int K, int classes);
 int mpsl_results_set_status(const char *path, const char *status);
+/* Sets (replaces) one root attribute of an existing results file. */
+int mpsl_results_set_attr(const char *path, const char *key, const char *value);
 
 /* Reading: rows malloc'd in the structs above; attributes as malloc'd strings. */
 int mpsl_results_read(const char *path, mpsl_res_table t, void **rows, int64_t *n);

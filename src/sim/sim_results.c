@@ -12,7 +12,6 @@
 
 #include "config.h"
 #include "data/data.h"
-#include "io/h5util.h"
 #include "sim/sim.h"
 #include "sl/memplan.h"
 #include "util/err.h"
@@ -37,33 +36,6 @@ const mpsl_optset *sim_config_opts(void) {
 
 static int emit_rows(void *ctx, const mpsl_res_event *rows, int64_t n) {
   return mpsl_results_append((const char *)ctx, MPSL_RES_EVENTS, rows, n);
-}
-
-/* A string attribute on the file's root, set after the run (the simulator's own speed is
- * known only at the end). */
-static int set_root_attr(const char *path, const char *key, const char *value) {
-  quiet_h5 q;
-  quiet_begin(&q);
-  int rc = -1;
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_file_locking(fapl, 0, 1);
-  hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
-  H5Pclose(fapl);
-  if (f >= 0) {
-    if (H5Aexists(f, key) > 0) H5Adelete(f, key);
-    hid_t ty = H5Tcopy(H5T_C_S1);
-    H5Tset_size(ty, strlen(value) + 1);
-    H5Tset_strpad(ty, H5T_STR_NULLTERM);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(f, key, ty, sp, H5P_DEFAULT, H5P_DEFAULT);
-    rc = a >= 0 && H5Awrite(a, ty, value) >= 0 ? 0 : -1;
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(ty);
-    if (H5Fclose(f) < 0) rc = -1;
-  }
-  quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot set attribute '%s'", path, key) : 0;
 }
 
 /* ---- memory ------------------------------------------------------------------------- */
@@ -231,7 +203,7 @@ int sim_simulate(sl_config *c, FILE *out) {
     char b1[32], b2[32];
     snprintf(b1, sizeof b1, "%.6f", wall);
     snprintf(b2, sizeof b2, "%.0f", rate);
-    if (set_root_attr(path, "sim_wall_s", b1) || set_root_attr(path, "sim_events_per_s", b2) ||
+    if (mpsl_results_set_attr(path, "sim_wall_s", b1) || mpsl_results_set_attr(path, "sim_events_per_s", b2) ||
         mpsl_results_set_status(path, "finished"))
       goto out;
   }
