@@ -6,6 +6,14 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 fig_begin "$@"
+# one figure per validation sweep, named after its results folder: fig6_validate (data
+# owners behind slow links), fig6_validate-steady (the closed form's own regime)
+name=$(basename "$dir")
+case $name in
+  validate-steady) what="equal devices, unlimited links: the closed form's regime" ;;
+  validate*) what="data owners on RPi 4B behind 8 Mbit/s links" ;;
+  *) name=validate what="" ;;
+esac
 fig_points round_time fig6 clients hops
 awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   { print $c["mode"] ", H = " $c["hops"] "\t" $c["clients"] "\t" $c["value"] }' "$tmp/t" | sort -t'	' -k1,1V | aggregate >"$tmp/d"
@@ -27,7 +35,7 @@ awk '/^"/ { s = $0; gsub(/"/, "", s); split(s, a, ", "); mode = a[1]; h = a[2]; 
 set -- $(time_unit "$tmp/d")
 div=$1 unit=$2
 {
-  echo 'set multiplot layout 1,2 title "Estimate vs simulation vs emulation of the same scenarios"'
+  echo "set multiplot layout 1,2 title \"Estimate vs simulation vs emulation of the same scenarios${what:+ ($what)}\""
   echo 'set grid; set key top left font ",9"; set xlabel "data owners K"; set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05'
   echo "set title \"round time\"; set ylabel \"round time ($unit, model time)\"; set yrange [0:*]"
   # colour = H, line and point type = mode: emulate solid with filled circles, simulate
@@ -48,4 +56,4 @@ div=$1 unit=$2
   fi
   echo "unset multiplot"
 } >"$tmp/body.gp"
-render "$figdir/fig6_validate" "$tmp/body.gp" 1200 540
+render "$figdir/fig6_$name" "$tmp/body.gp" 1200 540
