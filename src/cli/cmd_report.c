@@ -46,6 +46,13 @@ static const char *mib(double bytes, char *buf) {
 
 static const char *role_name(int r) { return r == 0 ? "aggregator" : r == 1 ? "compute node" : "data owner"; }
 
+static int by_link(const void *a, const void *b) {
+  const mpsl_res_link *x = a, *y = b;
+  if (x->src != y->src) return x->src < y->src ? -1 : 1;
+  if (x->dst != y->dst) return x->dst < y->dst ? -1 : 1;
+  return x->round < y->round ? -1 : x->round > y->round;
+}
+
 static int summary(const char *path) {
   char *status = NULL, *program = NULL, *config = NULL;
   if (mpsl_results_attr(path, "status", &status) || mpsl_results_attr(path, "program", &program) ||
@@ -86,10 +93,14 @@ static int summary(const char *path) {
   for (int64_t i = 0; i < nm; i++)
     if (m[i].round > last) last = m[i].round;
   char b1[32], b2[32], b3[32], b4[32], b5[32];
-  printf("\nmemory per rank (round %d): accounted = parameters+gradients+optimizer+statistics, activations, rest\n",
-         last + 1);
-  printf("%5s %-13s %14s %14s %14s %14s %14s %14s\n", "rank", "role", "accounted", "params+opt", "activations",
-         "buffers", "peak_rss", "cap");
+  if (!nm) {
+    printf("\nno memory, link or audit rows: a run in one process (mpsl run --reference) has no ranks\n");
+  } else {
+    printf("\nmemory per rank (round %d): accounted = parameters+gradients+optimizer+statistics, activations, rest\n",
+           last + 1);
+    printf("%5s %-13s %14s %14s %14s %14s %14s %14s\n", "rank", "role", "accounted", "params+opt", "activations",
+           "buffers", "peak_rss", "cap");
+  }
   for (int64_t i = 0; i < nm; i++) {
     if (m[i].round != last) continue;
     char b6[32];
@@ -101,15 +112,13 @@ static int summary(const char *path) {
   free(m);
 
   if (mpsl_results_read(path, MPSL_RES_LINKS, (void **)&l, &nl)) return -1;
-  printf("\nbytes per link, all rounds:\n%5s %5s %16s %10s\n", "src", "dst", "bytes", "messages");
-  /* rows come round by round; sum each (src, dst) pair over rounds */
-  for (int64_t i = 0; i < nl; i++) {
-    int seen = 0;
-    for (int64_t j = 0; j < i && !seen; j++) seen = l[j].src == l[i].src && l[j].dst == l[i].dst;
-    if (seen) continue;
+  if (nl) printf("\nbytes per link, all rounds:\n%5s %5s %16s %10s\n", "src", "dst", "bytes", "messages");
+  /* rows come round by round: sorted by (src, dst), each pair's rounds are one run */
+  qsort(l, (size_t)nl, sizeof *l, by_link);
+  for (int64_t i = 0, j; i < nl; i = j) {
     int64_t bytes = 0, msgs = 0;
-    for (int64_t j = i; j < nl; j++)
-      if (l[j].src == l[i].src && l[j].dst == l[i].dst) bytes += l[j].bytes, msgs += l[j].messages;
+    for (j = i; j < nl && l[j].src == l[i].src && l[j].dst == l[i].dst; j++)
+      bytes += l[j].bytes, msgs += l[j].messages;
     printf("%5d %5d %16lld %10lld\n", l[i].src, l[i].dst, (long long)bytes, (long long)msgs);
   }
   free(l);
@@ -120,11 +129,12 @@ static int summary(const char *path) {
     tot[0] += a[i].activation, tot[1] += a[i].gradient, tot[2] += a[i].model;
     tot[3] += a[i].input, tot[4] += a[i].label;
   }
-  printf(
-      "\nlabel-privacy audit, messages sent by data owners: activation %lld, gradient %lld, model %lld, input "
-      "%lld, label %lld (%s)\n",
-      (long long)tot[0], (long long)tot[1], (long long)tot[2], (long long)tot[3], (long long)tot[4],
-      tot[3] + tot[4] == 0 ? "inputs and labels never left their owners" : "PRIVACY VIOLATION");
+  if (na)
+    printf(
+        "\nlabel-privacy audit, messages sent by data owners: activation %lld, gradient %lld, model %lld, input "
+        "%lld, label %lld (%s)\n",
+        (long long)tot[0], (long long)tot[1], (long long)tot[2], (long long)tot[3], (long long)tot[4],
+        tot[3] + tot[4] == 0 ? "inputs and labels never left their owners" : "PRIVACY VIOLATION");
   free(a);
   return 0;
 }
