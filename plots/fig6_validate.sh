@@ -7,10 +7,12 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 fig_begin "$@"
 # one figure per validation sweep, named after its results folder: fig6_validate (data
-# owners behind slow links), fig6_validate-steady (the closed form's own regime)
+# owners behind slow links), fig6_validate-steady (the closed form's own regime),
+# fig6_validate-real (the emulator computing for real)
 name=$(basename "$dir")
 case $name in
   validate-steady) what="equal devices, unlimited links: the closed form's regime" ;;
+  validate-real) what="emulation with real oneDNN compute" ;;
   validate*) what="data owners on RPi 4B behind 8 Mbit/s links" ;;
   *) name=validate what="" ;;
 esac

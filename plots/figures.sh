@@ -18,7 +18,7 @@ rc=0
 start=$(date +%s)
 # The paper-scale simulations first (they measure the host profiles once), then the small
 # emulated runs.
-for s in paper-hops paper-scaling paper-devices gantt validate validate-steady accuracy; do
+for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy; do
   echo "== $s"
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --set "profile_dir=$prof" "$src/experiments/sweeps/$s.ini" || rc=1
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --plot --figdir "$fig" "$src/experiments/sweeps/$s.ini" || rc=1
