@@ -19,6 +19,7 @@
 #include "sl/runconfig.h"
 #include "util/err.h"
 #include "sl_util.h"
+#include "textfile.h"
 
 static char tmpdir[256];
 
@@ -42,23 +43,11 @@ static int launch(const char *args, int np, const char *tag) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
+/* What the run logged as `tag` (launch's output). */
 static char *slurp(const char *tag) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s.log", tmpdir, tag);
-  FILE *f = fopen(path, "r");
-  ck_assert_ptr_nonnull(f);
-  static char buf[1 << 16];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
-
-static void write_file(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
+  return read_text(path);
 }
 
 static const char *tiny =
@@ -142,7 +131,7 @@ END_TEST
 START_TEST(explain_over_cap) {
   char cat[512], args[1024];
   snprintf(cat, sizeof cat, "%s/small.ini", tmpdir);
-  write_file(cat,
+  write_text(cat,
              "[small]\ndescription = a test device\nmemory = 64M\nspeed = 1\nsource = a test catalogue\n"
              "[tiny]\ndescription = a test device\nmemory = 1M\nspeed = 1\nsource = a test catalogue\n");
   snprintf(args, sizeof args,
@@ -187,7 +176,7 @@ END_TEST
 START_TEST(refused_under_cap) {
   char cat[512], out[512], args[2048];
   snprintf(cat, sizeof cat, "%s/small.ini", tmpdir);
-  write_file(cat, "[small]\ndescription = a test device\nmemory = 64M\nspeed = 1\nsource = a test catalogue\n");
+  write_text(cat, "[small]\ndescription = a test device\nmemory = 64M\nspeed = 1\nsource = a test catalogue\n");
   snprintf(out, sizeof out, "%s/refused.h5", tmpdir);
   const char *base =
       "--set model=vgg11-cifar --set width=0.5 --set clients=3 --set hops=1 --set owners_per_rank=3 --set batch=32 "
@@ -268,14 +257,5 @@ int main(void) {
   tcase_add_test(tc, refused_under_cap);
   tcase_add_test(tc, rss_matches_accounted);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  /* the runs' logs and files stay behind only when something failed */
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (!failed && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
-  if (failed) printf("logs of the runs: %s\n", tmpdir);
-  return failed ? 1 : 0;
+  return sl_test_run(s, tmpdir);
 }

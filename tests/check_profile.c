@@ -18,28 +18,12 @@
 #include "emu/profile.h"
 #include "models/model.h"
 #include "util/err.h"
+#include "textfile.h"
 #include "workdir.h"
 
 /* Each test runs in its own empty directory, so messages name plain "p.h5". */
 static void setup(void) { workdir_enter("profile"); }
 static void teardown(void) { workdir_leave(); }
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "r");
-  ck_assert_ptr_nonnull(f);
-  static char buf[8192];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
-}
 
 /* rc is -1 and the recorded message contains `want`. */
 static void expect_fail(int rc, const char *want) {

@@ -275,14 +275,5 @@ int main(void) {
   tcase_add_test(t, multihop);
   tcase_add_test(t, scaled);
   suite_add_tcase(s, t);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  /* the runs' logs and files stay behind only when something failed */
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (!failed && tmpdir[0] && system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
-  if (failed) printf("logs of the runs: %s\n", tmpdir);
-  return failed ? 1 : 0;
+  return sl_test_run(s, tmpdir);
 }

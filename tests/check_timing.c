@@ -11,17 +11,11 @@
 #include "cli/opts.h"
 #include "emu/timing.h"
 #include "util/err.h"
+#include "textfile.h"
 #include "workdir.h"
 
 static void setup(void) { workdir_enter("timing"); }
 static void teardown(void) { workdir_leave(); }
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static const char *catalogue =
     "[a]\ndescription = half the host\nspeed = 0.5\nmemory = 1G\nsource = test\n"

@@ -10,6 +10,7 @@
 
 #include "io/weights.h"
 #include "util/err.h"
+#include "textfile.h"
 #include "workdir.h"
 
 /* Each test runs in its own empty directory, so messages name plain "w.h5". */
@@ -232,23 +233,6 @@ static int have_h5py(void) {
     return 0;
   }
   return 1;
-}
-
-static void write_text(const char *path, const char *text) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  fputs(text, f);
-  fclose(f);
-}
-
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "r");
-  ck_assert_ptr_nonnull(f);
-  static char buf[8192];
-  size_t n = fread(buf, 1, sizeof buf - 1, f);
-  buf[n] = '\0';
-  fclose(f);
-  return buf;
 }
 
 static void run_python(const char *script, const char *arg, const char *out) {

@@ -2,15 +2,7 @@
 # mpsl run --memory: the plan of every rank as a table, without an MPI job or the dataset
 # files; copies multiply the per-copy bytes; ranks over their cap are marked and explained;
 # a bad device key is a one-line error with a non-zero exit.
-set -u
-: "${MPSL_BUILDDIR:=.}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
+. "$(dirname "$0")/testlib.sh"
 printf '[small]\ndescription = a test device\nmemory = 64M\nspeed = 1\nsource = a test catalogue\n' >"$tmp/small.ini"
 set -- --set model=vgg11-cifar --set width=0.5 --set clients=10 --set hops=2 --set batch=32 \
   --set owners_per_rank=4 --set threads=1 --set data_dir="$tmp/nowhere" --set devices="$tmp/small.ini" \

@@ -4,15 +4,7 @@
 # profiled compute, must agree within 5 % on every round's time_s. The emulation plays
 # each configuration at a time_scale that makes its round last about 3 wall seconds, so
 # the waits it emulates dominate the cost of messages and polling on a busy host.
-set -u
-: "${MPSL_BUILDDIR:=.}" "${MPSL_LAUNCH:=mpirun --oversubscribe}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
+. "$(dirname "$0")/testlib.sh"
 "$mpsl" profile --model vgg11-cifar --width 0.0625 --batch 4 --channels 1 --reps 3 --warmup 1 \
   --output "$tmp/p.h5" >/dev/null || fail "mpsl profile"
 # data owners 20 times slower than this host, compute nodes 5 times slower

@@ -3,15 +3,7 @@
 # the simulator's own speed (sim_wall_s, sim_events_per_s), compared as h5dump prints
 # every attribute, type and row; mpsl report and every --csv export read the file; the
 # tables hold what the protocol implies.
-set -u
-: "${MPSL_BUILDDIR:=.}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
+. "$(dirname "$0")/testlib.sh"
 out=$tmp/sim.h5
 # two pipelines, two hops, owners sharing ranks, bwd-first, jitter and narrow links: every
 # rule that could depend on something other than the input takes part

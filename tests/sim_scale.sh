@@ -3,15 +3,7 @@
 # hops, batch 16, B = 16, r = 2, one round. It must finish with every task in the events
 # table (10,000 x 32 batches x (4 + 2 x 5) tasks) and an audit row per data owner. Its
 # time is printed, not asserted: the machine may be busy.
-set -u
-: "${MPSL_BUILDDIR:=.}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
+. "$(dirname "$0")/testlib.sh"
 # every hop holds 10,000 copies of its part: over this host's memory, which the memory
 # plan would refuse; the test is about the simulator, so the check only warns
 start=$(date +%s.%N)

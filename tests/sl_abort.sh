@@ -2,11 +2,7 @@
 # An error on a data-owner rank in the middle of training (the loss diverges) ends the
 # whole job promptly with "mpsl run: error: rank R (ROLE): reason", and the results file
 # says the run did not finish.
-set -u
-: "${MPSL_BUILDDIR:=.}" "${MPSL_LAUNCH:=mpirun --oversubscribe}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/testlib.sh"
 out=$tmp/diverged.h5
 set -- --set model=vgg11-cifar --set width=0.0625 --set clients=2 --set hops=1 --set batch=4 --set batches=30 \
   --set local_epochs=1 --set rounds=1 --set test_limit=16 --set threads=1 --set lr=100 --set momentum=0.99 \

@@ -1,11 +1,7 @@
 #!/bin/sh
 # Killing one compute node in the middle of a run ends the whole job within seconds and
 # leaves a results file that holds every finished round and says the run did not finish.
-set -u
-: "${MPSL_BUILDDIR:=.}" "${MPSL_LAUNCH:=mpirun --oversubscribe}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/testlib.sh"
 out=$tmp/killed.h5
 set -- --set model=vgg11_bn-cifar --set width=0.0625 --set clients=2 --set hops=2 --set batch=4 \
   --set batches=40 --set local_epochs=1 --set rounds=100000 --set test_limit=16 --set threads=1 --set output="$out"

@@ -1,16 +1,8 @@
 #!/bin/sh
 # A results file from a real run: mpsl report summarises it, --csv exports every table,
 # h5dump and h5py (Debian's python3-h5py, when present) read it without our code.
-set -u
-: "${MPSL_BUILDDIR:=.}" "${MPSL_LAUNCH:=mpirun --oversubscribe}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/testlib.sh"
 out=$tmp/run.h5
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
 set -- --set model=vgg11-cifar --set width=0.0625 --set clients=5 --set hops=2 --set owners_per_rank=2 \
   --set batch=4 --set batches=2 --set local_epochs=2 --set rounds=2 --set test_limit=16 --set threads=1 \
   --set partition=dirichlet --set alpha=0.3 --set output="$out"

@@ -1,11 +1,7 @@
 #!/bin/sh
 # 32 ranks oversubscribed on a small machine complete a round: 1 aggregator, 2 pipelines
 # of 3 hops, 25 data-owner ranks.
-set -u
-: "${MPSL_BUILDDIR:=.}" "${MPSL_LAUNCH:=mpirun --oversubscribe}"
-mpsl=$MPSL_BUILDDIR/mpsl
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/testlib.sh"
 out=$tmp/scale.h5
 set -- --set model=vgg11_bn-cifar --set width=0.0625 --set clients=25 --set pipelines=2 --set hops=3 \
   --set batch=4 --set batches=2 --set local_epochs=1 --set rounds=1 --set test_limit=16 --set threads=1 \

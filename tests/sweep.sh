@@ -2,15 +2,8 @@
 # experiments/sweep runs every point of a sweep over MPI, writes the index the plots read,
 # skips finished points on a rerun, and keeps going past a failed point, which it lists
 # with its log before exiting non-zero.
-set -u
-: "${MPSL_BUILDDIR:=.}" "${MPSL_SRCDIR:=.}"
+. "$(dirname "$0")/testlib.sh"
 sweep=$MPSL_SRCDIR/experiments/sweep
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() {
-  echo "FAIL: $*"
-  exit 1
-}
 # Two real points (1 and 2 hops) and one whose model does not exist; K = 2, tiny model.
 cat >"$tmp/tiny.ini" <<INI
 [sweep]
@@ -30,10 +23,10 @@ threads = 1
 model = vgg11-cifar | no-such-model
 hops = 1, 2
 INI
-"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --count "$tmp/tiny.ini" >"$tmp/count" || fail "--count"
+"$sweep" --mpsl "$mpsl" --count "$tmp/tiny.ini" >"$tmp/count" || fail "--count"
 [ "$(cat "$tmp/count")" -eq 4 ] || fail "2 models x 2 hop counts should be 4 points, got $(cat "$tmp/count")"
 
-"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" "$tmp/tiny.ini" >"$tmp/run1" 2>&1
+"$sweep" --mpsl "$mpsl" "$tmp/tiny.ini" >"$tmp/run1" 2>&1
 rc=$?
 cat "$tmp/run1"
 [ $rc -ne 0 ] || fail "a sweep with failed points exited 0"
@@ -45,8 +38,8 @@ for h in 1 2; do
     fail "failed point hops=$h is not listed with its log"
   grep -q "no-such-model" "$tmp/out/emulate_model=no-such-model_hops=$h.log" || fail "the log of the failed point does not say why"
   f=$tmp/out/emulate_model=vgg11-cifar_hops=$h.h5
-  "$MPSL_BUILDDIR/mpsl" report "$f" | grep -q "status: finished" || fail "$f is not a finished run"
-  [ "$("$MPSL_BUILDDIR/mpsl" report --csv memory "$f" | awk -F, 'NR > 1 && $3 == 1' | wc -l)" -eq "$h" ] ||
+  "$mpsl" report "$f" | grep -q "status: finished" || fail "$f is not a finished run"
+  [ "$("$mpsl" report --csv memory "$f" | awk -F, 'NR > 1 && $3 == 1' | wc -l)" -eq "$h" ] ||
     fail "$f should have $h compute nodes"
 done
 [ "$(wc -l <"$tmp/out/points.tsv")" -eq 5 ] || fail "points.tsv should hold a header and 4 points"
@@ -54,18 +47,18 @@ head -1 "$tmp/out/points.tsv" | grep -q "^index	name	mode	rep	seed	model	hops	fi
 
 # The rerun skips the two finished points and tries the failed ones again.
 m1=$(stat -c %Y "$tmp/out/emulate_model=vgg11-cifar_hops=1.h5")
-"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" "$tmp/tiny.ini" >"$tmp/run2" 2>&1 && fail "the rerun exited 0"
+"$sweep" --mpsl "$mpsl" "$tmp/tiny.ini" >"$tmp/run2" 2>&1 && fail "the rerun exited 0"
 [ "$(grep -c ': skipped, .* is finished' "$tmp/run2")" -eq 2 ] || { cat "$tmp/run2"; fail "the rerun did not skip the finished points"; }
 [ "$(grep -c ': FAILED in ' "$tmp/run2")" -eq 2 ] || fail "the rerun did not retry the failed points"
 [ "$(stat -c %Y "$tmp/out/emulate_model=vgg11-cifar_hops=1.h5")" = "$m1" ] || fail "a skipped point's file was rewritten"
 
 # One point alone (what a Slurm array task runs), and a bad definition is one error line.
-"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --point 1 "$tmp/tiny.ini" | grep -q "tiny \[1/1\] emulate_model=vgg11-cifar_hops=1: skipped" ||
+"$sweep" --mpsl "$mpsl" --point 1 "$tmp/tiny.ini" | grep -q "tiny \[1/1\] emulate_model=vgg11-cifar_hops=1: skipped" ||
   fail "--point 1"
-"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --point 9 "$tmp/tiny.ini" 2>"$tmp/err" && fail "--point 9 of 4 was accepted"
+"$sweep" --mpsl "$mpsl" --point 9 "$tmp/tiny.ini" 2>"$tmp/err" && fail "--point 9 of 4 was accepted"
 grep -q "expected 1..4" "$tmp/err" || fail "--point 9: $(cat "$tmp/err")"
 printf '[sweep]\nreps = many\n' >"$tmp/bad.ini"
-"$sweep" --mpsl "$MPSL_BUILDDIR/mpsl" "$tmp/bad.ini" 2>"$tmp/err" && fail "reps = many was accepted"
+"$sweep" --mpsl "$mpsl" "$tmp/bad.ini" 2>"$tmp/err" && fail "reps = many was accepted"
 [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "bad.ini:2: reps = 'many': expected a positive integer" "$tmp/err" ||
   fail "bad reps: $(cat "$tmp/err")"
 echo "sweep: ok"
