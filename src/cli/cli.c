@@ -42,6 +42,26 @@ int cli_parse(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos,
   return 0;
 }
 
+int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, const char *extra_help) {
+  int npos = 0;
+  char *pos[2];
+  mpsl_opts_defaults(s, cfg);
+  int rc = mpsl_opts_parse_argv(s, cfg, argc, argv, &npos, pos, 2);
+  if (rc == 0 && npos > 1) rc = mpsl_fail("expected at most one CONFIG.ini, got '%s' and '%s'", pos[0], pos[1]);
+  if (rc == 0) {
+    mpsl_opts_defaults(s, cfg);
+    if (npos == 1) rc = mpsl_opts_parse_file(s, cfg, pos[0]);
+    if (rc == 0) rc = mpsl_opts_parse_argv(s, cfg, argc, argv, &npos, pos, 2);
+  }
+  if (rc == 1) {
+    mpsl_opts_help(s, stdout);
+    if (extra_help) fputs(extra_help, stdout);
+    return 1;
+  }
+  if (rc < 0 || mpsl_opts_check_required(s, cfg)) return -1;
+  return 0;
+}
+
 int cli_error(const char *cmd) {
   fprintf(stderr, "mpsl %s: error: %s\n", cmd, mpsl_errmsg());
   return 1;

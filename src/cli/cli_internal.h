@@ -21,6 +21,11 @@ int cmd_plan(int argc, char **argv);
 /* Parses argv into cfg with the table; prints help or the one-line error.
  * Returns 0 to go on, or the exit status to return (0 after --help). */
 int cli_parse(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos, char **pos, int maxpos);
+/* The command line of a command that reads a configuration file (run, simulate, estimate,
+ * plan): CONFIG.ini, wherever it stands among the arguments, is read first, then flags and
+ * --set override it; bad flags are reported before the file is read. 1 after printing
+ * --help (the table, then extra_help), 0, or -1 with mpsl_fail (required keys checked). */
+int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, const char *extra_help);
 /* Prints "mpsl CMD: error: <recorded message>" and returns 1. */
 int cli_error(const char *cmd);
 

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli/cli_internal.h"
+#include "emu/timing.h"
 #include "plan/estimate.h"
-#include "plan/load.h"
 #include "util/err.h"
 
 int cmd_estimate(int argc, char **argv) {
@@ -17,15 +17,17 @@ int cmd_estimate(int argc, char **argv) {
     else
       rest[n++] = argv[i];
   }
-  plan_input in = {0};
-  int rc = plan_config_parse(&in.c, "estimate",
-                             "The closed-form (EdgeSys'25) round time of the configuration of mpsl run.", n, rest,
-                             "  --csv         print one header line of term names and one row of values\n");
+  emu_input in = {0};
+  mpsl_optset o = sl_config_opts; /* the keys of mpsl run, under this command's name */
+  o.name = "estimate";
+  o.summary = "The closed-form (EdgeSys'25) round time of the configuration of mpsl run.";
+  int rc = cli_parse_with_file(&o, &in.c, n, rest,
+                               "  --csv         print one header line of term names and one row of values\n");
   free(rest);
   if (rc > 0) return 0;
   if (rc < 0) return cli_error("estimate");
   mpsl_estimate_terms e = {0};
-  rc = plan_input_load(&in);
+  rc = emu_input_load(&in);
   if (rc == 0) rc = mpsl_estimate(&in.s, &e);
   if (rc == 0) {
     if (csv) {
@@ -36,6 +38,6 @@ int cmd_estimate(int argc, char **argv) {
     }
   }
   mpsl_estimate_free(&e);
-  plan_input_free(&in);
+  emu_input_free(&in);
   return rc ? cli_error("estimate") : 0;
 }

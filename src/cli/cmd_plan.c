@@ -9,7 +9,7 @@
 #include "cli/cli_internal.h"
 #include "plan/cuts.h"
 #include "plan/estimate.h"
-#include "plan/load.h"
+#include "emu/timing.h"
 #include "util/err.h"
 
 static const char *bytes_str(int64_t b, char *buf) {
@@ -51,7 +51,7 @@ static int owners_of(const emu_scenario *s, int p) { return (s->K - p + s->R - 1
 
 /* One pipeline of H hops on devices first.. with `copies` data owners: exact and
  * heuristic plans. */
-static int plan_pipeline(const plan_input *in, int first, int H, int copies, mpsl_cut_plan *opt, mpsl_cut_plan *heur,
+static int plan_pipeline(const emu_input *in, int first, int H, int copies, mpsl_cut_plan *opt, mpsl_cut_plan *heur,
                          mpsl_cut_problem *keep) {
   double speed[MPSL_PLAN_MAX_HOPS];
   int64_t cap[MPSL_PLAN_MAX_HOPS];
@@ -70,7 +70,7 @@ static int plan_pipeline(const plan_input *in, int first, int H, int copies, mps
 
 /* The closed form for pipeline 0 alone with the hops and cuts of a plan: what ranks the
  * numbers of hops (more hops shorten the period but lengthen the first batch). */
-static int estimate_plan(const plan_input *in, const mpsl_cut_plan *plan, int H, double *t_round) {
+static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, double *t_round) {
   const emu_scenario *s = &in->s;
   emu_scenario d = *s;
   int K = owners_of(s, 0);
@@ -130,11 +130,11 @@ static void print_infeasible(const char *what, const mpsl_cut_plan *p, const mps
 }
 
 typedef struct {
-  const plan_input *in;
+  const emu_input *in;
 } dist_ctx;
 
 static double pipeline_load(void *ctx, int p, int n) {
-  const plan_input *in = ((dist_ctx *)ctx)->in;
+  const emu_input *in = ((dist_ctx *)ctx)->in;
   mpsl_cut_plan opt;
   if (plan_pipeline(in, p * in->s.H, in->s.H, n, &opt, NULL, NULL)) {
     mpsl_clear_error();
@@ -143,7 +143,7 @@ static double pipeline_load(void *ctx, int p, int n) {
   return opt.feasible ? n * opt.period : INFINITY;
 }
 
-static void distribute(const plan_input *in) {
+static void distribute(const emu_input *in) {
   const emu_scenario *s = &in->s;
   int R = s->R;
   int *n = mpsl_xmalloc((size_t)R * sizeof *n, "plan");
@@ -191,13 +191,15 @@ int cmd_plan(int argc, char **argv) {
       rest[n++] = argv[i];
     }
   }
-  plan_input in = {0};
-  int rc = plan_config_parse(&in.c, "plan",
-                             "The cuts (and hops, and data owners per pipeline) that minimise the pipeline period of "
-                             "the configuration of mpsl run within its memory caps.",
-                             n, rest,
-                             "  --max-hops N  also plan every number of hops from 1 to N and rank them by the closed "
-                             "form's round time (default: hops)\n");
+  emu_input in = {0};
+  mpsl_optset o = sl_config_opts; /* the keys of mpsl run, under this command's name */
+  o.name = "plan";
+  o.summary =
+      "The cuts (and hops, and data owners per pipeline) that minimise the pipeline period of the configuration of "
+      "mpsl run within its memory caps.";
+  int rc = cli_parse_with_file(&o, &in.c, n, rest,
+                               "  --max-hops N  also plan every number of hops from 1 to N and rank them by the "
+                               "closed form's round time (default: hops)\n");
   free(rest);
   if (rc > 0) return 0;
   if (rc < 0) return cli_error("plan");
@@ -210,8 +212,8 @@ int cmd_plan(int argc, char **argv) {
     }
     max_hops = (int)v;
   }
-  if (plan_input_load(&in)) {
-    plan_input_free(&in);
+  if (emu_input_load(&in)) {
+    emu_input_free(&in);
     return cli_error("plan");
   }
   const emu_scenario *s = &in.s;
@@ -231,7 +233,7 @@ int cmd_plan(int argc, char **argv) {
   rc = plan_pipeline(&in, 0, H, copies, &opt, &heur, &pb);
   if (rc == 0) rc = mpsl_cut_eval(&pb, in.c.cuts.v, &given);
   if (rc) {
-    plan_input_free(&in);
+    emu_input_free(&in);
     return cli_error("plan");
   }
   print_plan("configured", &given, H);
@@ -298,6 +300,6 @@ int cmd_plan(int argc, char **argv) {
     status = cli_error("plan");
   }
   mpsl_cut_problem_free(&pb);
-  plan_input_free(&in);
+  emu_input_free(&in);
   return status;
 }

@@ -25,6 +25,11 @@
 #include "sl/sl.h"
 #include "util/err.h"
 
+static const char actions_help[] =
+    "  --ranks       print the number of ranks (mpirun -np) the configuration needs, and exit\n"
+    "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n"
+    "  --memory      print what every rank will hold and whether it fits its device (no MPI job), and exit\n";
+
 /* CONFIG.ini (wherever it stands) is read first; flags and --set override it. --ranks,
  * --memory and --reference are actions, not configuration, and are taken out of the arguments. */
 static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference, int *memory) {
@@ -41,28 +46,9 @@ static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference
     else
       rest[n++] = argv[i];
   }
-  /* a first pass finds the file (and reports bad flags before the file is read) */
-  int npos = 0;
-  char *pos[2];
-  mpsl_opts_defaults(&sl_config_opts, c);
-  int rc = mpsl_opts_parse_argv(&sl_config_opts, c, n, rest, &npos, pos, 2);
-  if (rc == 0 && npos > 1) rc = mpsl_fail("expected at most one CONFIG.ini, got '%s' and '%s'", pos[0], pos[1]);
-  if (rc == 0) {
-    mpsl_opts_defaults(&sl_config_opts, c);
-    if (npos == 1) rc = mpsl_opts_parse_file(&sl_config_opts, c, pos[0]);
-    if (rc == 0) rc = mpsl_opts_parse_argv(&sl_config_opts, c, n, rest, &npos, pos, 2);
-  }
+  int rc = cli_parse_with_file(&sl_config_opts, c, n, rest, actions_help);
   free(rest);
-  if (rc == 1) {
-    mpsl_opts_help(&sl_config_opts, stdout);
-    printf(
-        "  --ranks       print the number of ranks (mpirun -np) the configuration needs, and exit\n"
-        "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n"
-        "  --memory      print what every rank will hold and whether it fits its device (no MPI job), and exit\n");
-    return 1;
-  }
-  if (rc < 0 || mpsl_opts_check_required(&sl_config_opts, c)) return -1;
-  return 0;
+  return rc;
 }
 
 static int print_ranks(sl_config *c) {

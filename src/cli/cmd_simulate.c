@@ -12,22 +12,8 @@
 /* CONFIG.ini (wherever it stands) is read first; flags and --set override it. */
 static int parse(sl_config *c, int argc, char **argv) {
   const mpsl_optset *o = sim_config_opts();
-  int npos = 0;
-  char *pos[2];
-  /* a first pass finds the file (and reports bad flags before the file is read) */
-  mpsl_opts_defaults(o, c);
-  int rc = mpsl_opts_parse_argv(o, c, argc, argv, &npos, pos, 2);
-  if (rc == 0 && npos > 1) rc = mpsl_fail("expected at most one CONFIG.ini, got '%s' and '%s'", pos[0], pos[1]);
-  if (rc == 0) {
-    mpsl_opts_defaults(o, c);
-    if (npos == 1) rc = mpsl_opts_parse_file(o, c, pos[0]);
-    if (rc == 0) rc = mpsl_opts_parse_argv(o, c, argc, argv, &npos, pos, 2);
-  }
-  if (rc == 1) {
-    mpsl_opts_help(o, stdout);
-    return 1;
-  }
-  if (rc < 0 || mpsl_opts_check_required(o, c)) return -1;
+  int rc = cli_parse_with_file(o, c, argc, argv, NULL);
+  if (rc) return rc;
   /* a run's results stay where they are unless the output is named */
   if (!mpsl_opts_was_set(o, c, "output")) snprintf(c->output, sizeof c->output, "mpsl-simulate.h5");
   return 0;

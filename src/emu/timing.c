@@ -353,6 +353,32 @@ fail:
   return -1;
 }
 
+int emu_input_load(emu_input *in) {
+  sl_config *c = &in->c;
+  int classes, channels, size;
+  memset(&in->m, 0, sizeof in->m);
+  memset(&in->profile, 0, sizeof in->profile);
+  memset(&in->s, 0, sizeof in->s);
+  if (sl_config_model(c, &in->m) || sl_config_resolve(c, &in->m, &in->t) ||
+      sl_dataset_shape(c->dataset, &classes, &channels, &size) ||
+      emu_profile_get(c, c->model, c->batch, size, channels, classes, c->width, true, &in->profile))
+    return -1;
+  if (c->profile[0])
+    snprintf(in->profile_path, sizeof in->profile_path, "%s", c->profile);
+  else
+    emu_profile_path(c, c->model, c->batch, size, channels, classes, c->width, in->profile_path,
+                     (int)sizeof in->profile_path);
+  if (in->profile.nlayers != in->m.nlayers)
+    return mpsl_fail("the profile of %s has %d layers, the model %d", c->model, in->profile.nlayers, in->m.nlayers);
+  return emu_scenario_build(&in->s, c, &in->m, &in->t, &in->profile, true);
+}
+
+void emu_input_free(emu_input *in) {
+  emu_scenario_free(&in->s);
+  mpsl_profile_free(&in->profile);
+  mpsl_model_free(&in->m);
+}
+
 void emu_scenario_free(emu_scenario *s) {
   free(s->first);
   free(s->last);

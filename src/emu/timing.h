@@ -81,6 +81,23 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
                        const mpsl_profile *host, bool measure);
 void emu_scenario_free(emu_scenario *s);
 
+/* What simulate, estimate and plan start from: a parsed configuration, its model and
+ * topology, the host profile of the model (measured and cached when missing) and the
+ * scenario built from them. */
+typedef struct {
+  sl_config c;
+  mpsl_model m;
+  sl_topo t;
+  mpsl_profile profile;
+  char profile_path[600]; /* where the profile came from */
+  emu_scenario s;
+} emu_input;
+
+/* Resolves in->c (default cuts filled in) and builds the rest. -1 with mpsl_fail; in is
+ * then safe to free. */
+int emu_input_load(emu_input *in);
+void emu_input_free(emu_input *in);
+
 /* Does this configuration need a host profile of its own model (profiled compute, or a
  * command that works from per-layer times: simulate, estimate, plan)? */
 bool emu_needs_profile(const sl_config *c);

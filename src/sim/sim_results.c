@@ -123,54 +123,47 @@ static int create_results(const sl_config *c, const sl_topo *t, const mpsl_model
 
 int sim_simulate(sl_config *c, FILE *out) {
   double t_begin = now();
-  mpsl_model m = {0};
-  mpsl_profile prof = {0};
-  emu_scenario s;
-  memset(&s, 0, sizeof s);
-  sl_topo t;
+  emu_input in;
+  memset(&in, 0, sizeof in);
   sim *x = NULL;
   sl_memplan plan = {0, NULL};
   mpsl_res_memory *memr = NULL;
   mpsl_res_audit *audit = NULL;
-  int rc = -1, classes, channels, size;
+  int rc = -1;
   /* the simulator has nothing to compute: every task costs its profiled time, and the
    * resolved configuration says so (`mpsl run` on it emulates the same thing) */
   snprintf(c->compute, sizeof c->compute, "profiled");
-  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) ||
-      sl_dataset_shape(c->dataset, &classes, &channels, &size) ||
-      emu_profile_get(c, c->model, c->batch, size, channels, classes, c->width, true, &prof) ||
-      emu_scenario_build(&s, c, &m, &t, &prof, true))
-    goto out;
-  char profile[600];
-  if (c->profile[0])
-    snprintf(profile, sizeof profile, "%s", c->profile);
-  else
-    emu_profile_path(c, c->model, c->batch, size, channels, classes, c->width, profile, (int)sizeof profile);
+  in.c = *c;
+  if (emu_input_load(&in)) goto out;
+  *c = in.c; /* resolved: the caller sees the cuts that were simulated */
+  const mpsl_model *m = &in.m;
+  const sl_topo *t = &in.t;
+  const emu_scenario *s = &in.s;
 
   fprintf(out, "# mpsl simulate: resolved configuration\n");
   mpsl_opts_print(sim_config_opts(), c, out, "# ");
   fprintf(out,
           "# %s: %d ranks = 1 aggregator + %d pipeline(s) x %d hop(s) + %d data-owner rank(s) hosting %d data "
           "owner(s); parts:",
-          m.name, t.nranks, t.R, t.H, t.owner_ranks, t.K);
-  for (int p = 0; p < t.P; p++) fprintf(out, " %d..%d", t.first[p], t.last[p]);
-  fprintf(out, "\n# host profile %s\n", profile);
-  emu_scenario_print(&s, out, "# ");
+          m->name, t->nranks, t->R, t->H, t->owner_ranks, t->K);
+  for (int p = 0; p < t->P; p++) fprintf(out, " %d..%d", t->first[p], t->last[p]);
+  fprintf(out, "\n# host profile %s\n", in.profile_path);
+  emu_scenario_print(s, out, "# ");
 
-  if (sl_memplan_build(&plan, c, &m, &t, &s, -1) || memory_check(c, &m, &plan)) goto out;
+  if (sl_memplan_build(&plan, c, m, t, s, -1) || memory_check(c, m, &plan)) goto out;
 
   const char *path = c->output;
   if (path[0]) {
-    if (create_results(c, &t, &m, profile)) goto out;
-    write_partition(c, &t, path, out);
+    if (create_results(c, t, m, in.profile_path)) goto out;
+    write_partition(c, t, path, out);
   }
   fflush(out);
 
   double t_sim = now();
-  x = sim_new(&s, &t);
+  x = sim_new(s, t);
   sim_sink sink = {path[0] ? emit_rows : NULL, (void *)path, 0};
-  memr = mpsl_xmalloc((size_t)t.nranks * sizeof *memr, "memory rows");
-  audit = mpsl_xmalloc((size_t)t.K * sizeof *audit, "audit rows");
+  memr = mpsl_xmalloc((size_t)t->nranks * sizeof *memr, "memory rows");
+  audit = mpsl_xmalloc((size_t)t->K * sizeof *audit, "audit rows");
   double clock = 0;
   for (int round = 0; round < c->rounds; round++) {
     double len;
@@ -182,13 +175,13 @@ int sim_simulate(sl_config *c, FILE *out) {
     memset(&r, 0, sizeof r); /* its padding reaches the file */
     r.round = round + 1, r.wall_s = len, r.time_s = len, r.train_loss = r.test_loss = r.test_acc = NAN;
     if (path[0]) {
-      for (int i = 0; i < t.nranks; i++) memory_row(&memr[i], &plan.row[i].mem, round);
+      for (int i = 0; i < t->nranks; i++) memory_row(&memr[i], &plan.row[i].mem, round);
       mpsl_res_link *links;
       int64_t nl = sim_links(x, round, &links);
       sim_audit(x, round, audit);
-      int wrc = mpsl_results_append(path, MPSL_RES_MEMORY, memr, t.nranks) ||
+      int wrc = mpsl_results_append(path, MPSL_RES_MEMORY, memr, t->nranks) ||
                 mpsl_results_append(path, MPSL_RES_LINKS, links, nl) ||
-                mpsl_results_append(path, MPSL_RES_AUDIT, audit, t.K) ||
+                mpsl_results_append(path, MPSL_RES_AUDIT, audit, t->K) ||
                 mpsl_results_append(path, MPSL_RES_ROUNDS, &r, 1);
       free(links);
       if (wrc) goto out;
@@ -218,8 +211,6 @@ out:
   sl_memplan_free(&plan);
   free(memr);
   free(audit);
-  emu_scenario_free(&s);
-  mpsl_profile_free(&prof);
-  mpsl_model_free(&m);
+  emu_input_free(&in);
   return rc;
 }
