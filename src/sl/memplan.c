@@ -50,7 +50,7 @@ static int part_get(part_cache *pc, const mpsl_model *m, int first, int last, in
   return 0;
 }
 
-static void mem_add(mpsl_res_memory *r, const nn_mem_stats *s, int64_t times) {
+void sl_mem_row_add(mpsl_res_memory *r, const nn_mem_stats *s, int64_t times) {
   r->params += times * s->params;
   r->grads += times * s->grads;
   r->optim += times * s->optim;
@@ -62,7 +62,7 @@ static void mem_add(mpsl_res_memory *r, const nn_mem_stats *s, int64_t times) {
   r->workspace += times * s->workspace;
 }
 
-static int64_t row_total(const mpsl_res_memory *r) {
+int64_t sl_mem_row_total(const mpsl_res_memory *r) {
   return r->params + r->grads + r->optim + r->stats + r->weight_copies + r->activations + r->act_grads + r->scratch +
          r->workspace + r->buffers;
 }
@@ -142,7 +142,7 @@ static void plan_compute(sl_memrank *r, const sl_config *c, const sl_topo *t, co
   r->copies = (int)n;
   r->first = pi->first;
   r->last = pi->last;
-  mem_add(&r->mem, &pi->mem, n);
+  sl_mem_row_add(&r->mem, &pi->mem, n);
   /* per copy: input, its gradient, output, its gradient; one FedAvg accumulator */
   int64_t per_copy_buf = 2 * (pi->in + pi->out) * B * (int64_t)sizeof(float);
   r->mem.buffers = n * per_copy_buf + (n ? pi->state * (int64_t)sizeof(double) : 0);
@@ -160,8 +160,8 @@ static void plan_owner(sl_memrank *r, const sl_config *c, const mpsl_model *m, c
   r->copies = n;
   r->first = m1->first, r->last = m1->last;
   r->first2 = mp->first, r->last2 = mp->last;
-  mem_add(&r->mem, &m1->mem, n);
-  mem_add(&r->mem, &mp->mem, n);
+  sl_mem_row_add(&r->mem, &m1->mem, n);
+  sl_mem_row_add(&r->mem, &mp->mem, n);
   /* per owner: input batch, cut activation and gradient at both cuts, logits and their
    * gradient; one state buffer of M_1 + M_P for the whole rank */
   int64_t per_owner_buf = (m1->in + 2 * m1->out + 2 * mp->in + 2 * (int64_t)m->classes) * B * (int64_t)sizeof(float);
@@ -200,7 +200,7 @@ static int plan_aggregator(sl_memrank *r, part_cache *pc, const sl_config *c, co
   for (int p = 0; p < t->P; p++) {
     part_info *pi;
     if (part_get(pc, m, t->first[p], t->last[p], c->batch, &pi)) return -1;
-    mem_add(&r->mem, &pi->mem, 1);
+    sl_mem_row_add(&r->mem, &pi->mem, 1);
     if (p == 0) len1 = pi->state;
     if (p == t->P - 1) lenp = pi->state;
     if (p > 0 && p < t->P - 1 && pi->state > most) most = pi->state;
@@ -254,7 +254,7 @@ int sl_memplan_build(sl_memplan *p, const sl_config *c, const mpsl_model *m, con
       if (!rc) plan_owner(row, c, m, t, m1, mp, owner_dev);
     }
     if (rc) break;
-    row->mem.accounted = row_total(&row->mem);
+    row->mem.accounted = sl_mem_row_total(&row->mem);
     if (row->mem.role != SL_OWNER) row->over = row->mem.cap > 0 && row->mem.accounted > row->mem.cap;
   }
   free(pc.v);

@@ -31,6 +31,7 @@
 #include "emu/timing.h"
 #include "io/results.h"
 #include "models/model.h"
+#include "nn/nn.h"
 #include "sl/runconfig.h"
 
 typedef struct {
@@ -80,6 +81,9 @@ void sl_memplan_print(const sl_memplan *p, const sl_config *c, const mpsl_model 
 /* Bytes of the images and labels a dataset's split holds in memory, from its standard
  * size (the files are not read). 0 for an unknown name. */
 int64_t sl_dataset_bytes(const char *name, int train);
+/* r's memory columns += times x the part memory s; and the accounted sum of r's columns. */
+void sl_mem_row_add(mpsl_res_memory *r, const nn_mem_stats *s, int64_t times);
+int64_t sl_mem_row_total(const mpsl_res_memory *r);
 
 /* Resident bytes of this process now (/proc/self/statm; 0 where unavailable). */
 int64_t sl_rss_now(void);
