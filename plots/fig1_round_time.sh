@@ -7,9 +7,7 @@ set -eu
 fig_begin "$@"
 fig_points round_time fig1 clients hops
 # A panel per model (the base's model when it is not an axis) and mode.
-awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-  { print (("model" in c) ? $c["model"] : "") "|" $c["mode"] }' "$tmp/t" | sort -u >"$tmp/panels"
-n=$(wc -l <"$tmp/panels")
+fig_panels mode
 i=0
 while IFS='|' read -r model mode; do
   i=$((i + 1))

@@ -12,9 +12,7 @@ fig_points cn_accounted fig2 clients hops
 # The compute nodes' memory cap (0: none) from the first finished point.
 first=$(awk -F'\t' 'NR == 2 { print $(NF - 1) }' "$tmp/t")
 cap=$(point_value "$dir/$first" cn_cap)
-awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-  { print (("model" in c) ? $c["model"] : "") "|" $c["mode"] }' "$tmp/t" | sort -u >"$tmp/panels"
-n=$(wc -l <"$tmp/panels")
+fig_panels mode
 i=0
 while IFS='|' read -r model mode; do
   i=$((i + 1))

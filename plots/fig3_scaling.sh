@@ -14,8 +14,7 @@ need_cols "$tmp/t" topology
 # The memory of each kind of compute node: "device GB" lines.
 points_with cn_cap "$dir" | awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   $c["value"] > 0 { d = ("cn_devices" in c) ? $c["cn_devices"] : "compute"; if (!(d in seen)) { seen[d] = 1; print d, $c["value"] / 1e9 } }' >"$tmp/caps"
-awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print (("model" in c) ? $c["model"] : "") }' "$tmp/t" | sort -u >"$tmp/panels"
-n=$(wc -l <"$tmp/panels")
+fig_panels
 # series "<layout>, <device>" at x = N; N = 1 belongs to both layouts.
 series() { # TABLE MODEL DIVISOR
   awk -F'\t' -v model="$2" -v div="$3" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }

@@ -10,8 +10,7 @@ fig_points round_time fig4 do_devices hops
 first=$(awk -F'\t' 'NR == 2 { print $(NF - 1) }' "$tmp/t")
 K=$("$MPSL" report "$dir/$first" | sed -n 's/.* clients=\([0-9]*\) .*/\1/p' | head -n 1)
 [ -n "$K" ] || { echo "fig4: no clients in the configuration of $dir/$first" >&2; exit 1; }
-awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print (("model" in c) ? $c["model"] : "") }' "$tmp/t" | sort -u >"$tmp/panels"
-n=$(wc -l <"$tmp/panels")
+fig_panels
 i=0
 while IFS= read -r model; do
   i=$((i + 1))

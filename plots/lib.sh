@@ -122,3 +122,12 @@ fig_points() {
   need_cols "$tmp/t" "$@"
   [ "$(wc -l <"$tmp/t")" -gt 1 ] || { echo "$_f: no finished points in $dir" >&2; exit 1; }
 }
+
+# fig_panels [mode]: one panel per model of $tmp/t (the base's model, "", when model is
+# not an axis), and per mode too when asked, as "model" or "model|mode" lines in
+# $tmp/panels; n is their count.
+fig_panels() {
+  awk -F'\t' -v by_mode="${1:-}" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    { print (("model" in c) ? $c["model"] : "") (by_mode != "" ? "|" $c["mode"] : "") }' "$tmp/t" | sort -u >"$tmp/panels"
+  n=$(wc -l <"$tmp/panels")
+}
