@@ -162,6 +162,12 @@ START_TEST(scenario) {
   ck_assert_double_eq(s.owner_cn[1].lat, 0.01);
   ck_assert_double_eq(emu_link_busy(s.owner_cn[0], 250000), 2.0);
   ck_assert_double_eq(emu_link_busy(s.owner_cn[1], 250000), 0.0);
+  /* busy while sending: the second message, handed over during the first, waits for it */
+  double free = 0;
+  ck_assert_double_eq(emu_link_send(&free, s.owner_cn[0], 250000, 1.0), 3.5);
+  ck_assert_double_eq(free, 3.0);
+  ck_assert_double_eq(emu_link_send(&free, s.owner_cn[0], 250000, 2.0), 5.5);
+  ck_assert_double_eq(emu_link_send(&free, s.owner_cn[0], 0, 9.0), 9.5);
   emu_scenario_free(&s);
 
   /* bad values name their key and value */

@@ -124,6 +124,15 @@ double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task);
 
 /* Link occupancy and latency of a message: bytes / bw (0 if unlimited), and lat. */
 static inline double emu_link_busy(emu_link l, int64_t bytes) { return l.bw > 0 ? (double)bytes / l.bw : 0.0; }
+/* The link rule of docs/timing.md, shared by the emulator and the simulator: a message of
+ * `bytes` handed at t to a directed link free from *free departs at max(t, *free), keeps
+ * the link busy for bytes / bw (*free becomes the end of its transmission) and arrives
+ * latency later; the arrival is returned. */
+static inline double emu_link_send(double *free, emu_link l, int64_t bytes, double t) {
+  double depart = t > *free ? t : *free;
+  *free = depart + emu_link_busy(l, bytes);
+  return *free + l.lat;
+}
 
 /* A mix "rpi4b:20,rpi3b:10" or a single name "rpi4b" (= all of them), assigned in order
  * to n slots: out[i] is the i-th slot's device. A mix must cover n exactly, unless it is

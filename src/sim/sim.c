@@ -171,14 +171,6 @@ static inline void row(sim *x, int rank, int role, int owner, int64_t batch, int
   if (x->nbuf == x->capbuf) flush(x);
 }
 
-/* ---- links: busy while sending, latency after (docs/timing.md, "Links") ------------ */
-
-static inline double send(double *free_at, emu_link l, int64_t bytes, double t) {
-  double depart = t > *free_at ? t : *free_at;
-  *free_at = depart + emu_link_busy(l, bytes);
-  return *free_at + l.lat;
-}
-
 /* ---- the data owners -------------------------------------------------------------- */
 
 /* M_1 forward of the owner's next batch at t; the activation goes to hop 1. */
@@ -188,7 +180,7 @@ static void owner_start(sim *x, int k, double t) {
   double end = t + s->first[k].fwd * emu_jitter(s, k, step, 0);
   int64_t bytes = s->cut_bytes[0];
   row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_FWD, 1, t, end, 0, bytes);
-  double at = send(&x->ofree[4 * k + L_UP_FIRST], s->owner_cn[k], bytes, end);
+  double at = emu_link_send(&x->ofree[4 * k + L_UP_FIRST], s->owner_cn[k], bytes, end);
   x->cnt[4 * k + 0]++;
   push(x, at, EV_ARRIVE, (k % x->R) * x->H, k * 2 + MPSL_DIR_FWD);
 }
@@ -204,7 +196,7 @@ static void owner_forward(sim *x, int k, double t) {
   int64_t bytes = s->cut_bytes[x->H];
   row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_FWD, P, t, mid, 0, 0);
   row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_BWD, P, mid, end, 0, bytes);
-  double at = send(&x->ofree[4 * k + x->up_last], s->owner_cn[k], bytes, end);
+  double at = emu_link_send(&x->ofree[4 * k + x->up_last], s->owner_cn[k], bytes, end);
   x->cnt[4 * k + 1]++;
   push(x, at, EV_ARRIVE, (k % x->R) * x->H + x->H - 1, k * 2 + MPSL_DIR_BWD);
 }
@@ -260,11 +252,11 @@ static void task_done(sim *x, int i, double t) {
     int64_t bytes = s->cut_bytes[h + 1];
     row(x, nd->rank, SL_COMPUTE, k, step, MPSL_DIR_FWD, nd->part, nd->cur_start, t, nd->cur_start - nd->cur.t, bytes);
     if (h < x->H - 1) {
-      double at = send(&nd->free_next, s->cn_cn, bytes, t);
+      double at = emu_link_send(&nd->free_next, s->cn_cn, bytes, t);
       nd->msgs_next++;
       push(x, at, EV_ARRIVE, i + 1, k * 2 + MPSL_DIR_FWD);
     } else {
-      double at = send(&x->ofree[4 * k + x->down_last], s->owner_cn[k], bytes, t);
+      double at = emu_link_send(&x->ofree[4 * k + x->down_last], s->owner_cn[k], bytes, t);
       x->cnt[4 * k + 2]++;
       owner_forward(x, k, at);
     }
@@ -272,11 +264,11 @@ static void task_done(sim *x, int i, double t) {
     int64_t bytes = s->cut_bytes[h];
     row(x, nd->rank, SL_COMPUTE, k, step, MPSL_DIR_BWD, nd->part, nd->cur_start, t, nd->cur_start - nd->cur.t, bytes);
     if (h > 0) {
-      double at = send(&nd->free_prev, s->cn_cn, bytes, t);
+      double at = emu_link_send(&nd->free_prev, s->cn_cn, bytes, t);
       nd->msgs_prev++;
       push(x, at, EV_ARRIVE, i - 1, k * 2 + MPSL_DIR_BWD);
     } else {
-      double at = send(&x->ofree[4 * k + L_DOWN_FIRST], s->owner_cn[k], bytes, t);
+      double at = emu_link_send(&x->ofree[4 * k + L_DOWN_FIRST], s->owner_cn[k], bytes, t);
       x->cnt[4 * k + 3]++;
       owner_backward(x, k, at);
     }

@@ -88,7 +88,7 @@ void sl_agg_aggregate(sl_aggregator *a) {
     sl_emu_sleep(x, last);
     sl_emu_start(x, last);
     double done = last + s->agg_s_per_byte * (double)bytes * t->K / s->agg_speed;
-    for (int k = 0; k < t->K; k++) a->arr[k] = sl_emu_link(&a->to_owner[k], s->owner_agg[k], bytes, done);
+    for (int k = 0; k < t->K; k++) a->arr[k] = emu_link_send(&a->to_owner[k], s->owner_agg[k], bytes, done);
     x->round_end = done;
   }
   for (int k = 0; k < t->K; k += t->opr) {

@@ -204,7 +204,7 @@ static double run_task_emu(sl_compute_node *cn, sl_task task, double start) {
   int to_owner = fwd ? x->hop == x->t->H - 1 : x->hop == 0;
   double *free = to_owner ? &cn->to_owner[k] : fwd ? &cn->to_next : &cn->to_prev;
   int64_t bytes = fwd ? cn->out_bytes : cn->in_bytes;
-  double arrival = sl_emu_link(free, to_owner ? s->owner_cn[k] : s->cn_cn, bytes, end);
+  double arrival = emu_link_send(free, to_owner ? s->owner_cn[k] : s->cn_cn, bytes, end);
   if (fwd)
     sl_send_at(&x->net, SL_MSG_ACTIVATION, k, cp->out, bytes, next_rank(cn, k), &cp->sent_out, &arrival, 1);
   else

@@ -270,7 +270,7 @@ static void step_emu(sl_owner_host *d, do_owner *o) {
       w = MPI_Wtime() - w;
       end = sl_emu_finish(x, start, w / speed * emu_jitter(s, k, step, 0), w);
     }
-    double arr = sl_emu_link(&o->to_first, s->owner_cn[k], d->a1_bytes, end);
+    double arr = emu_link_send(&o->to_first, s->owner_cn[k], d->a1_bytes, end);
     sl_send_at(&x->net, SL_MSG_ACTIVATION, k, o->a1, d->a1_bytes, sl_compute_rank(t, pipe, 0), &o->sent_a1, &arr, 1);
     sl_event(x, k, step, MPSL_DIR_FWD, 1, start, end, 0, d->a1_bytes);
     o->free = end;
@@ -291,7 +291,7 @@ static void step_emu(sl_owner_host *d, do_owner *o) {
       w = MPI_Wtime() - w;
       end = sl_emu_finish(x, mid, w / speed * emu_jitter(s, k, step, 2), w);
     }
-    double arr = sl_emu_link(o->to_last, s->owner_cn[k], d->ain_bytes, end);
+    double arr = emu_link_send(o->to_last, s->owner_cn[k], d->ain_bytes, end);
     sl_send_at(&x->net, SL_MSG_GRADIENT, k, o->dain, d->ain_bytes, sl_compute_rank(t, pipe, t->H - 1), &o->sent_dain,
                &arr, 1);
     sl_event(x, k, step, MPSL_DIR_FWD, P, start, mid, start - o->t_recv, 0);
@@ -419,7 +419,7 @@ void sl_do_aggregate(sl_owner_host *d) {
       nn_part_state_accumulate(o->m1, 1.0, d->state);
       nn_part_state_accumulate(o->mp, 1.0, d->state + d->len1);
     }
-    double arr = x->emulated ? sl_emu_link(&o->to_agg, x->emu->owner_agg[o->k], bytes, o->finish) : 0;
+    double arr = x->emulated ? emu_link_send(&o->to_agg, x->emu->owner_agg[o->k], bytes, o->finish) : 0;
     sl_send_at(&x->net, SL_MSG_MODEL, o->k, d->state, bytes, 0, NULL, &arr, 1);
   }
   sl_recv_at(&x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);

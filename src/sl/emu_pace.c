@@ -162,9 +162,3 @@ double sl_emu_finish(sl_ctx *x, double start, double cost, double wall) {
   x->overruns++;
   return start + wall / x->scale;
 }
-
-double sl_emu_link(double *free, emu_link l, int64_t bytes, double t) {
-  double depart = t > *free ? t : *free;
-  *free = depart + emu_link_busy(l, bytes);
-  return *free + l.lat;
-}

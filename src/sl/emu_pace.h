@@ -55,8 +55,5 @@ void sl_emu_start(sl_ctx *x, double at);
  * time played at time_scale, the task ends when the computation did, counted as an
  * overrun. */
 double sl_emu_finish(sl_ctx *x, double start, double cost, double wall);
-/* A message of `bytes` handed at `t` to a directed link that is free from *free: its
- * arrival; *free becomes the end of its transmission. */
-double sl_emu_link(double *free, emu_link l, int64_t bytes, double t);
 
 #endif
