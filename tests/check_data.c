@@ -27,9 +27,7 @@ static void make_dir(void) {
   mpsl_clear_error();
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  return remove(path);
-}
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path); }
 
 static void remove_dir(void) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
@@ -54,8 +52,8 @@ static void put_be32(uint8_t *p, uint32_t v) {
 }
 
 /* An IDX file: magic, dims, then `len` payload bytes (may differ from what dims say). */
-static void write_idx(const char *name, int gz, uint32_t magic, int ndims, const uint32_t *dims,
-                      const uint8_t *payload, size_t len) {
+static void write_idx(const char *name, int gz, uint32_t magic, int ndims, const uint32_t *dims, const uint8_t *payload,
+                      size_t len) {
   size_t hdr = 4 * (size_t)(1 + ndims);
   uint8_t *buf = malloc(hdr + len);
   put_be32(buf, magic);
@@ -179,11 +177,9 @@ START_TEST(test_idx_bad_magic) {
   uint32_t dims[3] = {2, 28, 28};
   write_mnist("train", 2, 0);
   write_idx("train-images-idx3-ubyte", 0, 0, 3, dims, px, sizeof px);
-  expect_fail("mnist", 1, "train-images-idx3-ubyte",
-              "bad magic 0x00000000 (expected 0x00000803 for IDX images)");
+  expect_fail("mnist", 1, "train-images-idx3-ubyte", "bad magic 0x00000000 (expected 0x00000803 for IDX images)");
   write_idx("train-labels-idx1-ubyte", 0, 0x803, 1, dims, px, 2);
-  expect_fail("mnist", 1, "train-labels-idx1-ubyte",
-              "bad magic 0x00000803 (expected 0x00000801 for IDX labels)");
+  expect_fail("mnist", 1, "train-labels-idx1-ubyte", "bad magic 0x00000803 (expected 0x00000801 for IDX labels)");
 }
 END_TEST
 
@@ -192,13 +188,11 @@ START_TEST(test_idx_truncated) {
   uint32_t dims[3] = {5, 28, 28};
   write_mnist("train", 5, 1);
   write_idx("train-images-idx3-ubyte.gz", 1, 0x803, 3, dims, px, 1000);
-  expect_fail("mnist", 1, "train-images-idx3-ubyte.gz",
-              "truncated: expected 3920 bytes of pixels, found 1000");
+  expect_fail("mnist", 1, "train-images-idx3-ubyte.gz", "truncated: expected 3920 bytes of pixels, found 1000");
 
   write_mnist("t10k", 5, 0);
   write_idx("t10k-images-idx3-ubyte", 0, 0x803, 3, dims, px, 784 * 5 - 1);
-  expect_fail("mnist", 0, "t10k-images-idx3-ubyte",
-              "truncated: expected 3920 bytes of pixels, found 3919");
+  expect_fail("mnist", 0, "t10k-images-idx3-ubyte", "truncated: expected 3920 bytes of pixels, found 3919");
 
   write_idx("t10k-images-idx3-ubyte", 0, 0x803, 1, dims, px, 2); /* 10 of 16 header bytes */
   expect_fail("mnist", 0, "t10k-images-idx3-ubyte", "truncated: expected a 16-byte IDX header");
@@ -206,8 +200,7 @@ START_TEST(test_idx_truncated) {
   write_mnist("t10k", 5, 0);
   uint8_t lab[3] = {0};
   write_idx("t10k-labels-idx1-ubyte", 0, 0x801, 1, dims, lab, 3);
-  expect_fail("mnist", 0, "t10k-labels-idx1-ubyte",
-              "truncated: expected 5 bytes of labels, found 3");
+  expect_fail("mnist", 0, "t10k-labels-idx1-ubyte", "truncated: expected 5 bytes of labels, found 3");
 }
 END_TEST
 
@@ -217,8 +210,7 @@ START_TEST(test_idx_huge_count) {
   uint32_t dims[3] = {0xffffffffu, 28, 28};
   write_idx("train-labels-idx1-ubyte", 0, 0x801, 1, dims, px, sizeof px);
   write_idx("train-images-idx3-ubyte", 0, 0x803, 3, dims, px, sizeof px);
-  expect_fail("mnist", 1, "train-labels-idx1-ubyte",
-              "truncated: expected 4294967295 bytes of labels, found 100");
+  expect_fail("mnist", 1, "train-labels-idx1-ubyte", "truncated: expected 4294967295 bytes of labels, found 100");
 }
 END_TEST
 
@@ -280,9 +272,7 @@ END_TEST
 
 /* ---- CIFAR ---------------------------------------------------------------------------- */
 
-static uint8_t cifar_pixel(int64_t g, int c, int y, int x) {
-  return (uint8_t)(g * 5 + c * 50 + y * 3 + x);
-}
+static uint8_t cifar_pixel(int64_t g, int c, int y, int x) { return (uint8_t)(g * 5 + c * 50 + y * 3 + x); }
 
 /* `count` records numbered from g0 into dir/name: label byte(s) then CHW pixels.
  * CIFAR-100 labels: coarse g % 20, fine (7g) % 100; CIFAR-10: g % 10. */
@@ -292,8 +282,10 @@ static void write_cifar(const char *name, int c100, int64_t g0, int count) {
   for (int r = 0; r < count; r++) {
     uint8_t *p = buf + (size_t)r * rec;
     int64_t g = g0 + r;
-    if (c100) p[0] = (uint8_t)(g % 20), p[1] = (uint8_t)(g * 7 % 100);
-    else p[0] = (uint8_t)(g % 10);
+    if (c100)
+      p[0] = (uint8_t)(g % 20), p[1] = (uint8_t)(g * 7 % 100);
+    else
+      p[0] = (uint8_t)(g % 10);
     for (int i = 0; i < 3072; i++) p[nlab + i] = cifar_pixel(g, i / 1024, i / 32 % 32, i % 32);
   }
   write_file(name, 0, buf, (size_t)count * rec);
@@ -386,8 +378,7 @@ START_TEST(test_cifar_malformed) {
   write_cifar10("");
   uint8_t junk[3072] = {0};
   write_file("data_batch_3.bin", 0, junk, sizeof junk);
-  expect_fail("cifar10", 1, "data_batch_3.bin",
-              "size 3072 is not a positive multiple of the 3073-byte record");
+  expect_fail("cifar10", 1, "data_batch_3.bin", "size 3072 is not a positive multiple of the 3073-byte record");
   write_file("data_batch_3.bin", 0, junk, 0);
   expect_fail("cifar10", 1, "data_batch_3.bin", "size 0");
   char path[1024];
@@ -409,8 +400,7 @@ START_TEST(test_names_and_defaults) {
   mpsl_dataset d;
   mpsl_clear_error();
   ck_assert_int_eq(mpsl_dataset_load(&d, "foo", dir, 1), -1);
-  ck_assert_str_eq(mpsl_errmsg(),
-                   "unknown dataset 'foo' (expected fashion-mnist, mnist, cifar10 or cifar100)");
+  ck_assert_str_eq(mpsl_errmsg(), "unknown dataset 'foo' (expected fashion-mnist, mnist, cifar10 or cifar100)");
   mpsl_clear_error();
   ck_assert_int_eq(mpsl_dataset_load(&d, "cifar10", NULL, 1), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "--data-dir"));
@@ -442,8 +432,14 @@ static float norm(int v, float mean, float std) { return ((float)v / 255.0f - me
 
 /* A 1x28x28 dataset (n) in memory, pixels idx_pixel, labels i % 10 (Fashion constants). */
 static mpsl_dataset mem_mnist(int64_t n) {
-  mpsl_dataset d = {.name = "fashion-mnist", .n = n, .channels = 1, .height = 28, .width = 28,
-                    .classes = 10, .mean = {0.2860f}, .std = {0.3530f}};
+  mpsl_dataset d = {.name = "fashion-mnist",
+                    .n = n,
+                    .channels = 1,
+                    .height = 28,
+                    .width = 28,
+                    .classes = 10,
+                    .mean = {0.2860f},
+                    .std = {0.3530f}};
   d.images = malloc((size_t)n * 784);
   d.labels = malloc((size_t)n);
   for (int64_t i = 0; i < n; i++) {
@@ -453,7 +449,7 @@ static mpsl_dataset mem_mnist(int64_t n) {
   return d;
 }
 
-#define AT(x, i, c, r, s) (x)[(((int64_t)(i) * C + (c)) * 32 + (r)) * 32 + (s)]
+#define AT(x, i, c, r, s) (x)[(((int64_t)(i)*C + (c)) * 32 + (r)) * 32 + (s)]
 
 START_TEST(test_batch_pad) {
   enum { C = 1 };
@@ -485,8 +481,13 @@ END_TEST
 
 START_TEST(test_batch_rgb) {
   enum { C = 3 };
-  mpsl_dataset d = {.name = "cifar10", .n = 2, .channels = 3, .height = 32, .width = 32,
-                    .classes = 10, .mean = {0.4914f, 0.4822f, 0.4465f},
+  mpsl_dataset d = {.name = "cifar10",
+                    .n = 2,
+                    .channels = 3,
+                    .height = 32,
+                    .width = 32,
+                    .classes = 10,
+                    .mean = {0.4914f, 0.4822f, 0.4465f},
                     .std = {0.2470f, 0.2435f, 0.2616f}};
   d.images = malloc(2 * 3072);
   d.labels = malloc(2);
@@ -527,12 +528,12 @@ START_TEST(test_batch_augment_by_hand) {
   mpsl_dataset_batch(&d, idx, 1, x, NULL, &aug);
   /* crop top 7, left 6 of the 40x40 (Pad 2 then pad 4) image; flip: out(r, s) reads the
    * Pad(2) image at (r + 3, 31 - s + 2) */
-  ck_assert_float_eq_tol(AT(x, 0, 0, 0, 0), zero, 1e-6f);       /* column 33: crop padding */
-  ck_assert_float_eq_tol(AT(x, 0, 0, 0, 1), zero, 1e-6f);       /* column 32 */
-  ck_assert_float_eq_tol(AT(x, 0, 0, 0, 2), zero, 1e-6f);       /* column 31: Pad(2) */
+  ck_assert_float_eq_tol(AT(x, 0, 0, 0, 0), zero, 1e-6f);                             /* column 33: crop padding */
+  ck_assert_float_eq_tol(AT(x, 0, 0, 0, 1), zero, 1e-6f);                             /* column 32 */
+  ck_assert_float_eq_tol(AT(x, 0, 0, 0, 2), zero, 1e-6f);                             /* column 31: Pad(2) */
   ck_assert_float_eq_tol(AT(x, 0, 0, 0, 4), norm(idx_pixel(2, 1, 27), m, sd), 1e-6f); /* (3, 29) */
   ck_assert_float_eq_tol(AT(x, 0, 0, 10, 20), norm(idx_pixel(2, 11, 11), m, sd), 1e-6f);
-  ck_assert_float_eq_tol(AT(x, 0, 0, 27, 31), zero, 1e-6f);     /* row 30 */
+  ck_assert_float_eq_tol(AT(x, 0, 0, 27, 31), zero, 1e-6f); /* row 30 */
   ck_assert_float_eq_tol(AT(x, 0, 0, 26, 31), norm(idx_pixel(2, 27, 0), m, sd), 1e-6f);
 
   /* ... and one that does not flip and shifts up/left by (-4, -1) */
@@ -620,8 +621,7 @@ END_TEST
 
 /* Labels only: n samples, label i % classes. */
 static mpsl_dataset mem_labels(int64_t n, int classes) {
-  mpsl_dataset d = {.name = "synthetic", .n = n, .channels = 1, .height = 28, .width = 28,
-                    .classes = classes};
+  mpsl_dataset d = {.name = "synthetic", .n = n, .channels = 1, .height = 28, .width = 28, .classes = classes};
   d.labels = malloc((size_t)n);
   for (int64_t i = 0; i < n; i++) d.labels[i] = (uint8_t)(i % classes);
   return d;
@@ -649,8 +649,7 @@ static void check_cover(const mpsl_partition *p, int64_t n) {
 static int same_partition(const mpsl_partition *a, const mpsl_partition *b) {
   if (a->k != b->k) return 0;
   for (int j = 0; j < a->k; j++)
-    if (a->count[j] != b->count[j] ||
-        memcmp(a->index[j], b->index[j], (size_t)a->count[j] * sizeof(int64_t)) != 0)
+    if (a->count[j] != b->count[j] || memcmp(a->index[j], b->index[j], (size_t)a->count[j] * sizeof(int64_t)) != 0)
       return 0;
   return 1;
 }
@@ -723,8 +722,8 @@ START_TEST(test_partition_dirichlet) {
     int64_t hist[10] = {0};
     for (int64_t t = 0; t < p.count[j]; t++) hist[d.labels[p.index[j][t]]]++;
     for (int c = 0; c < 10; c++)
-      ck_assert_msg(llabs(hist[c] - 40) <= 6, "owner %d class %d: %lld samples (expected 40 +- 6)",
-                    j, c, (long long)hist[c]);
+      ck_assert_msg(llabs(hist[c] - 40) <= 6, "owner %d class %d: %lld samples (expected 40 +- 6)", j, c,
+                    (long long)hist[c]);
   }
   ck_assert_double_lt(mean_top_share(&p, &d), 0.15);
   mpsl_partition_free(&p);
@@ -753,8 +752,8 @@ START_TEST(test_partition_errors) {
   for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
     mpsl_clear_error();
     ck_assert_int_eq(mpsl_partition_make(&p, &d, bad[t].k, bad[t].kind, bad[t].alpha, 1), -1);
-    ck_assert_msg(strstr(mpsl_errmsg(), bad[t].what) != NULL, "case %zu: '%s' lacks '%s'", t,
-                  mpsl_errmsg(), bad[t].what);
+    ck_assert_msg(strstr(mpsl_errmsg(), bad[t].what) != NULL, "case %zu: '%s' lacks '%s'", t, mpsl_errmsg(),
+                  bad[t].what);
     ck_assert_ptr_null(p.index);
     ck_assert_ptr_null(p.count);
   }
@@ -796,8 +795,7 @@ END_TEST
 START_TEST(test_fashion_mnist) {
   struct stat st;
   if (stat(FASHION_DIR, &st) != 0) {
-    fprintf(stderr, "check_data: %s missing (Debian's dataset-fashion-mnist): skipped\n",
-            FASHION_DIR);
+    fprintf(stderr, "check_data: %s missing (Debian's dataset-fashion-mnist): skipped\n", FASHION_DIR);
     return;
   }
   mpsl_dataset d;

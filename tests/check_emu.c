@@ -17,8 +17,8 @@
 #include "models/model.h"
 #include "nn/replica.h"
 #include "sl/runconfig.h"
-#include "util/err.h"
 #include "sl_util.h"
+#include "util/err.h"
 #include "workdir.h"
 
 #define FWD 2e-3
@@ -105,8 +105,8 @@ static double one_owner(int batches, double s_do, double s_cn, double bw_cn, dou
 static char logname[64];
 
 /* Runs mpsl with `extra` on np ranks into NAME.h5 (log NAME.log); the rounds and events. */
-static void run(const char *name, int np, const char *extra, mpsl_res_round **rounds, int64_t *nr,
-                mpsl_res_event **ev, int64_t *ne) {
+static void run(const char *name, int np, const char *extra, mpsl_res_round **rounds, int64_t *nr, mpsl_res_event **ev,
+                int64_t *ne) {
   const char *launch = getenv("MPSL_LAUNCH"), *build = getenv("MPSL_BUILDDIR");
   char cmd[4096];
   snprintf(logname, sizeof logname, "%s.log", name);

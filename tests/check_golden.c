@@ -13,8 +13,8 @@
 
 #define TOL 1e-4
 
-static const char *cases[] = {"vgg11-cifar", "vgg11_bn-cifar", "vgg11", "vgg11_bn", "resnet18-cifar", "resnet18",
-                              "resnet50"};
+static const char *cases[] = {"vgg11-cifar",    "vgg11_bn-cifar", "vgg11",   "vgg11_bn",
+                              "resnet18-cifar", "resnet18",       "resnet50"};
 
 static double attr_d(hid_t f, const char *name) {
   double v = 0;
@@ -68,8 +68,8 @@ static void load_group(const char *path, const char *group, mpsl_named_tensor *t
     const char *wname = "";
     for (int i = 0; i < n; i++) {
       if (t[i].dtype == MPSL_I64) {
-        ck_assert_msg(*(int64_t *)t[i].data == *(int64_t *)g[i].data, "%s: %s is %lld, PyTorch %lld", what,
-                      t[i].name, (long long)*(int64_t *)t[i].data, (long long)*(int64_t *)g[i].data);
+        ck_assert_msg(*(int64_t *)t[i].data == *(int64_t *)g[i].data, "%s: %s is %lld, PyTorch %lld", what, t[i].name,
+                      (long long)*(int64_t *)t[i].data, (long long)*(int64_t *)g[i].data);
       } else if (!only_f32 || t[i].dtype == MPSL_F32) {
         double e = tu_relerr(t[i].data, g[i].data, mpsl_tensor_numel(&t[i]), 1e-3 * scale);
         if (e > worst) worst = e, wname = t[i].name;

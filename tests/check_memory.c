@@ -17,9 +17,9 @@
 #include "io/results.h"
 #include "sl/memplan.h"
 #include "sl/runconfig.h"
-#include "util/err.h"
 #include "sl_util.h"
 #include "textfile.h"
+#include "util/err.h"
 
 static char tmpdir[256];
 
@@ -76,10 +76,12 @@ START_TEST(plan_equals_run) {
   for (int64_t i = 0; i < n; i++) {
     const mpsl_res_memory *a = &r[i], *b = &p.row[a->rank].mem;
     ck_assert_int_eq(a->role, b->role);
-    const int64_t ra[] = {a->accounted, a->params,    a->grads,   a->optim,     a->stats,   a->weight_copies,
-                          a->activations, a->act_grads, a->scratch, a->workspace, a->buffers, a->cap, a->dataset};
-    const int64_t rb[] = {b->accounted, b->params,    b->grads,   b->optim,     b->stats,   b->weight_copies,
-                          b->activations, b->act_grads, b->scratch, b->workspace, b->buffers, b->cap, b->dataset};
+    const int64_t ra[] = {a->accounted,     a->params,      a->grads,     a->optim,   a->stats,
+                          a->weight_copies, a->activations, a->act_grads, a->scratch, a->workspace,
+                          a->buffers,       a->cap,         a->dataset};
+    const int64_t rb[] = {b->accounted,     b->params,      b->grads,     b->optim,   b->stats,
+                          b->weight_copies, b->activations, b->act_grads, b->scratch, b->workspace,
+                          b->buffers,       b->cap,         b->dataset};
     for (unsigned k = 0; k < sizeof ra / sizeof ra[0]; k++)
       ck_assert_msg(ra[k] == rb[k], "rank %d round %d column %u: run %lld, plan %lld", a->rank, a->round, k,
                     (long long)ra[k], (long long)rb[k]);
@@ -148,8 +150,8 @@ START_TEST(explain_over_cap) {
   ck_assert_str_eq(p.row[2].device, "small");
   char why[1024], want[512];
   sl_memrank_explain(&p.row[2], &m, why, sizeof why);
-  snprintf(want, sizeof want, "rank 2 (compute node, pipeline 0 hop 2, part layers %d..%d %s..%s): needs ",
-           t.first[2], t.last[2], m.layers[t.first[2] - 1].name, m.layers[t.last[2] - 1].name);
+  snprintf(want, sizeof want, "rank 2 (compute node, pipeline 0 hop 2, part layers %d..%d %s..%s): needs ", t.first[2],
+           t.last[2], m.layers[t.first[2] - 1].name, m.layers[t.last[2] - 1].name);
   ck_assert_msg(strncmp(why, want, strlen(want)) == 0, "%s", why);
   ck_assert_msg(strstr(why, " for 4 copies but device 'small' has 64 MiB"), "%s", why);
   /* owners 2 and 3 share rank 4; owner 3's device is the small one */
@@ -229,7 +231,10 @@ START_TEST(rss_matches_accounted) {
     int64_t expect = a->accounted + a->dataset + a->baseline;
     double err = (double)(a->peak_rss - expect) / (double)a->peak_rss;
     printf("rank %d (%s): peak RSS %.1f MiB, accounted %.1f + dataset %.1f + baseline %.1f = %.1f MiB: %+.1f %%\n",
-           a->rank, a->role == 0 ? "aggregator" : a->role == 1 ? "compute node" : "data owner",
+           a->rank,
+           a->role == 0   ? "aggregator"
+           : a->role == 1 ? "compute node"
+                          : "data owner",
            a->peak_rss / 1048576.0, a->accounted / 1048576.0, a->dataset / 1048576.0, a->baseline / 1048576.0,
            expect / 1048576.0, 100 * err);
     if (a->role == 1) {

@@ -94,7 +94,8 @@ static void gradcheck_tol(const mpsl_model *m, int batch, int probes, const char
   printf("gradcheck %-28s %4d probes, %d off, %d across a kink\n", what, checked, bad, kinks);
   ck_assert_msg(kinks * 4 <= checked, "%s: %d of %d probes straddle a kink: the check lost its power", what, kinks,
                 checked);
-  ck_assert_msg(bad <= max_bad * (checked - kinks), "%s: %d of %d gradient probes disagree with finite differences", what, bad, checked);
+  ck_assert_msg(bad <= max_bad * (checked - kinks), "%s: %d of %d gradient probes disagree with finite differences",
+                what, bad, checked);
   free(x);
   free(dx);
   free(y);
@@ -286,9 +287,9 @@ START_TEST(param_totals) {
     const char *name;
     int64_t params;
   } ref[] = {/* torchvision, 1000 classes */
-             {"vgg11", 132863336},    {"vgg11_bn", 132868840}, {"vgg13", 133047848},    {"vgg13_bn", 133053736},
-             {"vgg16", 138357544},    {"vgg16_bn", 138365992}, {"vgg19", 143667240},    {"vgg19_bn", 143678248},
-             {"resnet18", 11689512},  {"resnet34", 21797672},  {"resnet50", 25557032},  {"resnet101", 44549160},
+             {"vgg11", 132863336},   {"vgg11_bn", 132868840}, {"vgg13", 133047848},   {"vgg13_bn", 133053736},
+             {"vgg16", 138357544},   {"vgg16_bn", 138365992}, {"vgg19", 143667240},   {"vgg19_bn", 143678248},
+             {"resnet18", 11689512}, {"resnet34", 21797672},  {"resnet50", 25557032}, {"resnet101", 44549160},
              {"resnet152", 60192808}};
   for (unsigned i = 0; i < sizeof ref / sizeof ref[0]; i++) {
     mpsl_model m;

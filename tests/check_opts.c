@@ -14,35 +14,30 @@
 #include "util/err.h"
 
 typedef struct {
-  int batch;            /* INT 1..65536 */
-  int shift;            /* INT, no range: only the int limits */
-  int64_t seed;         /* INT64 0..2^62, default above 2^53 */
-  double weight_decay;  /* DOUBLE 0..1 */
-  bool augment;         /* BOOL */
-  char dataset[16];     /* STRING, required: at most 15 characters */
-  char policy[16];      /* ENUM */
-  mpsl_intlist cuts;    /* INTLIST, elements 1..100 */
+  int batch;           /* INT 1..65536 */
+  int shift;           /* INT, no range: only the int limits */
+  int64_t seed;        /* INT64 0..2^62, default above 2^53 */
+  double weight_decay; /* DOUBLE 0..1 */
+  bool augment;        /* BOOL */
+  char dataset[16];    /* STRING, required: at most 15 characters */
+  char policy[16];     /* ENUM */
+  mpsl_intlist cuts;   /* INTLIST, elements 1..100 */
   mpsl_optmask given;
 } tcfg;
 
 static const mpsl_opt tkeys[] = {
-    {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(tcfg, batch), "32", 1, 65536, NULL,
-     "mini-batch size", 0},
+    {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(tcfg, batch), "32", 1, 65536, NULL, "mini-batch size", 0},
     {"shift", MPSL_OPT_INT, MPSL_OPT_FIELD(tcfg, shift), NULL, 0, 0, NULL, "an offset", 0},
-    {"seed", MPSL_OPT_INT64, MPSL_OPT_FIELD(tcfg, seed), "9007199254740993", 0,
-     4611686018427387904.0, NULL, "random seed", 0},
-    {"weight_decay", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(tcfg, weight_decay), "0.0005", 0, 1, NULL,
-     "L2 penalty", 0},
-    {"augment", MPSL_OPT_BOOL, MPSL_OPT_FIELD(tcfg, augment), "true", 0, 0, NULL,
-     "random crop and flip", 0},
-    {"dataset", MPSL_OPT_STRING, MPSL_OPT_FIELD(tcfg, dataset), NULL, 0, 0, NULL,
-     "dataset name", MPSL_OPT_REQUIRED},
-    {"policy", MPSL_OPT_ENUM, MPSL_OPT_FIELD(tcfg, policy), "fifo", 0, 0, "fifo|bwd-first",
-     "queue order", 0},
+    {"seed", MPSL_OPT_INT64, MPSL_OPT_FIELD(tcfg, seed), "9007199254740993", 0, 4611686018427387904.0, NULL,
+     "random seed", 0},
+    {"weight_decay", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(tcfg, weight_decay), "0.0005", 0, 1, NULL, "L2 penalty", 0},
+    {"augment", MPSL_OPT_BOOL, MPSL_OPT_FIELD(tcfg, augment), "true", 0, 0, NULL, "random crop and flip", 0},
+    {"dataset", MPSL_OPT_STRING, MPSL_OPT_FIELD(tcfg, dataset), NULL, 0, 0, NULL, "dataset name", MPSL_OPT_REQUIRED},
+    {"policy", MPSL_OPT_ENUM, MPSL_OPT_FIELD(tcfg, policy), "fifo", 0, 0, "fifo|bwd-first", "queue order", 0},
     {"cuts", MPSL_OPT_INTLIST, MPSL_OPT_FIELD(tcfg, cuts), "3,7", 1, 100, NULL, "cut layers", 0},
 };
-static const mpsl_optset tset = {"ttest", "FILE...", "A table with one key of each type.",
-                                 tkeys, MPSL_NOPTS(tkeys), offsetof(tcfg, given)};
+static const mpsl_optset tset = {"ttest", "FILE...",         "A table with one key of each type.",
+                                 tkeys,   MPSL_NOPTS(tkeys), offsetof(tcfg, given)};
 
 static tcfg fresh(void) {
   tcfg c;
@@ -54,8 +49,7 @@ static tcfg fresh(void) {
 
 static void assert_same_fields(const tcfg *a, const tcfg *b) {
   for (int i = 0; i < tset.n; i++)
-    ck_assert_msg(!memcmp((const char *)a + tkeys[i].offset, (const char *)b + tkeys[i].offset,
-                          tkeys[i].size),
+    ck_assert_msg(!memcmp((const char *)a + tkeys[i].offset, (const char *)b + tkeys[i].offset, tkeys[i].size),
                   "field %s differs", tkeys[i].key);
 }
 
@@ -176,8 +170,7 @@ START_TEST(test_ranges_inclusive) {
   bad_set(&c, "seed", "-1", "out of range");
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "seed", "4611686018427387904", "t"), 0);
   ck_assert(c.seed == INT64_C(4611686018427387904));
-  bad_set(&c, "seed", "4611686018427387905",
-          "out of range (expected an integer in 0..4611686018427387904)");
+  bad_set(&c, "seed", "4611686018427387905", "out of range (expected an integer in 0..4611686018427387904)");
   bad_set(&c, "cuts", "0,5", "element 1 '0' is out of range");
   bad_set(&c, "cuts", "5,101", "element 2 '101' is out of range");
 }
@@ -191,8 +184,7 @@ START_TEST(test_bad_values) {
   bad_set(&c, "batch", " 12", "not an integer");
   bad_set(&c, "batch", "1.5", "not an integer");
   bad_set(&c, "batch", "0x10", "not an integer");
-  bad_set(&c, "shift", "2147483648",
-          "out of range (expected an integer in -2147483648..2147483647)");
+  bad_set(&c, "shift", "2147483648", "out of range (expected an integer in -2147483648..2147483647)");
   bad_set(&c, "shift", "99999999999999999999999", "out of range");
   bad_set(&c, "seed", "12 ", "not an integer");
   bad_set(&c, "seed", "-99999999999999999999999", "out of range");
@@ -251,9 +243,22 @@ START_TEST(test_argv) {
   tcfg c = fresh();
   char *pos[4];
   int npos = -1;
-  char *argv[] = {"in.bin", "--batch", "64", "--weight-decay=0.25", "--set", "policy=bwd-first",
-                  "--no-augment", "--set=cuts=5,6", "--dataset", "mnist", "-", "--shift",
-                  "-7", "--", "--batch", NULL};
+  char *argv[] = {"in.bin",
+                  "--batch",
+                  "64",
+                  "--weight-decay=0.25",
+                  "--set",
+                  "policy=bwd-first",
+                  "--no-augment",
+                  "--set=cuts=5,6",
+                  "--dataset",
+                  "mnist",
+                  "-",
+                  "--shift",
+                  "-7",
+                  "--",
+                  "--batch",
+                  NULL};
   ck_assert_int_eq(argv_parse(&c, argv, &npos, pos, 4), 0);
   ck_assert_int_eq(c.batch, 64);
   ck_assert(c.weight_decay == 0.25);
@@ -304,9 +309,7 @@ START_TEST(test_argv_errors) {
   int npos;
   char *bad[] = {"--batch", "abc", NULL};
   ck_assert_int_eq(argv_parse(&c, bad, &npos, pos, 1), -1);
-  ck_assert_str_eq(
-      mpsl_errmsg(),
-      "command line: --batch: 'abc' is not an integer (expected an integer in 1..65536)");
+  ck_assert_str_eq(mpsl_errmsg(), "command line: --batch: 'abc' is not an integer (expected an integer in 1..65536)");
   ck_assert_int_eq(c.batch, 32);
 
   char *pol[] = {"--policy=lifo", NULL};
@@ -366,18 +369,19 @@ END_TEST
 
 START_TEST(test_file) {
   tcfg c = fresh();
-  ck_assert_int_eq(parse_text(&c, "# experiment 3\n"
-                                  "; also a comment\n"
-                                  "\n"
-                                  "[ttest]\n"
-                                  "  batch = 16  \r\n"
-                                  "weight-decay=0.001 # tuned\n"
-                                  "augment = off # no\n"
-                                  "dataset = \"a # b\\\"c\\\\\" ; quoted\n"
-                                  "policy\t=\tbwd-first\n"
-                                  "cuts = 2, 4, 8\n"
-                                  "[other]\n"
-                                  "shift = -3"),
+  ck_assert_int_eq(parse_text(&c,
+                              "# experiment 3\n"
+                              "; also a comment\n"
+                              "\n"
+                              "[ttest]\n"
+                              "  batch = 16  \r\n"
+                              "weight-decay=0.001 # tuned\n"
+                              "augment = off # no\n"
+                              "dataset = \"a # b\\\"c\\\\\" ; quoted\n"
+                              "policy\t=\tbwd-first\n"
+                              "cuts = 2, 4, 8\n"
+                              "[other]\n"
+                              "shift = -3"),
                    0);
   ck_assert_int_eq(c.batch, 16);
   ck_assert(c.weight_decay == 0.001);
@@ -476,9 +480,8 @@ START_TEST(test_roundtrip) {
   mpsl_opts_defaults(&tset, &a);
   roundtrip(&a);
 
-  const char *vals[][2] = {{"batch", "65536"},     {"shift", "-2147483648"},
-                           {"seed", "12345678901"}, {"weight_decay", "0.1"},
-                           {"augment", "false"},    {"dataset", " a\"b\\ #;c "},
+  const char *vals[][2] = {{"batch", "65536"},      {"shift", "-2147483648"}, {"seed", "12345678901"},
+                           {"weight_decay", "0.1"}, {"augment", "false"},     {"dataset", " a\"b\\ #;c "},
                            {"policy", "bwd-first"}, {"cuts", "1,100,+50"}};
   for (size_t i = 0; i < sizeof vals / sizeof *vals; i++)
     ck_assert_int_eq(mpsl_opts_set(&tset, &a, vals[i][0], vals[i][1], "t"), 0);
@@ -507,14 +510,15 @@ START_TEST(test_print) {
   FILE *f = open_memstream(&text, &len);
   mpsl_opts_print(&tset, &c, f, "# ");
   fclose(f);
-  ck_assert_str_eq(text, "# batch = 32\n"
-                         "# shift = 0\n"
-                         "# seed = 9007199254740993\n"
-                         "# weight_decay = 0.0005\n"
-                         "# augment = true\n"
-                         "# dataset = \"mnist\"\n"
-                         "# policy = fifo\n"
-                         "# cuts = 3,7\n");
+  ck_assert_str_eq(text,
+                   "# batch = 32\n"
+                   "# shift = 0\n"
+                   "# seed = 9007199254740993\n"
+                   "# weight_decay = 0.0005\n"
+                   "# augment = true\n"
+                   "# dataset = \"mnist\"\n"
+                   "# policy = fifo\n"
+                   "# cuts = 3,7\n");
   free(text);
 }
 END_TEST

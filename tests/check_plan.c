@@ -129,8 +129,8 @@ static void check_against_exhaustive(uint64_t seed, int n, int H, int caps, int 
     ck_assert_msg(fits, "seed %llu: the planner's cuts exceed a cap", (unsigned long long)seed);
     for (int h = 0; h < H; h++) ck_assert(pb.cap[h] <= 0 || p.mem[h] <= pb.cap[h]);
     ck_assert_msg(fabs(direct - b.period) <= 1e-12 * b.period,
-                  "seed %llu n %d H %d caps %d: planner %.17g, exhaustive %.17g", (unsigned long long)seed, n, H,
-                  caps, direct, b.period);
+                  "seed %llu n %d H %d caps %d: planner %.17g, exhaustive %.17g", (unsigned long long)seed, n, H, caps,
+                  direct, b.period);
     ck_assert(fabs(p.period - direct) <= 1e-12 * direct);
   } else {
     (*ninfeasible)++;
@@ -284,19 +284,19 @@ START_TEST(estimate_two_hops_by_hand) {
   mpsl_estimate_terms e;
   ck_assert_int_eq(mpsl_estimate(&s, &e), 0);
   const mpsl_estimate_pipe *q = &e.pipe[0];
-  near(q->startT, 1 + 100.0 / 100 + 0.1, "startT");                         /* 2.1 */
-  near(q->turnT, (3 + 0.1) + 0.5 + 0.5 + (3 + 0.1), "turnT");               /* 7.2 */
-  near(q->endT, (1 + 0.1) + 2, "endT");                                     /* 3.1 */
-  near(q->link_fwd[0], 0.2 + 0.01, "link 1-2");                              /* 200 B at 1000 B/s */
+  near(q->startT, 1 + 100.0 / 100 + 0.1, "startT");           /* 2.1 */
+  near(q->turnT, (3 + 0.1) + 0.5 + 0.5 + (3 + 0.1), "turnT"); /* 7.2 */
+  near(q->endT, (1 + 0.1) + 2, "endT");                       /* 3.1 */
+  near(q->link_fwd[0], 0.2 + 0.01, "link 1-2");               /* 200 B at 1000 B/s */
   near(q->L_fwd, 3, "L_fwd");
   near(q->L_back, 5, "L_back");
   near(q->T_full, 8, "T_full");
-  near(q->T_empty, 3 + 2 + 4 + 5 + 2 * 0.21 + 7.2, "T_empty");             /* 21.62 */
+  near(q->T_empty, 3 + 2 + 4 + 5 + 2 * 0.21 + 7.2, "T_empty"); /* 21.62 */
   ck_assert_int_eq(q->batches, 4);
-  near(q->T_batches, 2.1 + 21.62 + 3 * 8 + 3.1, "T_batches");               /* 50.82 */
-  near(e.aggr_up, 2, "aggr_up");                                            /* 100 B at 50 B/s */
+  near(q->T_batches, 2.1 + 21.62 + 3 * 8 + 3.1, "T_batches"); /* 50.82 */
+  near(e.aggr_up, 2, "aggr_up");                              /* 100 B at 50 B/s */
   near(e.aggr_proc, 0, "aggr_proc");
-  near(e.aggr_down, 4, "aggr_down");                                        /* both owners, one after the other */
+  near(e.aggr_down, 4, "aggr_down"); /* both owners, one after the other */
   near(e.T_aggr, 6, "T_aggr");
   near(e.T_round, 56.82, "T_round");
   /* 2 owners x 8 s < 26.82 s for one batch's round trip: not saturated */

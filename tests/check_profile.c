@@ -17,8 +17,8 @@
 #include "emu/device.h"
 #include "emu/profile.h"
 #include "models/model.h"
-#include "util/err.h"
 #include "textfile.h"
+#include "util/err.h"
 #include "workdir.h"
 
 /* Each test runs in its own empty directory, so messages name plain "p.h5". */
@@ -54,8 +54,8 @@ static void check_measured(const char *name, int batch) {
     ck_assert_int_eq(r->index, i + 1);
     ck_assert_str_eq(r->name, l->name);
     ck_assert_str_eq(r->kind, mpsl_layer_kind_name(l->kind));
-    ck_assert_msg(r->fwd_s > 0 && r->bwd_s > 0 && r->update_s >= 0, "%s: times %g %g %g", r->name, r->fwd_s,
-                  r->bwd_s, r->update_s);
+    ck_assert_msg(r->fwd_s > 0 && r->bwd_s > 0 && r->update_s >= 0, "%s: times %g %g %g", r->name, r->fwd_s, r->bwd_s,
+                  r->update_s);
     ck_assert(r->fwd_min_s <= r->fwd_s && r->fwd_s <= r->fwd_max_s);
     ck_assert(r->bwd_min_s <= r->bwd_s && r->bwd_s <= r->bwd_max_s);
     ck_assert(r->update_min_s <= r->update_s && r->update_s <= r->update_max_s);
@@ -324,13 +324,11 @@ static const struct {
   const char *text, *want;
 } bad_files[] = {
     {"speed = 1\n", "bad.ini:1: 'speed' comes before any [device] header"},
-    {"[d]\ndescription = x\nsource = y\nmemory = 1G\nspeed = fast\n",
-     "bad.ini:5: speed: 'fast' is not a number"},
+    {"[d]\ndescription = x\nsource = y\nmemory = 1G\nspeed = fast\n", "bad.ini:5: speed: 'fast' is not a number"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nspeed = 0\n", "bad.ini:5: speed: '0' is out of range"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nsped = 1\n",
      "bad.ini:5: unknown key 'sped' (did you mean 'speed'?)"},
-    {"[d]\ndescription = x\nsource = y\nmemory = 4X\nspeed = 1\n",
-     "bad.ini:1: device 'd': memory: '4X' is not a size"},
+    {"[d]\ndescription = x\nsource = y\nmemory = 4X\nspeed = 1\n", "bad.ini:1: device 'd': memory: '4X' is not a size"},
     {"[d]\ndescription = x\nmemory = 1G\nspeed = 1\n", "bad.ini:1: device 'd' has no 'source'"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\n", "bad.ini:1: device 'd' has neither 'speed' nor"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nref_step_resnet1O1_b128 = 9\n",
@@ -416,7 +414,6 @@ START_TEST(test_speed) {
 }
 END_TEST
 
-
 /* ---- the command ---------------------------------------------------------------------- */
 
 /* Runs `mpsl ARGS...` with stdout and stderr into out.txt; returns the exit status. */
@@ -446,8 +443,8 @@ static int run_mpsl(const char *const *args) {
 }
 
 START_TEST(test_command) {
-  const char *measure[] = {"profile", "--model", "resnet18-cifar", "--width", "0.0625", "--batch", "2", "--reps", "1",
-                           "--warmup", "0", "--output", "c.h5", NULL};
+  const char *measure[] = {"profile", "--model", "resnet18-cifar", "--width", "0.0625",   "--batch", "2",
+                           "--reps",  "1",       "--warmup",       "0",       "--output", "c.h5",    NULL};
   ck_assert_int_eq(run_mpsl(measure), 0);
   mpsl_profile p;
   ck_assert_msg(mpsl_profile_load(&p, "c.h5") == 0, "%s", mpsl_errmsg());

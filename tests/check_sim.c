@@ -318,10 +318,10 @@ START_TEST(links_and_audit) {
     int src, dst;
     int64_t bytes, msgs;
   } want[] = {
-      {1, 0, 7000, 1},       {1, 2, 4 * 3 * 10, 12}, {1, 3, 8 * 100, 8}, {1, 4, 4 * 100, 4},
-      {2, 0, 9000, 1},       {2, 1, 4 * 3 * 10, 12}, {2, 3, 8 * 1, 8},   {2, 4, 4 * 1, 4},
-      {3, 0, 2 * 200, 2},    {3, 1, 8 * 100, 8},     {3, 2, 8 * 1, 8},   {4, 0, 200, 1},
-      {4, 1, 4 * 100, 4},    {4, 2, 4 * 1, 4},       {0, 3, 200, 1},     {0, 4, 200, 1},
+      {1, 0, 7000, 1},    {1, 2, 4 * 3 * 10, 12}, {1, 3, 8 * 100, 8}, {1, 4, 4 * 100, 4},
+      {2, 0, 9000, 1},    {2, 1, 4 * 3 * 10, 12}, {2, 3, 8 * 1, 8},   {2, 4, 4 * 1, 4},
+      {3, 0, 2 * 200, 2}, {3, 1, 8 * 100, 8},     {3, 2, 8 * 1, 8},   {4, 0, 200, 1},
+      {4, 1, 4 * 100, 4}, {4, 2, 4 * 1, 4},       {0, 3, 200, 1},     {0, 4, 200, 1},
   };
   int nw = (int)(sizeof want / sizeof want[0]);
   ck_assert_int_eq(n, nw);
@@ -433,9 +433,9 @@ static double write_profile(const char *path) {
 
 static void config(sl_config *c, const char *extra[], int n) {
   mpsl_opts_defaults(sim_config_opts(), c);
-  const char *base[] = {"model=vgg11-cifar", "width=0.0625", "batch=4", "batches=2", "local_epochs=2",
-                        "rounds=2",          "clients=1",    "hops=1",  "profile=p.h5", "output=s.h5",
-                        "devices=dev.ini"};
+  const char *base[] = {"model=vgg11-cifar", "width=0.0625", "batch=4",        "batches=2",
+                        "local_epochs=2",    "rounds=2",     "clients=1",      "hops=1",
+                        "profile=p.h5",      "output=s.h5",  "devices=dev.ini"};
   for (unsigned i = 0; i < sizeof base / sizeof base[0]; i++) {
     char kv[128];
     snprintf(kv, sizeof kv, "%s", base[i]);
@@ -456,9 +456,10 @@ static void setup(void) {
   workdir_enter("sim");
   FILE *f = fopen("dev.ini", "w");
   ck_assert_ptr_nonnull(f);
-  fputs("[half]\ndescription = a device at half the host's speed\nspeed = 0.5\nmemory = 64G\n"
-        "source = a test device\n",
-        f);
+  fputs(
+      "[half]\ndescription = a device at half the host's speed\nspeed = 0.5\nmemory = 64G\n"
+      "source = a test device\n",
+      f);
   fclose(f);
 }
 static void teardown(void) { workdir_leave(); }

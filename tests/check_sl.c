@@ -19,8 +19,8 @@
 #include "sl/reference.h"
 #include "sl/runconfig.h"
 #include "sl/scheduler.h"
-#include "util/err.h"
 #include "sl_util.h"
+#include "util/err.h"
 
 static const char *common =
     "--set model=vgg11_bn-cifar --set width=0.0625 --set clients=4 --set batch=4 --set batches=2 "

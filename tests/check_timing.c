@@ -10,8 +10,8 @@
 
 #include "cli/opts.h"
 #include "emu/timing.h"
-#include "util/err.h"
 #include "textfile.h"
+#include "util/err.h"
 #include "workdir.h"
 
 static void setup(void) { workdir_enter("timing"); }
@@ -151,8 +151,7 @@ START_TEST(scenario) {
   ck_assert_double_eq_tol(s.last[2].fwd, sum_fwd(L, L) / 0.25, 1e-12);
   ck_assert_double_eq_tol(s.hop[0].fwd, sum_fwd(t.first[1], t.last[1]) / 0.25, 1e-12);
   ck_assert_double_eq_tol(s.hop[1].bwd, sum_bwd(t.first[2], t.last[2]) / 0.5, 1e-12);
-  for (int i = 0; i <= 2; i++)
-    ck_assert_int_eq(s.cut_bytes[i], m.layers[c.cuts.v[i] - 1].out_elems * 8 * 4);
+  for (int i = 0; i <= 2; i++) ck_assert_int_eq(s.cut_bytes[i], m.layers[c.cuts.v[i] - 1].out_elems * 8 * 4);
   ck_assert(s.owner_state > 0 && s.hop_state[0] > 0 && s.hop_state[1] > 0);
   /* data owner 0 has the 1 Mbit/s override on both of its links, the others inf with latency 0 */
   ck_assert_double_eq(s.owner_cn[0].bw, 125e3);

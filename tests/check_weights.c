@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "io/weights.h"
-#include "util/err.h"
 #include "textfile.h"
+#include "util/err.h"
 #include "workdir.h"
 
 /* Each test runs in its own empty directory, so messages name plain "w.h5". */

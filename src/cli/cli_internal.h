@@ -3,7 +3,7 @@
 
 #include "cli/opts.h"
 
-#define MPSL_MODEL_HELP                                                                      \
+#define MPSL_MODEL_HELP                                                                              \
   "vgg11, vgg13, vgg16, vgg19 (each also _bn), resnet18, resnet34, resnet50, resnet101, resnet152; " \
   "append -cifar for the 32x32 flavour (mpsl layers MODEL prints its table)"
 

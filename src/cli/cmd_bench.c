@@ -30,8 +30,8 @@ static const mpsl_opt keys[] = {
     {"cuts", MPSL_OPT_INTLIST, MPSL_OPT_FIELD(bench_cfg, cuts), NULL, 1, 100000, NULL,
      "time the model cut into parts at these layers", 0},
 };
-static const mpsl_optset opts = {"bench", NULL, "Time a training step and report GFLOP/s.", keys, MPSL_NOPTS(keys),
-                                 offsetof(bench_cfg, given)};
+static const mpsl_optset opts = {
+    "bench", NULL, "Time a training step and report GFLOP/s.", keys, MPSL_NOPTS(keys), offsetof(bench_cfg, given)};
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

@@ -21,8 +21,8 @@ static const mpsl_opt keys[] = {
     {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(layers_cfg, batch), "1", 1, 1 << 20, NULL,
      "batch size used for the activation bytes", 0},
 };
-static const mpsl_optset opts = {"layers", "MODEL", "Print the layer table of MODEL: " MPSL_MODEL_HELP ".", keys, MPSL_NOPTS(keys),
-                                 offsetof(layers_cfg, given)};
+static const mpsl_optset opts = {"layers", "MODEL",          "Print the layer table of MODEL: " MPSL_MODEL_HELP ".",
+                                 keys,     MPSL_NOPTS(keys), offsetof(layers_cfg, given)};
 
 static void human(char *buf, size_t n, double v) {
   const char *u[] = {"", "K", "M", "G", "T"};

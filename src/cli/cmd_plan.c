@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "cli/cli_internal.h"
+#include "emu/timing.h"
 #include "plan/cuts.h"
 #include "plan/estimate.h"
-#include "emu/timing.h"
 #include "util/err.h"
 
 static const char *bytes_str(int64_t b, char *buf) {
@@ -35,9 +35,10 @@ static int hop_devices(const emu_scenario *s, int first, int H, double *speed, i
   bool uniform = true;
   for (int i = 1; i < n; i++) uniform = uniform && s->cn_dev[i] == s->cn_dev[0] && s->cn_speed[i] == s->cn_speed[0];
   if (first + H > n && !uniform)
-    return mpsl_fail("%d hops need %d compute-node devices but cn_devices names %d (a mix covers the configuration's "
-                     "R*H = %d compute nodes; one name covers any number)",
-                     H, first + H, n, n);
+    return mpsl_fail(
+        "%d hops need %d compute-node devices but cn_devices names %d (a mix covers the configuration's "
+        "R*H = %d compute nodes; one name covers any number)",
+        H, first + H, n, n);
   for (int h = 0; h < H; h++) {
     int i = first + h < n ? first + h : 0;
     speed[h] = s->cn_speed[i];
@@ -123,10 +124,11 @@ static void print_hops(const mpsl_cut_problem *pb, const mpsl_cut_plan *p, const
 
 static void print_infeasible(const char *what, const mpsl_cut_plan *p, const mpsl_device **dev, int copies) {
   char a[32], b[32];
-  printf("%-11s no cuts fit the memory caps: the least any choice needs is hop %d (%s) with %s of its %s "
-         "(%d copies)\n",
-         what, p->worst_hop + 1, dev && dev[p->worst_hop] ? dev[p->worst_hop]->name : "?", bytes_str(p->need, a),
-         bytes_str(p->need_cap, b), copies);
+  printf(
+      "%-11s no cuts fit the memory caps: the least any choice needs is hop %d (%s) with %s of its %s "
+      "(%d copies)\n",
+      what, p->worst_hop + 1, dev && dev[p->worst_hop] ? dev[p->worst_hop]->name : "?", bytes_str(p->need, a),
+      bytes_str(p->need_cap, b), copies);
 }
 
 typedef struct {
@@ -148,9 +150,10 @@ static void distribute(const emu_input *in) {
   int R = s->R;
   int *n = mpsl_xmalloc((size_t)R * sizeof *n, "plan");
   dist_ctx ctx = {in};
-  printf("# data owners over %d pipelines: the largest n_p x period_p (each pipeline's cuts planned for its n_p "
-         "copies)\n",
-         R);
+  printf(
+      "# data owners over %d pipelines: the largest n_p x period_p (each pipeline's cuts planned for its n_p "
+      "copies)\n",
+      R);
   if (mpsl_distribute_owners(R, s->K, pipeline_load, &ctx, n)) {
     printf("distribution: %s\n", mpsl_errmsg());
     mpsl_clear_error();
@@ -163,8 +166,8 @@ static void distribute(const emu_input *in) {
         snprintf(was, sizeof was, "%.6g s", rr * s->r * s->B);
       else
         snprintf(was, sizeof was, "exceeds a memory cap");
-      printf("pipeline %d: %d data owner(s), load %.6g s per round of batches (mpsl run's k %% R: %d, %s)\n", p,
-             n[p], l * s->r * s->B, owners_of(s, p), was);
+      printf("pipeline %d: %d data owner(s), load %.6g s per round of batches (mpsl run's k %% R: %d, %s)\n", p, n[p],
+             l * s->r * s->B, owners_of(s, p), was);
       if (l > worst) worst = l;
       if (rr > worst_rr) worst_rr = rr;
     }
@@ -293,10 +296,11 @@ int cmd_plan(int argc, char **argv) {
     printf("cuts = %s\n", cuts);
   } else {
     char a[32], b[32];
-    mpsl_fail("no cuts of layers %d..%d over %d hop(s) fit the memory caps: hop %d (%s) needs at least %s for %d "
-              "copies, its cap is %s",
-              c0 + 1, cH, H, opt.worst_hop + 1, dev[opt.worst_hop] ? dev[opt.worst_hop]->name : "?",
-              bytes_str(opt.need, a), copies, bytes_str(opt.need_cap, b));
+    mpsl_fail(
+        "no cuts of layers %d..%d over %d hop(s) fit the memory caps: hop %d (%s) needs at least %s for %d "
+        "copies, its cap is %s",
+        c0 + 1, cH, H, opt.worst_hop + 1, dev[opt.worst_hop] ? dev[opt.worst_hop]->name : "?", bytes_str(opt.need, a),
+        copies, bytes_str(opt.need_cap, b));
     status = cli_error("plan");
   }
   mpsl_cut_problem_free(&pb);

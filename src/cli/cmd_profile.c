@@ -33,8 +33,7 @@ static const mpsl_opt keys[] = {
     {"warmup", MPSL_OPT_INT, MPSL_OPT_FIELD(profile_cfg, warmup), "2", 0, 100000, NULL, "untimed runs first", 0},
     {"output", MPSL_OPT_STRING, MPSL_OPT_FIELD(profile_cfg, output), NULL, 0, 0, NULL,
      "write the profile to this HDF5 file (through FILE.tmp)", 0},
-    {"text", MPSL_OPT_BOOL, MPSL_OPT_FIELD(profile_cfg, text), "false", 0, 0, NULL,
-     "print the profile as a table", 0},
+    {"text", MPSL_OPT_BOOL, MPSL_OPT_FIELD(profile_cfg, text), "false", 0, 0, NULL, "print the profile as a table", 0},
     {"show", MPSL_OPT_STRING, MPSL_OPT_FIELD(profile_cfg, show), NULL, 0, 0, NULL,
      "print a stored profile instead of measuring", 0},
     {"devices", MPSL_OPT_STRING, MPSL_OPT_FIELD(profile_cfg, devices), NULL, 0, 0, NULL,
@@ -42,10 +41,13 @@ static const mpsl_opt keys[] = {
     {"progress", MPSL_OPT_BOOL, MPSL_OPT_FIELD(profile_cfg, progress), "false", 0, 0, NULL,
      "one line per layer on stderr while measuring", 0},
 };
-static const mpsl_optset opts = {"profile", NULL,
+static const mpsl_optset opts = {"profile",
+                                 NULL,
                                  "Measure per-layer forward, backward and update times and bytes of a model on this "
                                  "host, or print a stored profile (--show).",
-                                 keys, MPSL_NOPTS(keys), offsetof(profile_cfg, given)};
+                                 keys,
+                                 MPSL_NOPTS(keys),
+                                 offsetof(profile_cfg, given)};
 
 static void print_devices(const mpsl_devices *c, const mpsl_profile *p, FILE *f) {
   fprintf(f, "devices: one step of the whole model (%s, batch %d) = host step / speed\n", p->model, p->batch);

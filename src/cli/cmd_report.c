@@ -117,8 +117,7 @@ static int summary(const char *path) {
   qsort(l, (size_t)nl, sizeof *l, by_link);
   for (int64_t i = 0, j; i < nl; i = j) {
     int64_t bytes = 0, msgs = 0;
-    for (j = i; j < nl && l[j].src == l[i].src && l[j].dst == l[i].dst; j++)
-      bytes += l[j].bytes, msgs += l[j].messages;
+    for (j = i; j < nl && l[j].src == l[i].src && l[j].dst == l[i].dst; j++) bytes += l[j].bytes, msgs += l[j].messages;
     printf("%5d %5d %16lld %10lld\n", l[i].src, l[i].dst, (long long)bytes, (long long)msgs);
   }
   free(l);

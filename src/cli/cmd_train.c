@@ -23,15 +23,14 @@ typedef struct {
 } train_cfg;
 
 static const mpsl_opt keys[] = {
-    {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(train_cfg, model), "vgg11-cifar", 0, 0, NULL,
-     MPSL_MODEL_HELP, 0},
+    {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(train_cfg, model), "vgg11-cifar", 0, 0, NULL, MPSL_MODEL_HELP, 0},
     {"dataset", MPSL_OPT_ENUM, MPSL_OPT_FIELD(train_cfg, dataset), "fashion-mnist", 0, 0,
      "fashion-mnist|mnist|cifar10|cifar100", "training and test data", 0},
     {"data_dir", MPSL_OPT_STRING, MPSL_OPT_FIELD(train_cfg, data_dir), NULL, 0, 0, NULL,
      "folder of the data files (default: Debian's dataset-fashion-mnist for fashion-mnist)", 0},
     {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(train_cfg, batch), "128", 1, 65536, NULL, "mini-batch size", 0},
-    {"steps", MPSL_OPT_INT, MPSL_OPT_FIELD(train_cfg, steps), "0", 0, 1 << 30, NULL,
-     "training steps (0: use --epochs)", 0},
+    {"steps", MPSL_OPT_INT, MPSL_OPT_FIELD(train_cfg, steps), "0", 0, 1 << 30, NULL, "training steps (0: use --epochs)",
+     0},
     {"epochs", MPSL_OPT_INT, MPSL_OPT_FIELD(train_cfg, epochs), "1", 1, 100000, NULL,
      "epochs over the training set when --steps is 0", 0},
     {"lr", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(train_cfg, lr), "0.01", 0, 100, NULL, "SGD learning rate", 0},
@@ -55,8 +54,12 @@ static const mpsl_opt keys[] = {
     {"save", MPSL_OPT_STRING, MPSL_OPT_FIELD(train_cfg, save), NULL, 0, 0, NULL,
      "write the trained weights here (HDF5, PyTorch state_dict names)", 0},
 };
-static const mpsl_optset opts = {"train", NULL, "Train a model in one process, unsplit or cut into parts.", keys,
-                                 MPSL_NOPTS(keys), offsetof(train_cfg, given)};
+static const mpsl_optset opts = {"train",
+                                 NULL,
+                                 "Train a model in one process, unsplit or cut into parts.",
+                                 keys,
+                                 MPSL_NOPTS(keys),
+                                 offsetof(train_cfg, given)};
 
 int cmd_train(int argc, char **argv) {
   train_cfg c;

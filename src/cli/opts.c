@@ -19,17 +19,13 @@ enum { SHOWN = 120, WHY = 256, DESC = 160 };
 
 static bool ranged(const mpsl_opt *o) { return o->min < o->max; }
 
-static char *field_of(const mpsl_optset *s, void *cfg, int i) {
-  return (char *)cfg + s->opts[i].offset;
-}
+static char *field_of(const mpsl_optset *s, void *cfg, int i) { return (char *)cfg + s->opts[i].offset; }
 
 static const char *cfield_of(const mpsl_optset *s, const void *cfg, int i) {
   return (const char *)cfg + s->opts[i].offset;
 }
 
-static mpsl_optmask *mask_of(const mpsl_optset *s, void *cfg) {
-  return (mpsl_optmask *)((char *)cfg + s->given);
-}
+static mpsl_optmask *mask_of(const mpsl_optset *s, void *cfg) { return (mpsl_optmask *)((char *)cfg + s->given); }
 
 static const mpsl_optmask *cmask_of(const mpsl_optset *s, const void *cfg) {
   return (const mpsl_optmask *)((const char *)cfg + s->given);
@@ -94,15 +90,13 @@ static const char *suggest(const mpsl_optset *s, const char *name, size_t n) {
   return bestd <= 2 && (size_t)(2 * bestd) <= n ? best : NULL;
 }
 
-static int fail_unknown(const mpsl_optset *s, const char *origin, const char *dash,
-                        const char *name, size_t n) {
+static int fail_unknown(const mpsl_optset *s, const char *origin, const char *dash, const char *name, size_t n) {
   char buf[SHOWN], cut[SHOWN];
   snprintf(cut, sizeof cut, "%.*s", (int)(n < SHOWN - 1 ? n : SHOWN - 1), name);
   const char *near = suggest(s, name, n);
   const char *what = *dash ? "option" : "key";
   if (near)
-    return mpsl_fail("%s: unknown %s '%s%s' (did you mean '%s%s'?)", origin, what, dash,
-                     shown(cut, buf), dash, near);
+    return mpsl_fail("%s: unknown %s '%s%s' (did you mean '%s%s'?)", origin, what, dash, shown(cut, buf), dash, near);
   return mpsl_fail("%s: unknown %s '%s%s'", origin, what, dash, shown(cut, buf));
 }
 
@@ -121,8 +115,7 @@ static void fmt_double(double x, char buf[32]) {
 }
 
 /* The integers an option accepts: its range clipped to what the field can hold. */
-static void int_bounds(const mpsl_opt *o, long long tmin, long long tmax, long long *lo,
-                       long long *hi) {
+static void int_bounds(const mpsl_opt *o, long long tmin, long long tmax, long long *lo, long long *hi) {
   *lo = tmin;
   *hi = tmax;
   if (!ranged(o)) return;
@@ -170,14 +163,11 @@ static const char *describe(const mpsl_opt *o, char buf[DESC]) {
       }
       break;
     case MPSL_OPT_BOOL: snprintf(buf, DESC, "1/0/true/false/yes/no/on/off"); break;
-    case MPSL_OPT_STRING:
-      snprintf(buf, DESC, "a string of at most %zu characters", o->size - 1);
-      break;
+    case MPSL_OPT_STRING: snprintf(buf, DESC, "a string of at most %zu characters", o->size - 1); break;
     case MPSL_OPT_ENUM: snprintf(buf, DESC, "one of %s", o->choices); break;
     case MPSL_OPT_INTLIST:
       int_bounds(o, INT_MIN, INT_MAX, &lo, &hi);
-      snprintf(buf, DESC, "a comma-separated list of at most %d integers in %lld..%lld",
-               MPSL_INTLIST_MAX, lo, hi);
+      snprintf(buf, DESC, "a comma-separated list of at most %d integers in %lld..%lld", MPSL_INTLIST_MAX, lo, hi);
       break;
   }
   return buf;
@@ -351,8 +341,7 @@ static void check_choices(const mpsl_optset *s, const mpsl_opt *o) {
   for (;; p++) {
     if (*p == '|' || *p == '\0') {
       if (len == 0) MPSL_DIE("option table %s: %s: empty choice", s->name, o->key);
-      if (len >= o->size)
-        MPSL_DIE("option table %s: %s: choice longer than the field", s->name, o->key);
+      if (len >= o->size) MPSL_DIE("option table %s: %s: choice longer than the field", s->name, o->key);
       if (!*p) break;
       len = 0;
     } else if (!isgraph((unsigned char)*p) || strchr("#;\"", *p)) {
@@ -391,8 +380,7 @@ static void check_table(const mpsl_optset *s) {
         MPSL_DIE("option table %s: %s and %s share memory", s->name, k, q->key);
       /* --no-KEY of a boolean must not be another key's flag. */
       const mpsl_opt *b = o->type == MPSL_OPT_BOOL ? o : q, *other = b == o ? q : o;
-      if (b->type == MPSL_OPT_BOOL && !strncmp(other->key, "no_", 3) &&
-          !strcmp(other->key + 3, b->key))
+      if (b->type == MPSL_OPT_BOOL && !strncmp(other->key, "no_", 3) && !strcmp(other->key + 3, b->key))
         MPSL_DIE("option table %s: '%s' clashes with --no-%s", s->name, other->key, b->key);
     }
   }
@@ -413,8 +401,7 @@ void mpsl_opts_defaults(const mpsl_optset *s, void *cfg) {
 
 /* ---- reading ------------------------------------------------------------------------ */
 
-int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *value,
-                  const char *origin) {
+int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *value, const char *origin) {
   int i = find_key(s, key, strlen(key));
   if (i < 0) return fail_unknown(s, origin, "", key, strlen(key));
   return set_index(s, cfg, i, value, origin, s->opts[i].key);
@@ -512,8 +499,7 @@ static int argv_set(const mpsl_optset *s, void *cfg, const char *kv) {
   return set_index(s, cfg, i, eq + 1, CMDLINE, s->opts[i].key);
 }
 
-int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos,
-                         char **pos, int maxpos) {
+int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos, char **pos, int maxpos) {
   char buf[SHOWN], d[DESC];
   int np = 0;
   bool options = true;
@@ -523,10 +509,9 @@ int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv,
     if (!options || arg[0] != '-' || !strcmp(arg, "-")) {
       if (np >= maxpos) {
         if (maxpos == 0)
-          return mpsl_fail("%s: unexpected argument '%s' (mpsl %s takes none)", CMDLINE,
-                           shown(arg, buf), s->name);
-        return mpsl_fail("%s: unexpected argument '%s' (mpsl %s takes at most %d)", CMDLINE,
-                         shown(arg, buf), s->name, maxpos);
+          return mpsl_fail("%s: unexpected argument '%s' (mpsl %s takes none)", CMDLINE, shown(arg, buf), s->name);
+        return mpsl_fail("%s: unexpected argument '%s' (mpsl %s takes at most %d)", CMDLINE, shown(arg, buf), s->name,
+                         maxpos);
       }
       pos[np++] = argv[a];
       if (npos) *npos = np;
@@ -557,8 +542,7 @@ int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv,
       }
       if (i < 0) return fail_unknown(s, CMDLINE, "--", name, n);
       snprintf(flag, sizeof flag, "--%s%s", negated ? "no-" : "", s->opts[i].key);
-      if (negated && value)
-        return mpsl_fail("%s: %s takes no value (got '%s')", CMDLINE, flag, shown(value, buf));
+      if (negated && value) return mpsl_fail("%s: %s takes no value (got '%s')", CMDLINE, flag, shown(value, buf));
       if (s->opts[i].type == MPSL_OPT_BOOL && !value) value = negated ? "false" : "true";
     }
     if (!value) {
@@ -704,9 +688,8 @@ static const char *zero_text(const mpsl_opt *o) {
 }
 
 void mpsl_opts_help(const mpsl_optset *s, FILE *f) {
-  fprintf(f,
-          "usage: mpsl %s [--KEY VALUE | --KEY=VALUE | --set KEY=VALUE | --config FILE]...%s%s\n",
-          s->name, s->args ? " " : "", s->args ? s->args : "");
+  fprintf(f, "usage: mpsl %s [--KEY VALUE | --KEY=VALUE | --set KEY=VALUE | --config FILE]...%s%s\n", s->name,
+          s->args ? " " : "", s->args ? s->args : "");
   if (s->summary) fprintf(f, "%s\n", s->summary);
   fputs("\noptions:\n", f);
   for (int i = 0; i < s->n; i++) {
@@ -730,8 +713,7 @@ void mpsl_opts_help(const mpsl_optset *s, FILE *f) {
     fprintf(f, "%s\n      %s\n", range, o->help);
   }
   fprintf(f, "  %-30s %s\n", "--set KEY=VALUE", "set any key above");
-  fprintf(f, "  %-30s %s\n", "--config FILE",
-          "read KEY = VALUE lines; later arguments override them");
+  fprintf(f, "  %-30s %s\n", "--config FILE", "read KEY = VALUE lines; later arguments override them");
   fprintf(f, "  %-30s %s\n", "-h, --help", "show this help");
   fputs("In keys '-' and '_' are interchangeable.\n", f);
 }

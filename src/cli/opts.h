@@ -49,7 +49,7 @@ typedef struct {
 enum { MPSL_OPT_REQUIRED = 1u << 0 }; /* must be given; STRING/ENUM/INTLIST also non-empty */
 
 typedef struct {
-  const char *key;     /* "weight_decay" */
+  const char *key; /* "weight_decay" */
   mpsl_opt_type type;
   size_t offset;       /* offsetof(config, field) */
   size_t size;         /* sizeof the field */
@@ -57,7 +57,7 @@ typedef struct {
   double min, max;     /* inclusive range of numbers and list elements; only if min < max */
   const char *choices; /* ENUM: "fifo|bwd-first" */
   const char *help;
-  unsigned flags;      /* MPSL_OPT_REQUIRED */
+  unsigned flags; /* MPSL_OPT_REQUIRED */
 } mpsl_opt;
 
 /* offset and size of a field, for the two table columns that follow the type. */
@@ -70,7 +70,7 @@ typedef struct {
   const char *summary; /* one line */
   const mpsl_opt *opts;
   int n;
-  size_t given;        /* offsetof(config, its mpsl_optmask) */
+  size_t given; /* offsetof(config, its mpsl_optmask) */
 } mpsl_optset;
 
 /* Set every field to its default and clear the given-mask; checks the table first. */
@@ -78,8 +78,7 @@ void mpsl_opts_defaults(const mpsl_optset *s, void *cfg);
 
 /* Set one key from text. `origin` names where it came from in messages ("exp.ini:7").
  * On error the field keeps its previous value. */
-int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *value,
-                  const char *origin);
+int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *value, const char *origin);
 
 /* `key = value` lines; blank lines, `#` and `;` comments (also after a value, when
  * preceded by a space) and [section] headers are skipped. A value may be written
@@ -91,8 +90,7 @@ int mpsl_opts_parse_file(const mpsl_optset *s, void *cfg, const char *path);
  * place, so later arguments override it), `--` ending the options; other arguments
  * are stored in pos[0..maxpos) and counted in *npos. Returns 1 on -h/--help (print
  * the help), 0 on success, -1 on error. */
-int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos,
-                         char **pos, int maxpos);
+int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos, char **pos, int maxpos);
 
 /* One line of a `key = value` file, split in place with the syntax of
  * mpsl_opts_parse_file, for files with sections of their own (the device catalogue):

@@ -20,7 +20,7 @@ void mpsl_dataset_batch(const mpsl_dataset *d, const int64_t *idx, int n, float 
 
   for (int i = 0; i < n; i++) {
     const uint8_t *img = d->images + idx[i] * C * H * W; /* (C, H, W) */
-    float *out = x + (int64_t)i * C * S * S;              /* (C, S, S) */
+    float *out = x + (int64_t)i * C * S * S;             /* (C, S, S) */
     /* The output pixel (r, s) reads the Pad(2)-ed image at (r + dy, s + dx), mirrored
      * when flipped; RandomCrop's padding reads as zero like Pad's. */
     int dy = 0, dx = 0, flip = 0;
@@ -43,8 +43,7 @@ void mpsl_dataset_batch(const mpsl_dataset *d, const int64_t *idx, int n, float 
   }
 }
 
-void mpsl_epoch_order(int64_t *order, const int64_t *shard, int64_t n, uint64_t seed,
-                      uint64_t epoch, int shuffle) {
+void mpsl_epoch_order(int64_t *order, const int64_t *shard, int64_t n, uint64_t seed, uint64_t epoch, int shuffle) {
   memcpy(order, shard, (size_t)n * sizeof *order);
   if (!shuffle) return;
   mpsl_rng r;

@@ -27,14 +27,12 @@ static int cifar_read(mpsl_dataset *d, const char *path, int64_t first, int64_t 
   if (!f) return mpsl_fail("%s: cannot open: %s", path, strerror(errno));
   for (int64_t i = 0; i < count && rc == 0; i++) {
     if (fread(rec, 1, (size_t)(nlab + CIFAR_PIXELS), f) != (size_t)(nlab + CIFAR_PIXELS)) {
-      rc = mpsl_fail("%s: truncated at record %lld (expected %lld records)", path, (long long)i,
-                     (long long)count);
+      rc = mpsl_fail("%s: truncated at record %lld (expected %lld records)", path, (long long)i, (long long)count);
       break;
     }
     uint8_t label = rec[nlab - 1]; /* CIFAR-100: the fine label follows the coarse one */
     if (label >= d->classes)
-      rc = mpsl_fail("%s: label %u in record %lld (expected < %d)", path, label, (long long)i,
-                     d->classes);
+      rc = mpsl_fail("%s: label %u in record %lld (expected < %d)", path, label, (long long)i, d->classes);
     d->labels[first + i] = label;
     memcpy(d->images + (first + i) * CIFAR_PIXELS, rec + nlab, CIFAR_PIXELS);
   }
@@ -43,10 +41,9 @@ static int cifar_read(mpsl_dataset *d, const char *path, int64_t first, int64_t 
 }
 
 int mpsl_cifar_load(mpsl_dataset *d, const char *dir, int train) {
-  static const char *c10_train[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
-                                    "data_batch_4.bin", "data_batch_5.bin"};
-  static const char *c10_test[] = {"test_batch.bin"}, *c100_train[] = {"train.bin"},
-                    *c100_test[] = {"test.bin"};
+  static const char *c10_train[] = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin",
+                                    "data_batch_5.bin"};
+  static const char *c10_test[] = {"test_batch.bin"}, *c100_train[] = {"train.bin"}, *c100_test[] = {"test.bin"};
   const int c100 = d->classes == 100, nlab = c100 ? 2 : 1, rec = nlab + CIFAR_PIXELS;
   const char **files = c100 ? (train ? c100_train : c100_test) : (train ? c10_train : c10_test);
   const int nfiles = !c100 && train ? CIFAR_MAX_FILES : 1;
@@ -55,20 +52,21 @@ int mpsl_cifar_load(mpsl_dataset *d, const char *dir, int train) {
   struct stat st;
 
   /* Accept the folder the archive unpacks to, or its parent. */
-  if (join(base, dir, c100 ? "cifar-100-binary" : "cifar-10-batches-bin") ||
-      join(path, base, files[0]) || stat(path, &st) != 0)
+  if (join(base, dir, c100 ? "cifar-100-binary" : "cifar-10-batches-bin") || join(path, base, files[0]) ||
+      stat(path, &st) != 0)
     snprintf(base, sizeof base, "%s", dir);
 
   d->n = 0;
   for (int i = 0; i < nfiles; i++) {
     if (join(path, base, files[i])) return mpsl_fail("%s/%s: path too long", base, files[i]);
     if (stat(path, &st) != 0)
-      return mpsl_fail("%s: cannot open: %s (expected the CIFAR-%d binary version in %s)", path,
-                       strerror(errno), d->classes, dir);
+      return mpsl_fail("%s: cannot open: %s (expected the CIFAR-%d binary version in %s)", path, strerror(errno),
+                       d->classes, dir);
     if (st.st_size == 0 || st.st_size % rec != 0)
-      return mpsl_fail("%s: size %lld is not a positive multiple of the %d-byte record "
-                       "(expected the CIFAR-%d binary version)",
-                       path, (long long)st.st_size, rec, d->classes);
+      return mpsl_fail(
+          "%s: size %lld is not a positive multiple of the %d-byte record "
+          "(expected the CIFAR-%d binary version)",
+          path, (long long)st.st_size, rec, d->classes);
     records[i] = st.st_size / rec;
     d->n += records[i];
   }

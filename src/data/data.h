@@ -49,8 +49,7 @@ void mpsl_dataset_batch(const mpsl_dataset *d, const int64_t *idx, int n, float 
 
 /* order (n) := shard (n) as given (shuffle 0) or in a permutation that depends only on
  * (seed, epoch). order and shard must not overlap. */
-void mpsl_epoch_order(int64_t *order, const int64_t *shard, int64_t n, uint64_t seed,
-                      uint64_t epoch, int shuffle);
+void mpsl_epoch_order(int64_t *order, const int64_t *shard, int64_t n, uint64_t seed, uint64_t epoch, int shuffle);
 
 typedef struct {
   int k;           /* data owners */
@@ -62,8 +61,7 @@ typedef struct {
  * kind "dirichlet": each class is split over the owners by proportions ~ Dir(alpha);
  * redrawn a bounded number of times while some owner gets no sample.
  * Returns 0, or -1 with mpsl_fail (bad k, alpha or kind; no valid split found). */
-int mpsl_partition_make(mpsl_partition *p, const mpsl_dataset *d, int k, const char *kind,
-                        double alpha, uint64_t seed);
+int mpsl_partition_make(mpsl_partition *p, const mpsl_dataset *d, int k, const char *kind, double alpha, uint64_t seed);
 void mpsl_partition_free(mpsl_partition *p);
 /* One line per owner: its sample count and label histogram. */
 void mpsl_partition_print(const mpsl_partition *p, const mpsl_dataset *d, FILE *f);

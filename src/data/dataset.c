@@ -11,19 +11,39 @@ typedef struct {
   const char *name;
   int (*load)(mpsl_dataset *, const char *, int);
   int classes;
-  float mean[3], std[3]; /* torchvision's customary Normalize constants */
+  float mean[3], std[3];          /* torchvision's customary Normalize constants */
   const char *default_dir, *hint; /* hint: what --data-dir must hold */
 } dataset_info;
 
 static const dataset_info datasets[] = {
-    {"fashion-mnist", mpsl_idx_load, 10, {0.2860f}, {0.3530f},
-     "/usr/share/datasets/fashion-mnist", "train-images-idx3-ubyte[.gz] and the other IDX files"},
-    {"mnist", mpsl_idx_load, 10, {0.1307f}, {0.3081f}, "/usr/share/datasets/mnist",
+    {"fashion-mnist",
+     mpsl_idx_load,
+     10,
+     {0.2860f},
+     {0.3530f},
+     "/usr/share/datasets/fashion-mnist",
      "train-images-idx3-ubyte[.gz] and the other IDX files"},
-    {"cifar10", mpsl_cifar_load, 10, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f},
-     NULL, "data_batch_1.bin .. data_batch_5.bin and test_batch.bin"},
-    {"cifar100", mpsl_cifar_load, 100, {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f},
-     NULL, "train.bin and test.bin"},
+    {"mnist",
+     mpsl_idx_load,
+     10,
+     {0.1307f},
+     {0.3081f},
+     "/usr/share/datasets/mnist",
+     "train-images-idx3-ubyte[.gz] and the other IDX files"},
+    {"cifar10",
+     mpsl_cifar_load,
+     10,
+     {0.4914f, 0.4822f, 0.4465f},
+     {0.2470f, 0.2435f, 0.2616f},
+     NULL,
+     "data_batch_1.bin .. data_batch_5.bin and test_batch.bin"},
+    {"cifar100",
+     mpsl_cifar_load,
+     100,
+     {0.5071f, 0.4865f, 0.4409f},
+     {0.2673f, 0.2564f, 0.2762f},
+     NULL,
+     "train.bin and test.bin"},
 };
 enum { NDATASETS = sizeof datasets / sizeof datasets[0] };
 
@@ -38,8 +58,7 @@ const char *mpsl_dataset_default_dir(const char *name) {
   struct stat st;
   if (!info || !info->default_dir) return NULL;
   /* Fashion-MNIST's package is a dependency; MNIST's folder is used only when present. */
-  if (strcmp(info->name, "fashion-mnist") != 0 &&
-      (stat(info->default_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+  if (strcmp(info->name, "fashion-mnist") != 0 && (stat(info->default_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
     return NULL;
   return info->default_dir;
 }
@@ -52,8 +71,10 @@ int mpsl_dataset_load(mpsl_dataset *d, const char *name, const char *dir, int tr
                      name ? name : "(null)");
   if (!dir || !*dir) dir = mpsl_dataset_default_dir(name);
   if (!dir)
-    return mpsl_fail("dataset '%s' has no default location: pass --data-dir DIR, the folder "
-                     "holding %s", name, info->hint);
+    return mpsl_fail(
+        "dataset '%s' has no default location: pass --data-dir DIR, the folder "
+        "holding %s",
+        name, info->hint);
   snprintf(d->name, sizeof d->name, "%s", info->name);
   d->classes = info->classes;
   memcpy(d->mean, info->mean, sizeof d->mean);

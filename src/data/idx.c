@@ -25,8 +25,7 @@ static int idx_open(idx_file *x, const char *dir, const char *file) {
   if (stat(x->path, &st) != 0) {
     x->path[strlen(x->path) - 3] = '\0';
     if (stat(x->path, &st) != 0)
-      return mpsl_fail("%s: not found, nor %s.gz (expected the MNIST-format IDX files in %s)",
-                       x->path, file, dir);
+      return mpsl_fail("%s: not found, nor %s.gz (expected the MNIST-format IDX files in %s)", x->path, file, dir);
   }
   errno = 0;
   x->f = gzopen(x->path, "rb");
@@ -71,8 +70,8 @@ static int idx_payload(idx_file *x, int64_t want, uint8_t **out, const char *wha
   *out = buf; /* the caller frees it, also on failure */
   if (r < 0) return -1;
   if (got < want)
-    return mpsl_fail("%s: truncated: expected %lld bytes of %s, found %lld", x->path,
-                     (long long)want, what, (long long)got);
+    return mpsl_fail("%s: truncated: expected %lld bytes of %s, found %lld", x->path, (long long)want, what,
+                     (long long)got);
   /* Reading on to the end of a gzip stream checks its CRC; trailing bytes are ignored. */
   uint8_t extra;
   return idx_read(x, &extra, 1) < 0 ? -1 : 0;
@@ -88,11 +87,10 @@ static int idx_header(idx_file *x, uint32_t magic, int ndims, uint32_t *hdr, con
   int64_t want = 4 * (1 + ndims), got = idx_read(x, raw, want);
   if (got < 0) return -1;
   if (got >= 4 && be32(raw) != magic)
-    return mpsl_fail("%s: bad magic 0x%08x (expected 0x%08x for IDX %s)", x->path, be32(raw),
-                     magic, kind);
+    return mpsl_fail("%s: bad magic 0x%08x (expected 0x%08x for IDX %s)", x->path, be32(raw), magic, kind);
   if (got < want)
-    return mpsl_fail("%s: truncated: expected a %lld-byte IDX header, found %lld bytes", x->path,
-                     (long long)want, (long long)got);
+    return mpsl_fail("%s: truncated: expected a %lld-byte IDX header, found %lld bytes", x->path, (long long)want,
+                     (long long)got);
   for (int i = 0; i <= ndims; i++) hdr[i] = be32(raw + 4 * i);
   return 0;
 }
@@ -113,8 +111,7 @@ int mpsl_idx_load(mpsl_dataset *d, const char *dir, int train) {
     goto out;
   }
   if (ih[1] != lh[1]) {
-    mpsl_fail("%s: %u images but %s holds %u labels (expected the same count)", img.path, ih[1],
-              lab.path, lh[1]);
+    mpsl_fail("%s: %u images but %s holds %u labels (expected the same count)", img.path, ih[1], lab.path, lh[1]);
     goto out;
   }
   if (ih[1] == 0) {
@@ -127,8 +124,7 @@ int mpsl_idx_load(mpsl_dataset *d, const char *dir, int train) {
   if (idx_payload(&lab, d->n, &d->labels, "labels")) goto out;
   for (int64_t i = 0; i < d->n; i++)
     if (d->labels[i] >= d->classes) {
-      mpsl_fail("%s: label %u at sample %lld (expected < %d)", lab.path, d->labels[i],
-                (long long)i, d->classes);
+      mpsl_fail("%s: label %u at sample %lld (expected < %d)", lab.path, d->labels[i], (long long)i, d->classes);
       goto out;
     }
   if (idx_payload(&img, d->n * IDX_SIDE * IDX_SIDE, &d->images, "pixels")) goto out;

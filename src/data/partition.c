@@ -26,8 +26,8 @@ static void assign_iid(int32_t *owner, int64_t n, int k, uint64_t seed) {
 /* owner (n): each class's samples, shuffled, cut in proportions ~ Dir(alpha) over the k
  * owners (cut points at floor of the cumulative share, as np.split of Hsu et al. 2019).
  * Returns 1 when every owner got at least one sample. */
-static int assign_dirichlet(int32_t *owner, const mpsl_dataset *d, int k, double alpha,
-                            uint64_t seed, uint64_t attempt) {
+static int assign_dirichlet(int32_t *owner, const mpsl_dataset *d, int k, double alpha, uint64_t seed,
+                            uint64_t attempt) {
   const int64_t n = d->n;
   int64_t *start = mpsl_xcalloc((size_t)d->classes + 1, sizeof *start, "class offsets");
   int64_t *members = mpsl_xmalloc((size_t)n * sizeof *members, "class members");
@@ -76,30 +76,29 @@ static int assign_dirichlet(int32_t *owner, const mpsl_dataset *d, int k, double
   return ok;
 }
 
-int mpsl_partition_make(mpsl_partition *p, const mpsl_dataset *d, int k, const char *kind,
-                        double alpha, uint64_t seed) {
+int mpsl_partition_make(mpsl_partition *p, const mpsl_dataset *d, int k, const char *kind, double alpha,
+                        uint64_t seed) {
   memset(p, 0, sizeof *p);
   int dirichlet = kind && strcmp(kind, "dirichlet") == 0;
   if (!dirichlet && !(kind && strcmp(kind, "iid") == 0))
     return mpsl_fail("unknown partition '%s' (expected iid or dirichlet)", kind ? kind : "(null)");
   if (k < 1 || k > d->n)
-    return mpsl_fail("cannot split %lld samples of %s over %d data owners (expected 1 to %lld)",
-                     (long long)d->n, d->name, k, (long long)d->n);
-  if (dirichlet && !(alpha > 0))
-    return mpsl_fail("Dirichlet alpha %g (expected > 0)", alpha);
+    return mpsl_fail("cannot split %lld samples of %s over %d data owners (expected 1 to %lld)", (long long)d->n,
+                     d->name, k, (long long)d->n);
+  if (dirichlet && !(alpha > 0)) return mpsl_fail("Dirichlet alpha %g (expected > 0)", alpha);
 
   int32_t *owner = mpsl_xmalloc((size_t)d->n * sizeof *owner, "sample owners");
   if (!dirichlet) {
     assign_iid(owner, d->n, k, seed);
   } else {
     int attempt = 0;
-    while (attempt < DIRICHLET_TRIES && !assign_dirichlet(owner, d, k, alpha, seed, attempt))
-      attempt++;
+    while (attempt < DIRICHLET_TRIES && !assign_dirichlet(owner, d, k, alpha, seed, attempt)) attempt++;
     if (attempt == DIRICHLET_TRIES) {
       free(owner);
-      return mpsl_fail("Dirichlet(%g) split of %lld samples of %s over %d data owners left "
-                       "some owner empty in %d draws (expected a larger alpha or fewer owners)",
-                       alpha, (long long)d->n, d->name, k, DIRICHLET_TRIES);
+      return mpsl_fail(
+          "Dirichlet(%g) split of %lld samples of %s over %d data owners left "
+          "some owner empty in %d draws (expected a larger alpha or fewer owners)",
+          alpha, (long long)d->n, d->name, k, DIRICHLET_TRIES);
     }
   }
 

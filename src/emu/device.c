@@ -40,8 +40,8 @@ static const mpsl_opt keys[] = {
     {"ref_classes", MPSL_OPT_INT, MPSL_OPT_FIELD(device_cfg, ref_classes), "10", 1, 100000, NULL,
      "output classes of the models of the ref_step figures", 0},
 };
-static const mpsl_optset device_opts = {"device", NULL, "A device type of the catalogue.", keys, MPSL_NOPTS(keys),
-                                        offsetof(device_cfg, given)};
+static const mpsl_optset device_opts = {
+    "device", NULL, "A device type of the catalogue.", keys, MPSL_NOPTS(keys), offsetof(device_cfg, given)};
 
 static const char REF_PREFIX[] = "ref_step_";
 
@@ -90,7 +90,7 @@ typedef struct {
 } parse_state;
 
 static int valid_name(const char *s) {
-  if (!*s || strlen(s) >= sizeof ((mpsl_device *)0)->name) return 0;
+  if (!*s || strlen(s) >= sizeof((mpsl_device *)0)->name) return 0;
   for (; *s; s++)
     if (!isalnum((unsigned char)*s) && !strchr("_-.", *s)) return 0;
   return 1;
@@ -140,12 +140,12 @@ static int close_section(parse_state *st) {
   device_cfg *c = &st->cfg;
   for (int i = 0; i < MPSL_NOPTS(keys); i++)
     if ((keys[i].flags & MPSL_OPT_REQUIRED) && !mpsl_opts_was_set(&device_opts, c, keys[i].key))
-      return mpsl_fail("%s: device '%s' has no '%s' line (expected %s)", d->origin, d->name, keys[i].key,
-                       keys[i].help);
+      return mpsl_fail("%s: device '%s' has no '%s' line (expected %s)", d->origin, d->name, keys[i].key, keys[i].help);
   if (mpsl_parse_bytes(c->memory, &d->memory))
-    return mpsl_fail("%s: device '%s': memory: '%s' is not a size (expected bytes, or a number with K, M, G or T, "
-                     "or auto)",
-                     d->origin, d->name, c->memory);
+    return mpsl_fail(
+        "%s: device '%s': memory: '%s' is not a size (expected bytes, or a number with K, M, G or T, "
+        "or auto)",
+        d->origin, d->name, c->memory);
   if (c->speed <= 0 && d->nrefs == 0)
     return mpsl_fail("%s: device '%s' has neither 'speed' nor a 'ref_step_<model>_b<batch>' line", d->origin, d->name);
   snprintf(d->description, sizeof d->description, "%s", c->description);
@@ -252,10 +252,10 @@ int mpsl_device_speed(const mpsl_device *d, const mpsl_profile *h, double *speed
     }
   if (best) {
     if (h->width != 1 || h->size != d->ref_size || h->classes != d->ref_classes)
-      return mpsl_fail("device '%s': its step time of %s is for width 1, %dx%d inputs and %d classes; the profile "
-                       "has width %g, %dx%d inputs and %d classes",
-                       d->name, best->model, d->ref_size, d->ref_size, d->ref_classes, h->width, h->size, h->size,
-                       h->classes);
+      return mpsl_fail(
+          "device '%s': its step time of %s is for width 1, %dx%d inputs and %d classes; the profile "
+          "has width %g, %dx%d inputs and %d classes",
+          d->name, best->model, d->ref_size, d->ref_size, d->ref_classes, h->width, h->size, h->size, h->classes);
     if (!(h->whole_step_s > 0))
       return mpsl_fail("device '%s': the profile of %s has no whole-model step time", d->name, h->model);
     /* another batch: the step time is taken as proportional to the batch */
@@ -272,8 +272,8 @@ int mpsl_device_speed(const mpsl_device *d, const mpsl_profile *h, double *speed
   for (int i = 0; i < d->nrefs && k < sizeof list; i++)
     k += (size_t)snprintf(list + k, sizeof list - k, "%s%s (batch %d)", i ? ", " : "", d->refs[i].model,
                           d->refs[i].batch);
-  return mpsl_fail("device '%s' (%s) has no fixed speed: it is derived from its step time of %s, which needs a "
-                   "host profile of that model (mpsl profile --model %s --batch %d)%s%s",
-                   d->name, d->origin, list, d->refs[0].model, d->refs[0].batch, h ? "; got a profile of " : "",
-                   h ? h->model : "");
+  return mpsl_fail(
+      "device '%s' (%s) has no fixed speed: it is derived from its step time of %s, which needs a "
+      "host profile of that model (mpsl profile --model %s --batch %d)%s%s",
+      d->name, d->origin, list, d->refs[0].model, d->refs[0].batch, h ? "; got a profile of " : "", h ? h->model : "");
 }

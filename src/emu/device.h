@@ -32,13 +32,13 @@ typedef struct {
 typedef struct {
   char name[32];
   char description[160];
-  char source[400];     /* where the figures come from; required */
-  char origin[300];     /* "devices.ini:12", the line of its [section] */
-  double speed;         /* given factor on host times; 0 when derived from refs */
-  int64_t memory;       /* cap in bytes */
-  bool published;       /* false: the figures are an assumption (said in source) */
-  int ref_size;         /* input side the refs were measured at (default 32) */
-  int ref_classes;      /* classes of the refs' models (default 10) */
+  char source[400]; /* where the figures come from; required */
+  char origin[300]; /* "devices.ini:12", the line of its [section] */
+  double speed;     /* given factor on host times; 0 when derived from refs */
+  int64_t memory;   /* cap in bytes */
+  bool published;   /* false: the figures are an assumption (said in source) */
+  int ref_size;     /* input side the refs were measured at (default 32) */
+  int ref_classes;  /* classes of the refs' models (default 10) */
   int nrefs;
   mpsl_device_ref refs[MPSL_DEVICE_REFS];
 } mpsl_device;

@@ -148,8 +148,8 @@ int mpsl_profile_measure(mpsl_profile *p, const mpsl_model *m, const mpsl_profil
     p->layers_step_s += t.fwd + t.bwd + t.upd;
     nn_part_free(part);
     if (o->progress) {
-      fprintf(o->progress, "profile: layer %d/%d %-16s fwd %.3g s  bwd %.3g s  update %.3g s\n", i, m->nlayers,
-              l->name, t.fwd, t.bwd, t.upd);
+      fprintf(o->progress, "profile: layer %d/%d %-16s fwd %.3g s  bwd %.3g s  update %.3g s\n", i, m->nlayers, l->name,
+              t.fwd, t.bwd, t.upd);
       fflush(o->progress);
     }
   }
@@ -188,11 +188,11 @@ void mpsl_profile_scale(const mpsl_profile *host, double speed, mpsl_profile *ou
   memcpy(out->layers, host->layers, (size_t)host->nlayers * sizeof *out->layers);
   for (int i = 0; i < out->nlayers; i++) {
     mpsl_profile_layer *r = &out->layers[i];
-    double *t[] = {&r->fwd_s, &r->fwd_min_s, &r->fwd_max_s, &r->bwd_s, &r->bwd_min_s,
-                   &r->bwd_max_s, &r->update_s, &r->update_min_s, &r->update_max_s};
+    double *t[] = {&r->fwd_s,     &r->fwd_min_s, &r->fwd_max_s,    &r->bwd_s,       &r->bwd_min_s,
+                   &r->bwd_max_s, &r->update_s,  &r->update_min_s, &r->update_max_s};
     for (size_t k = 0; k < sizeof t / sizeof *t; k++) *t[k] /= speed;
   }
-  double *w[] = {&out->whole_fwd_s, &out->whole_bwd_s, &out->whole_update_s, &out->whole_step_s,
+  double *w[] = {&out->whole_fwd_s,      &out->whole_bwd_s,      &out->whole_update_s, &out->whole_step_s,
                  &out->whole_step_min_s, &out->whole_step_max_s, &out->layers_step_s};
   for (size_t k = 0; k < sizeof w / sizeof *w; k++) *w[k] /= speed;
 }
@@ -209,8 +209,8 @@ static const char *bytes_str(char *buf, size_t n, double v) {
 void mpsl_profile_print(const mpsl_profile *p, FILE *f) {
   fprintf(f, "# %s, batch %d, %d classes, input %dx%dx%d, width %g\n", p->model, p->batch, p->classes, p->channels,
           p->size, p->size, p->width);
-  fprintf(f, "# host %s, %d threads, oneDNN %s, mpsl %s, %s; median of %d runs after %d warm-up\n", p->host,
-          p->threads, p->dnnl_version, p->mpsl_version, p->date, p->reps, p->warmup);
+  fprintf(f, "# host %s, %d threads, oneDNN %s, mpsl %s, %s; median of %d runs after %d warm-up\n", p->host, p->threads,
+          p->dnnl_version, p->mpsl_version, p->date, p->reps, p->warmup);
   fprintf(f, "# times in ms for the batch (min-max in brackets); bytes at this batch\n");
   fprintf(f, "%5s %-14s %-7s %26s %26s %9s %10s %10s %10s %10s %10s %8s\n", "index", "name", "kind", "fwd_ms [min-max]",
           "bwd_ms [min-max]", "update_ms", "params", "optim", "act", "workspace", "out", "GFLOP");
@@ -231,8 +231,8 @@ void mpsl_profile_print(const mpsl_profile *p, FILE *f) {
     fwd += r->fwd_s, bwd += r->bwd_s, upd += r->update_s;
   }
   char b1[16], b2[16], b3[16], b4[16], b5[16], b6[16];
-  fprintf(f, "sum of layers: fwd %.2f ms, bwd %.2f ms, update %.2f ms, step %.2f ms\n", 1e3 * fwd, 1e3 * bwd,
-          1e3 * upd, 1e3 * p->layers_step_s);
+  fprintf(f, "sum of layers: fwd %.2f ms, bwd %.2f ms, update %.2f ms, step %.2f ms\n", 1e3 * fwd, 1e3 * bwd, 1e3 * upd,
+          1e3 * p->layers_step_s);
   fprintf(f, "whole model:   fwd %.2f ms, bwd %.2f ms, update %.2f ms, step %.2f ms [%.2f-%.2f]\n",
           1e3 * p->whole_fwd_s, 1e3 * p->whole_bwd_s, 1e3 * p->whole_update_s, 1e3 * p->whole_step_s,
           1e3 * p->whole_step_min_s, 1e3 * p->whole_step_max_s);
@@ -241,8 +241,9 @@ void mpsl_profile_print(const mpsl_profile *p, FILE *f) {
             "sum of layers / whole model: %.3f (near 1 expected: one-layer parts add edge reorders, the whole "
             "part bigger working sets; far from 1: too few reps or a busy machine)\n",
             p->layers_step_s / p->whole_step_s);
-  fprintf(f, "bytes: params %s, grads %s, optim %s, stored activations %s (sum of layers), workspace %s; "
-             "whole model as one part %s\n",
+  fprintf(f,
+          "bytes: params %s, grads %s, optim %s, stored activations %s (sum of layers), workspace %s; "
+          "whole model as one part %s\n",
           bytes_str(b1, sizeof b1, (double)params), bytes_str(b2, sizeof b2, (double)grads),
           bytes_str(b3, sizeof b3, (double)optim), bytes_str(b4, sizeof b4, (double)act),
           bytes_str(b5, sizeof b5, (double)ws), bytes_str(b6, sizeof b6, (double)p->whole_bytes));

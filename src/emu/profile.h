@@ -18,22 +18,22 @@
  * profile's batch size. Each layer is measured alone, as a one-layer part with plain
  * (N, C, H, W) edges, so its times include the reorders a cut at either side would pay. */
 typedef struct {
-  int index;                 /* 1-based, as in the layer table */
-  char name[48];             /* module path, "layer2.1" */
-  char kind[16];             /* "conv", "block", ... (mpsl_layer_kind_name) */
+  int index;                                   /* 1-based, as in the layer table */
+  char name[48];                               /* module path, "layer2.1" */
+  char kind[16];                               /* "conv", "block", ... (mpsl_layer_kind_name) */
   double fwd_s, fwd_min_s, fwd_max_s;          /* forward in training mode */
   double bwd_s, bwd_min_s, bwd_max_s;          /* backward: input gradient (not for layer 1) and parameter gradients */
   double update_s, update_min_s, update_max_s; /* SGD with momentum and weight decay */
-  int64_t params_bytes;      /* 4 x trainable parameters */
-  int64_t grads_bytes;       /* parameter gradients, as allocated (64-byte aligned tensors) */
-  int64_t optim_bytes;       /* optimizer state: SGD momenta, as allocated */
-  int64_t act_bytes;         /* activations stored by forward for backward (includes the layer's input) */
-  int64_t workspace_bytes;   /* oneDNN scratchpad + workspaces (max pooling indices, ...) */
-  int64_t out_bytes;         /* output activation of the batch: what crosses a cut after this layer */
-  int64_t flops;             /* forward FLOPs of the batch (multiply-add = 2) */
-  int64_t stats_bytes;       /* batch-norm running statistics */
-  int64_t act_grad_bytes;    /* buffers of activation gradients inside the part */
-  int64_t copy_bytes;        /* engine copies of the weights in oneDNN's blocked layouts */
+  int64_t params_bytes;                        /* 4 x trainable parameters */
+  int64_t grads_bytes;                         /* parameter gradients, as allocated (64-byte aligned tensors) */
+  int64_t optim_bytes;                         /* optimizer state: SGD momenta, as allocated */
+  int64_t act_bytes;       /* activations stored by forward for backward (includes the layer's input) */
+  int64_t workspace_bytes; /* oneDNN scratchpad + workspaces (max pooling indices, ...) */
+  int64_t out_bytes;       /* output activation of the batch: what crosses a cut after this layer */
+  int64_t flops;           /* forward FLOPs of the batch (multiply-add = 2) */
+  int64_t stats_bytes;     /* batch-norm running statistics */
+  int64_t act_grad_bytes;  /* buffers of activation gradients inside the part */
+  int64_t copy_bytes;      /* engine copies of the weights in oneDNN's blocked layouts */
 } mpsl_profile_layer;
 
 typedef struct {
@@ -48,8 +48,8 @@ typedef struct {
    * the layers (which is larger by the edge reorders of every one-layer part). */
   double whole_fwd_s, whole_bwd_s, whole_update_s;
   double whole_step_s, whole_step_min_s, whole_step_max_s; /* median / min / max of fwd + bwd + update per run */
-  double layers_step_s;  /* sum over layers of fwd_s + bwd_s + update_s */
-  int64_t whole_bytes;   /* everything nn_part_memory counts for the whole model at this batch */
+  double layers_step_s;                                    /* sum over layers of fwd_s + bwd_s + update_s */
+  int64_t whole_bytes; /* everything nn_part_memory counts for the whole model at this batch */
 } mpsl_profile;
 
 typedef struct {

@@ -23,7 +23,8 @@ typedef struct {
   size_t off, size;
 } field;
 
-#define FIELD(st, member, t) {#member, t, offsetof(st, member), sizeof(((st *)0)->member)}
+#define FIELD(st, member, t) \
+  { #member, t, offsetof(st, member), sizeof(((st *)0)->member) }
 #define ATTR(member, t) FIELD(mpsl_profile, member, t)
 #define COL(member, t) FIELD(mpsl_profile_layer, member, t)
 
@@ -103,9 +104,7 @@ static hid_t field_type_of(const field *f, int in_file) {
   return H5I_INVALID_HID;
 }
 
-static H5T_class_t class_of(field_type t) {
-  return t == F_STR ? H5T_STRING : t == F_DOUBLE ? H5T_FLOAT : H5T_INTEGER;
-}
+static H5T_class_t class_of(field_type t) { return t == F_STR ? H5T_STRING : t == F_DOUBLE ? H5T_FLOAT : H5T_INTEGER; }
 
 static const char *type_words(field_type t) {
   return t == F_STR ? "a string" : t == F_DOUBLE ? "a number" : "an integer";
@@ -230,8 +229,8 @@ static int read_table(hid_t file, const char *path, mpsl_profile *p) {
     mpsl_profile_layer *r = &p->layers[i];
     r->name[sizeof r->name - 1] = r->kind[sizeof r->kind - 1] = '\0';
     if (r->index != i + 1) {
-      mpsl_fail("%s: table 'layers': row %d has index %d (rows must be layers 1..%d in order)", path, i + 1,
-                r->index, p->nlayers);
+      mpsl_fail("%s: table 'layers': row %d has index %d (rows must be layers 1..%d in order)", path, i + 1, r->index,
+                p->nlayers);
       goto done;
     }
   }

@@ -26,14 +26,21 @@ int emu_parse_bw(const char *text, double *bytes_per_s) {
   if (end == text || errno || !isfinite(v) || v <= 0) return -1;
   while (isspace((unsigned char)*end)) end++;
   double mult = 1;
-  if (*end == 'k' || *end == 'K') mult = 1e3, end++;
-  else if (*end == 'M') mult = 1e6, end++;
-  else if (*end == 'G') mult = 1e9, end++;
+  if (*end == 'k' || *end == 'K')
+    mult = 1e3, end++;
+  else if (*end == 'M')
+    mult = 1e6, end++;
+  else if (*end == 'G')
+    mult = 1e9, end++;
   double unit;
-  if (!strncmp(end, "bit", 3)) unit = 0.125, end += 3;
-  else if (!strncmp(end, "bps", 3)) unit = 0.125, end += 3;
-  else if (*end == 'B') unit = 1, end++;
-  else return -1; /* a bare number is ambiguous between bits and bytes */
+  if (!strncmp(end, "bit", 3))
+    unit = 0.125, end += 3;
+  else if (!strncmp(end, "bps", 3))
+    unit = 0.125, end += 3;
+  else if (*end == 'B')
+    unit = 1, end++;
+  else
+    return -1; /* a bare number is ambiguous between bits and bytes */
   if (!strcmp(end, "/s") || !strcmp(end, "ps")) end += strlen(end);
   while (isspace((unsigned char)*end)) end++;
   if (*end) return -1;
@@ -73,7 +80,8 @@ int emu_parse_mix(const mpsl_devices *cat, const char *key, const char *value, i
         return mpsl_fail("%s = %s: the count of '%s' is not a whole number >= 0", key, value, tok);
       const mpsl_device *d = mpsl_device_find(cat, tok);
       if (!d) return mpsl_fail_context("%s = %s", key, value);
-      if (pass == 0) total += cnt;
+      if (pass == 0)
+        total += cnt;
       else
         for (long i = 0; i < cnt; i++) out[at++] = d;
     }
@@ -97,11 +105,12 @@ static int profile_matches(const mpsl_profile *p, const char *path, const char *
                            int channels, int classes, double width) {
   if (strcmp(p->model, model) || p->batch != batch || p->size != size || p->channels != channels ||
       p->classes != classes || fabs(p->width - width) > 1e-12)
-    return mpsl_fail("profile %s is of %s at batch %d (%dx%dx%d inputs, %d classes, width %g) but %s at batch %d "
-                     "(%dx%dx%d, %d classes, width %g) is needed: mpsl profile --model %s --batch %d --size %d "
-                     "--channels %d --classes %d --width %g --output %s",
-                     path, p->model, p->batch, p->channels, p->size, p->size, p->classes, p->width, model, batch,
-                     channels, size, size, classes, width, model, batch, size, channels, classes, width, path);
+    return mpsl_fail(
+        "profile %s is of %s at batch %d (%dx%dx%d inputs, %d classes, width %g) but %s at batch %d "
+        "(%dx%dx%d, %d classes, width %g) is needed: mpsl profile --model %s --batch %d --size %d "
+        "--channels %d --classes %d --width %g --output %s",
+        path, p->model, p->batch, p->channels, p->size, p->size, p->classes, p->width, model, batch, channels, size,
+        size, classes, width, model, batch, size, channels, classes, width, path);
   return 0;
 }
 
@@ -117,8 +126,8 @@ static int mkdir_p(const char *dir) {
   return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
 }
 
-int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes,
-                    double width, bool measure, mpsl_profile *out) {
+int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes, double width,
+                    bool measure, mpsl_profile *out) {
   memset(out, 0, sizeof *out);
   char path[600];
   bool own = !strcmp(model, c->model) && c->profile[0];
@@ -131,9 +140,10 @@ int emu_profile_get(const sl_config *c, const char *model, int batch, int size, 
       if (mpsl_profile_load(out, path)) return -1;
     } else {
       if (!measure)
-        return mpsl_fail("no host profile of %s at batch %d: %s does not exist (mpsl profile --model %s --batch %d "
-                         "--output %s)",
-                         model, batch, path, model, batch, path);
+        return mpsl_fail(
+            "no host profile of %s at batch %d: %s does not exist (mpsl profile --model %s --batch %d "
+            "--output %s)",
+            model, batch, path, model, batch, path);
       mpsl_model m;
       mpsl_model_opts mo = {classes, channels, size, width};
       if (mpsl_model_build(&m, model, &mo)) return -1;
@@ -217,8 +227,7 @@ static int owner_links(const sl_config *c, int K, emu_link *cn, emu_link *agg) {
   int at = 0;
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     char *colon = strrchr(tok, ':'), *atsign = strchr(tok, '@');
-    if (!colon)
-      return mpsl_fail("do_links = %s: '%s' is not BW@LATENCY:COUNT (e.g. 8Mbit@0.02:20)", c->do_links, tok);
+    if (!colon) return mpsl_fail("do_links = %s: '%s' is not BW@LATENCY:COUNT (e.g. 8Mbit@0.02:20)", c->do_links, tok);
     *colon = '\0';
     double lat = c->do_cn_lat;
     if (atsign) {
@@ -227,8 +236,7 @@ static int owner_links(const sl_config *c, int K, emu_link *cn, emu_link *agg) {
       errno = 0;
       lat = strtod(atsign + 1, &end);
       if (errno || end == atsign + 1 || *end || !(lat >= 0) || lat > 3600)
-        return mpsl_fail("do_links = %s: latency '%s' is not a number of seconds in 0..3600", c->do_links,
-                         atsign + 1);
+        return mpsl_fail("do_links = %s: latency '%s' is not a number of seconds in 0..3600", c->do_links, atsign + 1);
     }
     emu_link l;
     if (link_of("do_links", tok, lat, &l)) return -1;
@@ -310,9 +318,12 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
       nseen++;
     }
     double v = speed_of[j];
-    if (i < K) s->owner_speed[i] = v;
-    else if (i < K + N) s->cn_speed[i - K] = v;
-    else s->agg_speed = v;
+    if (i < K)
+      s->owner_speed[i] = v;
+    else if (i < K + N)
+      s->cn_speed[i - K] = v;
+    else
+      s->agg_speed = v;
   }
 
   if (host) {
@@ -396,9 +407,12 @@ void emu_scenario_free(emu_scenario *s) {
 }
 
 static const char *bw_text(double bw, char *buf, size_t cap) {
-  if (bw <= 0) snprintf(buf, cap, "unlimited");
-  else if (bw * 8 < 1e9) snprintf(buf, cap, "%.4g Mbit/s", bw * 8 / 1e6);
-  else snprintf(buf, cap, "%.4g Gbit/s", bw * 8 / 1e9);
+  if (bw <= 0)
+    snprintf(buf, cap, "unlimited");
+  else if (bw * 8 < 1e9)
+    snprintf(buf, cap, "%.4g Mbit/s", bw * 8 / 1e6);
+  else
+    snprintf(buf, cap, "%.4g Gbit/s", bw * 8 / 1e9);
   return buf;
 }
 
@@ -412,14 +426,15 @@ void emu_scenario_print(const emu_scenario *s, FILE *f, const char *prefix) {
     while (e < s->K && s->owner_dev[e] == s->owner_dev[k] && s->owner_cn[e].bw == s->owner_cn[k].bw &&
            s->owner_cn[e].lat == s->owner_cn[k].lat && s->owner_speed[e] == s->owner_speed[k])
       e++;
-    fprintf(f, "%s  data owners %d..%d: %s (speed %.4g), M_1 %.4g + %.4g s, M_P %.4g + %.4g s, link to hops %s + %g s\n",
+    fprintf(f,
+            "%s  data owners %d..%d: %s (speed %.4g), M_1 %.4g + %.4g s, M_P %.4g + %.4g s, link to hops %s + %g s\n",
             prefix, k, e - 1, s->owner_dev[k]->name, s->owner_speed[k], s->first[k].fwd, s->first[k].bwd,
             s->last[k].fwd, s->last[k].bwd, bw_text(s->owner_cn[k].bw, b1, sizeof b1), s->owner_cn[k].lat);
     k = e;
   }
   for (int i = 0; i < s->R * s->H; i++)
-    fprintf(f, "%s  pipeline %d hop %d: %s (speed %.4g), fwd %.4g s, bwd+update %.4g s per batch\n", prefix,
-            i / s->H, i % s->H + 1, s->cn_dev[i]->name, s->cn_speed[i], s->hop[i].fwd, s->hop[i].bwd);
+    fprintf(f, "%s  pipeline %d hop %d: %s (speed %.4g), fwd %.4g s, bwd+update %.4g s per batch\n", prefix, i / s->H,
+            i % s->H + 1, s->cn_dev[i]->name, s->cn_speed[i], s->hop[i].fwd, s->hop[i].bwd);
   fprintf(f, "%s  hop to hop: %s + %g s; aggregator: %s (speed %.4g)\n", prefix, bw_text(s->cn_cn.bw, b1, sizeof b1),
           s->cn_cn.lat, s->agg_dev->name, s->agg_speed);
   fprintf(f, "%s  bytes: cuts", prefix);

@@ -38,8 +38,8 @@ typedef enum { EMU_COMPUTE_REAL = 0, EMU_COMPUTE_PROFILED = 1 } emu_compute;
 typedef struct {
   /* topology and protocol, as in sl_topo / sl_config */
   int K, H, R, P;
-  int batch, B, r;   /* samples per batch, batches per local epoch, local epochs */
-  int policy;        /* 0 fifo, 1 bwd-first (sl_policy_find's names) */
+  int batch, B, r; /* samples per batch, batches per local epoch, local epochs */
+  int policy;      /* 0 fifo, 1 bwd-first (sl_policy_find's names) */
   emu_compute compute;
   double time_scale; /* emulation only: wall seconds per model second */
   bool emulated;     /* false: no delay anywhere (host devices, unlimited links, real compute) */
@@ -106,8 +106,8 @@ bool emu_needs_profile(const sl_config *c);
  * c->profile when it is set (it must match), else PROFILE_DIR/NAME.h5 (emu_profile_path);
  * when that file does not exist and measure is true, it is measured (3 timed runs per
  * layer) and saved there first, with a note on stderr. -1 with mpsl_fail. */
-int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes,
-                    double width, bool measure, mpsl_profile *out);
+int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes, double width,
+                    bool measure, mpsl_profile *out);
 /* "DIR/vgg19-b128-s32x3-c10-w1.h5": where emu_profile_get caches a profile. */
 void emu_profile_path(const sl_config *c, const char *model, int batch, int size, int channels, int classes,
                       double width, char *buf, int cap);

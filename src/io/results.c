@@ -28,9 +28,9 @@ typedef struct {
 #define F64(s, f) \
   { #f, offsetof(s, f), F_F64 }
 
-static const field round_fields[] = {I32(mpsl_res_round, round),      F64(mpsl_res_round, wall_s),
-                                     F64(mpsl_res_round, time_s),     F64(mpsl_res_round, train_loss),
-                                     F64(mpsl_res_round, test_loss),  F64(mpsl_res_round, test_acc),
+static const field round_fields[] = {I32(mpsl_res_round, round),     F64(mpsl_res_round, wall_s),
+                                     F64(mpsl_res_round, time_s),    F64(mpsl_res_round, train_loss),
+                                     F64(mpsl_res_round, test_loss), F64(mpsl_res_round, test_acc),
                                      I64(mpsl_res_round, overruns)};
 static const field event_fields[] = {
     I32(mpsl_res_event, round), I32(mpsl_res_event, rank),       I32(mpsl_res_event, role), I32(mpsl_res_event, owner),

@@ -106,7 +106,7 @@ int mpsl_weights_save(const char *path, const mpsl_named_tensor *t, int n) {
 /* H5Lexists needs every group on the way to exist, so a nested name is walked one
  * component at a time. */
 static int name_exists(hid_t file, const char *name) {
-  char buf[sizeof ((mpsl_named_tensor *)0)->name];
+  char buf[sizeof((mpsl_named_tensor *)0)->name];
   snprintf(buf, sizeof buf, "%s", name);
   for (char *p = buf; (p = strchr(p, '/')) != NULL; p++) {
     *p = '\0';

@@ -11,9 +11,9 @@ typedef enum { MPSL_F32 = 0, MPSL_I64 = 1 } mpsl_dtype;
 typedef struct {
   char name[96];
   mpsl_dtype dtype;
-  int ndims;          /* 0 for a scalar */
+  int ndims; /* 0 for a scalar */
   int64_t dims[4];
-  void *data;         /* dims product elements of dtype, C order */
+  void *data; /* dims product elements of dtype, C order */
 } mpsl_named_tensor;
 
 int64_t mpsl_tensor_numel(const mpsl_named_tensor *t);

@@ -22,16 +22,20 @@ int mpsl_scale_width(int c, double width) {
 }
 
 const char *mpsl_layer_kind_name(mpsl_layer_kind k) {
-  static const char *const names[] = {"conv", "bn", "relu", "maxpool", "avgpool", "flatten", "linear", "dropout", "block"};
+  static const char *const names[] = {"conv",    "bn",     "relu",    "maxpool", "avgpool",
+                                      "flatten", "linear", "dropout", "block"};
   return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
-static const char *const model_names[] = {
-    "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "vgg11-cifar", "vgg11_bn-cifar", "vgg13-cifar", "vgg13_bn-cifar", "vgg16-cifar", "vgg16_bn-cifar",
-    "vgg19-cifar", "vgg19_bn-cifar", "resnet18-cifar", "resnet34-cifar", "resnet50-cifar",
-    "resnet101-cifar", "resnet152-cifar", NULL};
+static const char *const model_names[] = {"vgg11",           "vgg11_bn",        "vgg13",
+                                          "vgg13_bn",        "vgg16",           "vgg16_bn",
+                                          "vgg19",           "vgg19_bn",        "resnet18",
+                                          "resnet34",        "resnet50",        "resnet101",
+                                          "resnet152",       "vgg11-cifar",     "vgg11_bn-cifar",
+                                          "vgg13-cifar",     "vgg13_bn-cifar",  "vgg16-cifar",
+                                          "vgg16_bn-cifar",  "vgg19-cifar",     "vgg19_bn-cifar",
+                                          "resnet18-cifar",  "resnet34-cifar",  "resnet50-cifar",
+                                          "resnet101-cifar", "resnet152-cifar", NULL};
 
 const char *const *mpsl_model_names(void) { return model_names; }
 
@@ -82,9 +86,7 @@ int zoo_finish(zoo_builder *b, mpsl_layer *l) {
       l->flops = 2 * (int64_t)l->in_c * l->in_h * l->in_w;
       break;
     case MPSL_L_RELU:
-    case MPSL_L_DROPOUT:
-      l->flops = (int64_t)l->in_c * l->in_h * l->in_w;
-      break;
+    case MPSL_L_DROPOUT: l->flops = (int64_t)l->in_c * l->in_h * l->in_w; break;
     case MPSL_L_MAXPOOL:
       l->out_h = conv_out(l->in_h, l->k, l->stride, l->pad);
       l->out_w = conv_out(l->in_w, l->k, l->stride, l->pad);
@@ -105,13 +107,11 @@ int zoo_finish(zoo_builder *b, mpsl_layer *l) {
       l->params = (int64_t)l->out_c * l->in_c + (l->bias ? l->out_c : 0);
       l->flops = 2 * (int64_t)l->out_c * l->in_c + (l->bias ? l->out_c : 0);
       break;
-    case MPSL_L_BLOCK:
-      zoo_block_shape(l);
-      break;
+    case MPSL_L_BLOCK: zoo_block_shape(l); break;
   }
   if (l->out_h < 1 || l->out_w < 1)
-    return mpsl_fail("%s: layer %d (%s) gets a %dx%d input, too small for it (try a larger input size)",
-                     b->m->name, b->n, l->name, l->in_h, l->in_w);
+    return mpsl_fail("%s: layer %d (%s) gets a %dx%d input, too small for it (try a larger input size)", b->m->name,
+                     b->n, l->name, l->in_h, l->in_w);
   l->out_elems = (int64_t)l->out_c * l->out_h * l->out_w;
   b->c = l->out_c;
   b->h = l->out_h;

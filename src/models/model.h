@@ -7,48 +7,48 @@
 #include <stdint.h>
 
 typedef enum {
-  MPSL_L_CONV,     /* Conv2d, square kernel */
-  MPSL_L_BN,       /* BatchNorm2d, eps 1e-5, momentum 0.1 */
+  MPSL_L_CONV, /* Conv2d, square kernel */
+  MPSL_L_BN,   /* BatchNorm2d, eps 1e-5, momentum 0.1 */
   MPSL_L_RELU,
   MPSL_L_MAXPOOL,
-  MPSL_L_AVGPOOL,  /* AdaptiveAvgPool2d((out_h, out_w)) */
+  MPSL_L_AVGPOOL, /* AdaptiveAvgPool2d((out_h, out_w)) */
   MPSL_L_FLATTEN,
   MPSL_L_LINEAR,
   MPSL_L_DROPOUT,
-  MPSL_L_BLOCK     /* ResNet BasicBlock or Bottleneck, ReLU after the residual add */
+  MPSL_L_BLOCK /* ResNet BasicBlock or Bottleneck, ReLU after the residual add */
 } mpsl_layer_kind;
 
 typedef struct {
   mpsl_layer_kind kind;
-  char name[48];          /* module path, e.g. "features.0", "layer2.1", "fc" */
-  int in_c, in_h, in_w;   /* input per sample; a flat input has in_h = in_w = 1 */
+  char name[48];        /* module path, e.g. "features.0", "layer2.1", "fc" */
+  int in_c, in_h, in_w; /* input per sample; a flat input has in_h = in_w = 1 */
   int out_c, out_h, out_w;
-  int flat_in, flat_out;  /* 1 when the tensor is (N, C) rather than (N, C, H, W) */
-  int k, stride, pad;     /* conv and pools */
-  int bias;               /* conv and linear */
-  float p;                /* dropout probability */
-  int bottleneck;         /* block: 0 basic, 1 bottleneck */
-  int planes;             /* block: width of its inner convolutions */
-  int downsample;         /* block: has a 1x1 conv + bn projection on the skip path */
-  int64_t params;         /* trainable parameters */
-  int64_t flops;          /* forward FLOPs per sample (multiply-add = 2) */
-  int64_t out_elems;      /* output elements per sample */
+  int flat_in, flat_out; /* 1 when the tensor is (N, C) rather than (N, C, H, W) */
+  int k, stride, pad;    /* conv and pools */
+  int bias;              /* conv and linear */
+  float p;               /* dropout probability */
+  int bottleneck;        /* block: 0 basic, 1 bottleneck */
+  int planes;            /* block: width of its inner convolutions */
+  int downsample;        /* block: has a 1x1 conv + bn projection on the skip path */
+  int64_t params;        /* trainable parameters */
+  int64_t flops;         /* forward FLOPs per sample (multiply-add = 2) */
+  int64_t out_elems;     /* output elements per sample */
 } mpsl_layer;
 
 typedef struct {
-  char name[40];        /* as asked, e.g. "resnet18-cifar" */
-  int cifar;            /* 1 for the -cifar flavour */
+  char name[40];               /* as asked, e.g. "resnet18-cifar" */
+  int cifar;                   /* 1 for the -cifar flavour */
   int classes, channels, size; /* input is channels x size x size */
-  double width;         /* channel multiplier (1 = the published model) */
+  double width;                /* channel multiplier (1 = the published model) */
   int nlayers;
-  mpsl_layer *layers;   /* layers[0] is layer 1 of the table */
+  mpsl_layer *layers; /* layers[0] is layer 1 of the table */
 } mpsl_model;
 
 typedef struct {
-  int classes;   /* default 10 */
-  int channels;  /* default 3 */
-  int size;      /* default 32 */
-  double width;  /* default 1.0 */
+  int classes;  /* default 10 */
+  int channels; /* default 3 */
+  int size;     /* default 32 */
+  double width; /* default 1.0 */
 } mpsl_model_opts;
 
 void mpsl_model_opts_default(mpsl_model_opts *o);

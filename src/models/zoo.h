@@ -13,8 +13,7 @@ typedef struct {
   int next_c, next_h, next_w; /* output shape for layers that choose it (conv, linear, avgpool) */
 } zoo_builder;
 
-mpsl_layer *zoo_push(zoo_builder *b, mpsl_layer_kind kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+mpsl_layer *zoo_push(zoo_builder *b, mpsl_layer_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int zoo_finish(zoo_builder *b, mpsl_layer *l);
 void zoo_block_shape(mpsl_layer *l);
 int zoo_vgg(zoo_builder *b);

@@ -143,8 +143,7 @@ static void block_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int
   nn_exec(c->relu_fwd, 2, r);
 }
 
-static void block_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst,
-                           dnnl_memory_t dsrc) {
+static void block_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
   block_impl *c = l->impl;
   /* the gradient of the sum goes straight into the main path's last output gradient */
   dnnl_memory_t dsum = c->main.dout[c->main.n - 1];
@@ -184,5 +183,5 @@ static void block_release(nn_layer *l) {
   l->impl = NULL;
 }
 
-const nn_layer_ops nn_block_ops = {block_declare, block_build, block_forward, block_backward, block_init,
-                                   block_release};
+const nn_layer_ops nn_block_ops = {block_declare,  block_build, block_forward,
+                                   block_backward, block_init,  block_release};

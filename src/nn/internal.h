@@ -48,11 +48,11 @@ typedef struct {
 
 struct nn_layer {
   const nn_layer_ops *ops;
-  const mpsl_layer *spec;     /* its row in the layer table (a block's ops share the block's) */
+  const mpsl_layer *spec; /* its row in the layer table (a block's ops share the block's) */
   nn_part *part;
-  int index;                  /* 1-based index in the model's table */
-  uint64_t stream;            /* seeds this layer's initial draws: (index << 8) | sub-operation */
-  char prefix[96];            /* state_dict prefix, "features.0" or "layer1.0.conv1" */
+  int index;       /* 1-based index in the model's table */
+  uint64_t stream; /* seeds this layer's initial draws: (index << 8) | sub-operation */
+  char prefix[96]; /* state_dict prefix, "features.0" or "layer1.0.conv1" */
   /* operation-level description (blocks expand into several) */
   mpsl_layer_kind kind;
   int in_c, in_h, in_w, out_c, out_h, out_w, flat_in;
@@ -61,13 +61,13 @@ struct nn_layer {
   dnnl_memory_desc_t src_md, dst_md;
   /* tensor indices into the part's declarations, -1 when absent */
   int t_w, t_b, t_mean, t_var;
-  int64_t *batches_tracked;   /* BN's num_batches_tracked */
-  void *impl;                 /* kind-specific state */
+  int64_t *batches_tracked; /* BN's num_batches_tracked */
+  void *impl;               /* kind-specific state */
 };
 
 /* A sequence of layers with reorders between them where layouts differ. */
 typedef struct {
-  nn_layer *layer;       /* NULL: a reorder from the previous output to md */
+  nn_layer *layer; /* NULL: a reorder from the previous output to md */
   nn_prim *re_fwd, *re_bwd;
   dnnl_memory_desc_t md; /* layout of this step's output */
 } nn_step;
@@ -76,11 +76,11 @@ struct nn_chain {
   int n;
   nn_step *steps;
   dnnl_memory_desc_t in_md;
-  dnnl_memory_t in;           /* borrowed: the chain's input */
-  dnnl_memory_t *out;         /* [n] outputs, owned */
-  dnnl_memory_t *dout;        /* [n] gradients of outputs; dout[n-1] may be borrowed */
+  dnnl_memory_t in;    /* borrowed: the chain's input */
+  dnnl_memory_t *out;  /* [n] outputs, owned */
+  dnnl_memory_t *dout; /* [n] gradients of outputs; dout[n-1] may be borrowed */
   int dout_last_borrowed;
-  dnnl_memory_t din;          /* gradient of the input (in_md); NULL when not needed */
+  dnnl_memory_t din; /* gradient of the input (in_md); NULL when not needed */
 };
 
 nn_part *nn_layer_part(const nn_layer *l);

@@ -25,7 +25,7 @@ typedef struct {
   /* each backward primitive picks its own layouts (forced ones can land on reference
    * kernels, e.g. with few channels): adapters bridge them to the chain's tensors */
   nn_adapter *data_ddst, *w_src, *w_ddst;
-  nn_prim *re_dsrc;       /* backward-data's own input-gradient layout back to src_md */
+  nn_prim *re_dsrc; /* backward-data's own input-gradient layout back to src_md */
   dnnl_memory_t dsrc_own;
 } conv_impl;
 
@@ -79,8 +79,8 @@ static void conv_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_t *
     c->dsrc_own = nn_mem_new(b, q(dpd, dnnl_query_diff_src_md), NN_MEM_ACT_GRAD);
     c->re_dsrc = nn_reorder_new(b, q(dpd, dnnl_query_diff_src_md), &l->src_md);
   }
-  DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, &w,
-                                                         l->bias ? &bias : NULL, &dst, st, pad, pad));
+  DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, &w, l->bias ? &bias : NULL,
+                                                         &dst, st, pad, pad));
   pd_create(&wpd, &d, fpd);
   dnnl_memory_desc_t dwmd = *q(wpd, dnnl_query_diff_weights_md);
   c->bwd_w = nn_prim_new(b, wpd);
@@ -117,10 +117,8 @@ static void conv_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int 
   uint64_t v = nn_weights_version(nn_layer_part(l));
   if (c->re_w && c->wver != v) nn_reorder(c->re_w, c->w, c->w_blk);
   c->wver = v;
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},
-                         {DNNL_ARG_WEIGHTS, c->w_blk ? c->w_blk : c->w},
-                         {DNNL_ARG_DST, dst},
-                         {DNNL_ARG_BIAS, c->b}};
+  dnnl_exec_arg_t a[] = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, c->w_blk ? c->w_blk : c->w}, {DNNL_ARG_DST, dst}, {DNNL_ARG_BIAS, c->b}};
   nn_exec(c->fwd, l->bias ? 4 : 3, a);
 }
 
@@ -218,13 +216,13 @@ static void bn_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_t *in
 static void bn_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int train) {
   bn_impl *c = l->impl;
   if (!train) {
-    dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},           {DNNL_ARG_DST, dst},          {DNNL_ARG_SCALE, c->scale},
-                           {DNNL_ARG_SHIFT, c->shift},    {DNNL_ARG_MEAN, c->rmean},    {DNNL_ARG_VARIANCE, c->rvar}};
+    dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},        {DNNL_ARG_DST, dst},       {DNNL_ARG_SCALE, c->scale},
+                           {DNNL_ARG_SHIFT, c->shift}, {DNNL_ARG_MEAN, c->rmean}, {DNNL_ARG_VARIANCE, c->rvar}};
     nn_exec(c->eval, 6, a);
     return;
   }
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},        {DNNL_ARG_DST, dst},       {DNNL_ARG_SCALE, c->scale},
-                         {DNNL_ARG_SHIFT, c->shift}, {DNNL_ARG_MEAN, c->mean},  {DNNL_ARG_VARIANCE, c->var}};
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},        {DNNL_ARG_DST, dst},      {DNNL_ARG_SCALE, c->scale},
+                         {DNNL_ARG_SHIFT, c->shift}, {DNNL_ARG_MEAN, c->mean}, {DNNL_ARG_VARIANCE, c->var}};
   nn_exec(c->fwd, 6, a);
   DNNL_CHECK(dnnl_stream_wait(nn_stream()));
   /* PyTorch's running statistics: the variance folded in is the unbiased one */
@@ -241,10 +239,14 @@ static void bn_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int tr
 static void bn_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
   bn_impl *c = l->impl;
   /* without a consumer for the input gradient, write it over ddst (in place is allowed) */
-  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},          {DNNL_ARG_MEAN, c->mean},
-                         {DNNL_ARG_VARIANCE, c->var},  {DNNL_ARG_DIFF_DST, ddst},
-                         {DNNL_ARG_SCALE, c->scale},   {DNNL_ARG_DIFF_SRC, dsrc ? dsrc : ddst},
-                         {DNNL_ARG_DIFF_SCALE, c->dscale}, {DNNL_ARG_DIFF_SHIFT, c->dshift},
+  dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},
+                         {DNNL_ARG_MEAN, c->mean},
+                         {DNNL_ARG_VARIANCE, c->var},
+                         {DNNL_ARG_DIFF_DST, ddst},
+                         {DNNL_ARG_SCALE, c->scale},
+                         {DNNL_ARG_DIFF_SRC, dsrc ? dsrc : ddst},
+                         {DNNL_ARG_DIFF_SCALE, c->dscale},
+                         {DNNL_ARG_DIFF_SHIFT, c->dshift},
                          {DNNL_ARG_SHIFT, c->shift}};
   nn_exec(c->bwd, 9, a);
 }
@@ -401,8 +403,7 @@ static void linear_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, in
   nn_exec(c->fwd, l->bias ? 4 : 3, a);
 }
 
-static void linear_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst,
-                            dnnl_memory_t dsrc) {
+static void linear_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
   linear_impl *c = l->impl;
   if (dsrc) {
     dnnl_exec_arg_t a[] = {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, c->w}, {DNNL_ARG_DIFF_SRC, dsrc}};
@@ -413,8 +414,8 @@ static void linear_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, d
   nn_exec(c->bwd_w, l->bias ? 4 : 3, a);
 }
 
-const nn_layer_ops nn_linear_ops = {linear_declare, linear_build, linear_forward, linear_backward, linear_init,
-                                    free_impl};
+const nn_layer_ops nn_linear_ops = {linear_declare,  linear_build, linear_forward,
+                                    linear_backward, linear_init,  free_impl};
 
 void nn_layer_setup(nn_layer *l) {
   switch (l->kind) {

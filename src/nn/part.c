@@ -1,7 +1,7 @@
 /* A part: arenas, the chain of its layers, edges in plain layout, shared scratchpad. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdbool.h>
 #include <string.h>
 
 #include "nn/internal.h"
@@ -155,8 +155,7 @@ nn_prim *nn_reorder_new(nn_part_build *p, const dnnl_memory_desc_t *from, const 
   return pr;
 }
 
-nn_adapter *nn_adapter_new(nn_part_build *p, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
-                           int kind) {
+nn_adapter *nn_adapter_new(nn_part_build *p, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, int kind) {
   if (nn_md_eq(from, to)) return NULL;
   nn_adapter *a = mpsl_xcalloc(1, sizeof *a, "adapter");
   a->re = nn_reorder_new(p, from, to);

@@ -8,8 +8,8 @@
 int nn_cuts_check(const mpsl_model *m, const int *cuts, int ncuts) {
   for (int i = 0; i < ncuts; i++) {
     if (cuts[i] < 1 || cuts[i] >= m->nlayers)
-      return mpsl_fail("cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)",
-                       cuts[i], m->name, m->nlayers, m->nlayers - 1, m->name);
+      return mpsl_fail("cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)", cuts[i],
+                       m->name, m->nlayers, m->nlayers - 1, m->name);
     if (i && cuts[i] <= cuts[i - 1])
       return mpsl_fail("cuts must be strictly increasing: %d follows %d", cuts[i], cuts[i - 1]);
   }

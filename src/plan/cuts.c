@@ -9,7 +9,8 @@
 int mpsl_cut_problem_init(mpsl_cut_problem *pb, const mpsl_profile *p, int c0, int cH, int H, const double *speed,
                           const int64_t *cap, int copies) {
   memset(pb, 0, sizeof *pb);
-  if (H < 1 || H > MPSL_PLAN_MAX_HOPS) return mpsl_fail("the planner handles 1 to %d hops, not %d", MPSL_PLAN_MAX_HOPS, H);
+  if (H < 1 || H > MPSL_PLAN_MAX_HOPS)
+    return mpsl_fail("the planner handles 1 to %d hops, not %d", MPSL_PLAN_MAX_HOPS, H);
   if (c0 < 1 || cH > p->nlayers || cH - c0 < H)
     return mpsl_fail("layers %d..%d of %s (%d layers) cannot give each of %d hop(s) a layer", c0 + 1, cH, p->model,
                      p->nlayers, H);
@@ -98,7 +99,8 @@ int mpsl_cut_eval(const mpsl_cut_problem *pb, const int *cuts, mpsl_cut_plan *ou
   if (cuts[0] != c0 || cuts[H] != c0 + pb->n)
     return mpsl_fail("cuts must start at %d and end at %d (the fixed ends of M_1 and of the last hop)", c0, c0 + pb->n);
   for (int h = 0; h < H; h++)
-    if (cuts[h + 1] <= cuts[h]) return mpsl_fail("cuts must be strictly increasing: %d follows %d", cuts[h + 1], cuts[h]);
+    if (cuts[h + 1] <= cuts[h])
+      return mpsl_fail("cuts must be strictly increasing: %d follows %d", cuts[h + 1], cuts[h]);
   sums s;
   sums_init(&s, pb);
   out->feasible = true;

@@ -92,7 +92,8 @@ void mpsl_estimate_free(mpsl_estimate_terms *e) {
 void mpsl_estimate_print(const mpsl_estimate_terms *e, FILE *f) {
   const mpsl_estimate_pipe *q = &e->pipe[e->slowest];
   int H = e->H;
-  fprintf(f, "# closed form (EdgeSys'25): K=%d data owners, R=%d pipeline(s) of H=%d hop(s), r=%d x B=%d batches of %d\n",
+  fprintf(f,
+          "# closed form (EdgeSys'25): K=%d data owners, R=%d pipeline(s) of H=%d hop(s), r=%d x B=%d batches of %d\n",
           e->K, e->R, H, e->r, e->B, e->batch);
   if (e->R > 1) {
     for (int p = 0; p < e->R; p++)
@@ -103,7 +104,9 @@ void mpsl_estimate_print(const mpsl_estimate_terms *e, FILE *f) {
     fprintf(f, "procT_fwd[%d]   %12.6g s  hop %d forward of one batch on its device\n", h + 1, q->fwd[h], h + 1);
     fprintf(f, "procT_back[%d]  %12.6g s  hop %d backward and update of one batch\n", h + 1, q->bwd[h], h + 1);
     if (h < H - 1)
-      fprintf(f, "link[%d-%d]      %12.6g s  activation hop %d -> %d: bytes/bw + lat (gradient back: %.6g s; occupancy %.6g s)\n",
+      fprintf(f,
+              "link[%d-%d]      %12.6g s  activation hop %d -> %d: bytes/bw + lat (gradient back: %.6g s; occupancy "
+              "%.6g s)\n",
               h + 1, h + 2, q->link_fwd[h], h + 1, h + 2, q->link_bwd[h], q->busy_fwd[h]);
   }
   fprintf(f, "L_fwd          %12.6g s  max over hops of procT_fwd (and hop-to-hop link occupancy)\n", q->L_fwd);
@@ -138,7 +141,7 @@ void mpsl_estimate_csv(const mpsl_estimate_terms *e, FILE *f) {
           "T_aggr_down,T_aggr_hops,T_aggr,T_round,saturated");
   for (int h = 0; h < e->H; h++) fprintf(f, ",procT_fwd_%d,procT_back_%d", h + 1, h + 1);
   fprintf(f, "\n%d,%d,%d,%d,%lld", e->K, e->H, e->R, q->owners, (long long)q->batches);
-  double v[] = {q->L_fwd,   q->L_back,  q->T_full,    q->T_empty,   q->startT,    q->turnT, q->endT,
+  double v[] = {q->L_fwd,     q->L_back,  q->T_full,    q->T_empty,   q->startT,    q->turnT,  q->endT,
                 q->T_batches, e->aggr_up, e->aggr_proc, e->aggr_down, e->aggr_hops, e->T_aggr, e->T_round};
   for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) fprintf(f, ",%.9g", v[i]);
   fprintf(f, ",%d", q->saturated ? 1 : 0);

@@ -23,13 +23,13 @@ enum { EV_ARRIVE = 0, EV_DONE = 1, EV_DISPATCH = 2 };
 
 typedef struct {
   double t;
-  uint64_t ord;  /* class (1 for dispatches) << 62 | push sequence number */
-  int32_t node;  /* compute node p*H + h */
-  int32_t arg;   /* arrivals: owner * 2 + direction; ends and dispatches: -EV_DONE / -EV_DISPATCH */
+  uint64_t ord; /* class (1 for dispatches) << 62 | push sequence number */
+  int32_t node; /* compute node p*H + h */
+  int32_t arg;  /* arrivals: owner * 2 + direction; ends and dispatches: -EV_DONE / -EV_DISPATCH */
 } sim_ev;
 
 typedef struct {
-  double t;      /* arrival of the message that made the task */
+  double t; /* arrival of the message that made the task */
   int32_t owner;
 } sim_task;
 
@@ -40,7 +40,7 @@ typedef struct {
   sim_task cur;      /* the running task */
   int cur_dir;
   double cur_start;
-  double last_end;            /* end of its last task this round */
+  double last_end;             /* end of its last task this round */
   double free_next, free_prev; /* its links to hop h+1 and hop h-1 */
   int64_t msgs_next, msgs_prev;
   emu_cost cost;
@@ -60,11 +60,11 @@ struct sim {
   sim_task *qmem;  /* backing store of all queues */
 
   /* per data owner */
-  int *done;         /* batches finished this round */
-  int *orank;        /* rank hosting it */
-  double *ofree;     /* (4K) link free times */
-  double *finish;    /* end of its last M_1 backward this round */
-  int64_t *cnt;      /* (4K) messages: activations up, gradients up, activations down, gradients down */
+  int *done;      /* batches finished this round */
+  int *orank;     /* rank hosting it */
+  double *ofree;  /* (4K) link free times */
+  double *finish; /* end of its last M_1 backward this round */
+  int64_t *cnt;   /* (4K) messages: activations up, gradients up, activations down, gradients down */
 
   sim_ev *heap;
   int64_t nheap, capheap;
@@ -83,9 +83,7 @@ struct sim {
 
 /* ---- the event heap ------------------------------------------------------------- */
 
-static inline int ev_less(const sim_ev *a, const sim_ev *b) {
-  return a->t < b->t || (a->t == b->t && a->ord < b->ord);
-}
+static inline int ev_less(const sim_ev *a, const sim_ev *b) { return a->t < b->t || (a->t == b->t && a->ord < b->ord); }
 
 static void push(sim *x, double t, int cls, int node, int arg) {
   if (x->nheap == x->capheap) {

@@ -21,9 +21,9 @@ struct sl_aggregator {
   nn_stack global; /* P parts at the configuration's cuts */
   mpsl_dataset test;
   int64_t len1, lenp;
-  double *acc; /* (len1 + lenp) */
-  double *in;  /* (max(len1 + lenp, any hop's state)) */
-  double *arr; /* (K) emulation: arrival of each state, then of the global model */
+  double *acc;      /* (len1 + lenp) */
+  double *in;       /* (max(len1 + lenp, any hop's state)) */
+  double *arr;      /* (K) emulation: arrival of each state, then of the global model */
   double *to_owner; /* (K) emulation: when the link to each data owner is free */
 };
 

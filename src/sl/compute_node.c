@@ -42,10 +42,10 @@ struct sl_compute_node {
   double *acc; /* (state_len) weighted sum of the copies' states */
   int64_t state_len;
   /* emulation, model seconds */
-  int idx;                      /* p*H + h: the node in the scenario */
-  double free;                  /* end of the last task */
-  double to_next, to_prev;      /* when the links to the next and previous hop are free */
-  double *to_owner;             /* (K) when the link to each data owner is free */
+  int idx;                 /* p*H + h: the node in the scenario */
+  double free;             /* end of the last task */
+  double to_next, to_prev; /* when the links to the next and previous hop are free */
+  double *to_owner;        /* (K) when the link to each data owner is free */
 };
 
 sl_compute_node *sl_cn_new(sl_ctx *x) {
@@ -95,8 +95,8 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
     cn->out_bytes = out * (int64_t)sizeof(float);
   }
   cn->state_len = x->profiled ? x->emu->hop_state[x->hop] / (int64_t)sizeof(double)
-                : cn->n               ? nn_part_state_len(cn->copies[0].part)
-                                      : 0;
+                  : cn->n     ? nn_part_state_len(cn->copies[0].part)
+                              : 0;
   cn->acc = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->acc, "average");
   x->buffers += cn->state_len * (int64_t)sizeof(double);
   return cn;
@@ -296,8 +296,7 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
   if (x->profiled) {
     /* no model: the exchange across pipelines still moves the real bytes */
     memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
-    if (x->t->R > 1)
-      MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
+    if (x->t->R > 1) MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
     return;
   }
   memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);

@@ -38,13 +38,13 @@ typedef struct {
   double t_recv;                  /* when the message being served arrived */
   MPI_Request sent_a1, sent_dain; /* sends still in progress */
   /* emulation, model seconds */
-  int next;                       /* DO_IDLE, ... */
-  double ready;                   /* when the next task starts */
-  double free;                    /* end of the device's last task */
-  double to_first, to_last_own;   /* links to hop 1 and to the last hop are free */
-  double *to_last;                /* &to_first with one hop: the same link */
-  double to_agg;                  /* link to the aggregator is free */
-  double finish;                  /* end of the round's last task */
+  int next;                     /* DO_IDLE, ... */
+  double ready;                 /* when the next task starts */
+  double free;                  /* end of the device's last task */
+  double to_first, to_last_own; /* links to hop 1 and to the last hop are free */
+  double *to_last;              /* &to_first with one hop: the same link */
+  double to_agg;                /* link to the aggregator is free */
+  double finish;                /* end of the round's last task */
 } do_owner;
 
 struct sl_owner_host {
@@ -323,8 +323,7 @@ static void take_emu(sl_owner_host *d, const MPI_Status *st) {
   do_owner *o = &d->o[k - d->first];
   if (o->next != DO_IDLE) sl_abort(x, "data owner %d: a message came while a task was pending", k);
   int act = type == SL_MSG_ACTIVATION;
-  sl_recv_at(&x->net, type, k, act ? o->ain : o->da1, act ? d->ain_bytes : d->a1_bytes, st->MPI_SOURCE, &o->t_recv,
-             1);
+  sl_recv_at(&x->net, type, k, act ? o->ain : o->da1, act ? d->ain_bytes : d->a1_bytes, st->MPI_SOURCE, &o->t_recv, 1);
   o->next = act ? DO_FPBP : DO_B1;
   o->ready = o->t_recv > o->free ? o->t_recv : o->free;
 }

@@ -60,8 +60,8 @@ double sl_emu_sync(MPI_Comm world) {
   double offset = 0; /* rank 0's clock minus this rank's */
   /* MPI may connect a pair of ranks at their first message, which takes far longer than
    * the next ones: connect every pair now rather than in the first round's tasks */
-  int *one = mpsl_xcalloc((size_t)size, sizeof *one, "warm-up"), *other = mpsl_xcalloc((size_t)size, sizeof *other,
-                                                                                        "warm-up");
+  int *one = mpsl_xcalloc((size_t)size, sizeof *one, "warm-up"),
+      *other = mpsl_xcalloc((size_t)size, sizeof *other, "warm-up");
   MPI_CHECK(MPI_Alltoall(one, 1, MPI_INT, other, 1, MPI_INT, world));
   free(one);
   free(other);

@@ -194,8 +194,8 @@ static void plan_owner(sl_memrank *r, const sl_config *c, const mpsl_model *m, c
     if (owner_dev[first + i] != d0) snprintf(r->device, sizeof r->device, "mixed");
 }
 
-static int plan_aggregator(sl_memrank *r, part_cache *pc, const sl_config *c, const mpsl_model *m,
-                           const sl_topo *t, const mpsl_device *dev) {
+static int plan_aggregator(sl_memrank *r, part_cache *pc, const sl_config *c, const mpsl_model *m, const sl_topo *t,
+                           const mpsl_device *dev) {
   int64_t len1 = 0, lenp = 0, most = 0;
   for (int p = 0; p < t->P; p++) {
     part_info *pi;
@@ -282,7 +282,8 @@ void sl_memrank_explain(const sl_memrank *r, const mpsl_model *m, char *buf, int
   layer_span(m, r->first, r->last, a, sizeof a);
   if (x->role == SL_COMPUTE) {
     snprintf(buf, (size_t)cap,
-             "rank %d (compute node, pipeline %d hop %d, part %s): needs %s for %d %s but device '%s' has %s", x->rank, r->pipeline, r->hop + 1, a, sl_mem_human(x->accounted, need, sizeof need), r->copies,
+             "rank %d (compute node, pipeline %d hop %d, part %s): needs %s for %d %s but device '%s' has %s", x->rank,
+             r->pipeline, r->hop + 1, a, sl_mem_human(x->accounted, need, sizeof need), r->copies,
              r->copies == 1 ? "copy" : "copies", r->device, sl_mem_human(x->cap, has, sizeof has));
   } else if (x->role == SL_OWNER && !r->over) {
     /* at run time the rank as a whole against the sum of its owners' devices */
@@ -299,11 +300,10 @@ void sl_memrank_explain(const sl_memrank *r, const mpsl_model *m, char *buf, int
              "rank %d (data owner, owners %d..%d, parts M_1 %s and M_P %s): data owner %d needs %s for its parts "
              "and buffers but device '%s' has %s",
              x->rank, r->owner_first, r->owner_first + r->copies - 1, a, b, r->over_owner,
-             sl_mem_human(r->per_copy, need, sizeof need), r->over_device,
-             sl_mem_human(r->over_cap, has, sizeof has));
+             sl_mem_human(r->per_copy, need, sizeof need), r->over_device, sl_mem_human(r->over_cap, has, sizeof has));
   } else {
-    snprintf(buf, (size_t)cap, "rank %d (aggregator, the whole model, %s): needs %s but device '%s' has %s", x->rank,
-             a, sl_mem_human(x->accounted, need, sizeof need), r->device, sl_mem_human(x->cap, has, sizeof has));
+    snprintf(buf, (size_t)cap, "rank %d (aggregator, the whole model, %s): needs %s but device '%s' has %s", x->rank, a,
+             sl_mem_human(x->accounted, need, sizeof need), r->device, sl_mem_human(x->cap, has, sizeof has));
   }
 }
 
@@ -312,9 +312,10 @@ void sl_memplan_print(const sl_memplan *p, const sl_config *c, const mpsl_model 
   fprintf(f, "# memory plan of %s, batch %d: %d data owner(s), %d pipeline(s) x %d hop(s), %d ranks; parts:", m->name,
           c->batch, t->K, t->R, t->H, t->nranks);
   for (int q = 0; q < t->P; q++) fprintf(f, " %d..%d", t->first[q], t->last[q]);
-  fprintf(f, "\n# model = parameters + gradients + momenta + running statistics; activations = stored for backward "
-             "+ activation gradients; scratch = oneDNN scratchpad + workspaces; buffers = messages, batches and "
-             "FedAvg accumulators\n");
+  fprintf(f,
+          "\n# model = parameters + gradients + momenta + running statistics; activations = stored for backward "
+          "+ activation gradients; scratch = oneDNN scratchpad + workspaces; buffers = messages, batches and "
+          "FedAvg accumulators\n");
   fprintf(f, "%4s %-14s %-8s %-12s %6s %11s %11s %11s %11s %11s %11s %11s %11s %4s\n", "rank", "role", "device",
           "layers", "copies", "per_copy", "model", "w_copies", "activations", "scratch", "buffers", "total", "cap",
           "fits");
@@ -334,8 +335,7 @@ void sl_memplan_print(const sl_memplan *p, const sl_config *c, const mpsl_model 
       snprintf(layers, sizeof layers, "%d..%d", w->first, w->last);
     int64_t per = x->role == SL_AGGREGATOR ? x->accounted : w->per_copy;
     fprintf(f, "%4d %-14s %-8s %-12s %6d %11s %11s %11s %11s %11s %11s %11s %11s %4s\n", r, role, w->device, layers,
-            w->copies, sl_mem_human(per, h[0], 32),
-            sl_mem_human(x->params + x->grads + x->optim + x->stats, h[1], 32),
+            w->copies, sl_mem_human(per, h[0], 32), sl_mem_human(x->params + x->grads + x->optim + x->stats, h[1], 32),
             sl_mem_human(x->weight_copies, h[2], 32), sl_mem_human(x->activations + x->act_grads, h[3], 32),
             sl_mem_human(x->scratch + x->workspace, h[4], 32), sl_mem_human(x->buffers, h[5], 32),
             sl_mem_human(x->accounted, h[6], 32), x->cap ? sl_mem_human(x->cap, h[7], 32) : "-",
@@ -372,8 +372,7 @@ int sl_memplan_enforce(MPI_Comm world, const sl_config *c, const mpsl_model *m, 
   memset(mine, 0, sizeof *mine);
   if (sl_memplan_build(&p, c, m, t, NULL, rank)) {
     int pl, hp;
-    snprintf(msg, sizeof msg, "rank %d (%s): %s", rank, sl_role_name(sl_rank_role(t, rank, &pl, &hp)),
-             mpsl_errmsg());
+    snprintf(msg, sizeof msg, "rank %d (%s): %s", rank, sl_role_name(sl_rank_role(t, rank, &pl, &hp)), mpsl_errmsg());
     bad = 1;
   } else {
     *mine = p.row[rank];

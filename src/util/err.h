@@ -16,21 +16,20 @@ const char *mpsl_errmsg(void);
 void mpsl_clear_error(void);
 
 _Noreturn void mpsl_die(const char *file, int line, const char *expr, const char *msg);
-_Noreturn void mpsl_die_fmt(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+_Noreturn void mpsl_die_fmt(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define MPSL_DIE(...) mpsl_die_fmt(__FILE__, __LINE__, __VA_ARGS__)
 
-#define DNNL_CHECK(expr)                                                          \
-  do {                                                                            \
-    dnnl_status_t s_ = (expr);                                                    \
+#define DNNL_CHECK(expr)                                                            \
+  do {                                                                              \
+    dnnl_status_t s_ = (expr);                                                      \
     if (s_ != dnnl_success) mpsl_die(__FILE__, __LINE__, #expr, mpsl_dnnl_str(s_)); \
   } while (0)
 
-#define MPI_CHECK(expr)                                                           \
-  do {                                                                            \
-    int e_ = (expr);                                                              \
-    if (e_ != 0) mpsl_die(__FILE__, __LINE__, #expr, mpsl_mpi_str(e_));          \
+#define MPI_CHECK(expr)                                                 \
+  do {                                                                  \
+    int e_ = (expr);                                                    \
+    if (e_ != 0) mpsl_die(__FILE__, __LINE__, #expr, mpsl_mpi_str(e_)); \
   } while (0)
 
 /* Allocation that cannot fail quietly: dies with the size asked for. */

@@ -5,8 +5,8 @@
 #ifndef MPSL_UTIL_RNG_H
 #define MPSL_UTIL_RNG_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 uint64_t mpsl_mix64(uint64_t x);
 /* Hash of (seed, stream, index): the value of draw `index` of stream `stream`. */
@@ -21,10 +21,10 @@ typedef struct {
 
 void mpsl_rng_init(mpsl_rng *r, uint64_t seed, uint64_t stream);
 uint64_t mpsl_rng_next(mpsl_rng *r);
-double mpsl_rng_double(mpsl_rng *r);       /* [0, 1), 53 bits */
-double mpsl_rng_normal(mpsl_rng *r);       /* standard normal, Box-Muller */
-double mpsl_rng_gamma(mpsl_rng *r, double shape); /* Marsaglia-Tsang, shape > 0 */
-uint64_t mpsl_rng_below(mpsl_rng *r, uint64_t n); /* uniform in [0, n), unbiased */
+double mpsl_rng_double(mpsl_rng *r);                              /* [0, 1), 53 bits */
+double mpsl_rng_normal(mpsl_rng *r);                              /* standard normal, Box-Muller */
+double mpsl_rng_gamma(mpsl_rng *r, double shape);                 /* Marsaglia-Tsang, shape > 0 */
+uint64_t mpsl_rng_below(mpsl_rng *r, uint64_t n);                 /* uniform in [0, n), unbiased */
 void mpsl_rng_permutation(mpsl_rng *r, int64_t *perm, int64_t n); /* Fisher-Yates of 0..n-1 */
 
 #endif
