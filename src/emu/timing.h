@@ -124,6 +124,20 @@ double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task);
 
 /* Link occupancy and latency of a message: bytes / bw (0 if unlimited), and lat. */
 static inline double emu_link_busy(emu_link l, int64_t bytes) { return l.bw > 0 ? (double)bytes / l.bw : 0.0; }
+/* A message's time on a free link: bytes / bw + latency. */
+static inline double emu_link_time(emu_link l, int64_t bytes) { return emu_link_busy(l, bytes) + l.lat; }
+
+/* The end-of-round costs of docs/timing.md, the same in every mode: averaging `copies`
+ * states of `bytes` on a device of `speed` (0 while agg_s_per_byte is not modelled), and
+ * the exchange of hop h's state between pipelines, a reduce and a broadcast (0 with one
+ * pipeline). */
+static inline double emu_average_s(const emu_scenario *s, int64_t bytes, int copies, double speed) {
+  return s->agg_s_per_byte > 0 && speed > 0 ? s->agg_s_per_byte * (double)bytes * copies / speed : 0.0;
+}
+static inline double emu_exchange_s(const emu_scenario *s, int h) {
+  return s->R > 1 ? 2 * emu_link_time(s->cn_cn, s->hop_state[h]) : 0.0;
+}
+
 /* The link rule of docs/timing.md, shared by the emulator and the simulator: a message of
  * `bytes` handed at t to a directed link free from *free departs at max(t, *free), keeps
  * the link busy for bytes / bw (*free becomes the end of its transmission) and arrives

@@ -5,7 +5,6 @@
 
 #include "util/err.h"
 
-static double comm(emu_link l, int64_t bytes) { return emu_link_busy(l, bytes) + l.lat; }
 static double maxd(double a, double b) { return a > b ? a : b; }
 
 static void estimate_pipe(const emu_scenario *s, int p, mpsl_estimate_pipe *e) {
@@ -14,9 +13,9 @@ static void estimate_pipe(const emu_scenario *s, int p, mpsl_estimate_pipe *e) {
   for (int k = p; k < s->K; k += s->R) {
     e->owners++;
     emu_link l = s->owner_cn[k];
-    e->startT += s->first[k].fwd + comm(l, s->cut_bytes[0]);
-    e->turnT += comm(l, s->cut_bytes[H]) + s->last[k].fwd + s->last[k].bwd + comm(l, s->cut_bytes[H]);
-    e->endT += comm(l, s->cut_bytes[0]) + s->first[k].bwd;
+    e->startT += s->first[k].fwd + emu_link_time(l, s->cut_bytes[0]);
+    e->turnT += emu_link_time(l, s->cut_bytes[H]) + s->last[k].fwd + s->last[k].bwd + emu_link_time(l, s->cut_bytes[H]);
+    e->endT += emu_link_time(l, s->cut_bytes[0]) + s->first[k].bwd;
   }
   e->startT /= e->owners;
   e->turnT /= e->owners;
@@ -36,7 +35,7 @@ static void estimate_pipe(const emu_scenario *s, int p, mpsl_estimate_pipe *e) {
        * over the link the other way; each is a stage that every batch crosses once */
       int64_t bytes = s->cut_bytes[h + 1];
       e->busy_fwd[h] = e->busy_bwd[h] = emu_link_busy(s->cn_cn, bytes);
-      e->link_fwd[h] = e->link_bwd[h] = comm(s->cn_cn, bytes);
+      e->link_fwd[h] = e->link_bwd[h] = emu_link_time(s->cn_cn, bytes);
       e->L_fwd = maxd(e->L_fwd, e->busy_fwd[h]);
       e->L_back = maxd(e->L_back, e->busy_bwd[h]);
       sum += e->link_fwd[h] + e->link_bwd[h];
@@ -65,19 +64,15 @@ int mpsl_estimate(const emu_scenario *s, mpsl_estimate_terms *out) {
   out->T_batches = out->pipe[out->slowest].T_batches;
 
   for (int k = 0; k < s->K; k++) {
-    out->aggr_up += comm(s->owner_agg[k], s->owner_state);
-    out->aggr_down += comm(s->owner_agg[k], s->owner_state);
+    out->aggr_up += emu_link_time(s->owner_agg[k], s->owner_state);
+    out->aggr_down += emu_link_time(s->owner_agg[k], s->owner_state);
   }
   out->aggr_up /= s->K;
-  if (s->agg_s_per_byte > 0 && s->agg_speed > 0)
-    out->aggr_proc = s->agg_s_per_byte * (double)s->owner_state * s->K / s->agg_speed;
+  out->aggr_proc = emu_average_s(s, s->owner_state, s->K, s->agg_speed);
   for (int p = 0; p < s->R; p++)
     for (int h = 0; h < s->H; h++) {
-      double t = 0, speed = s->cn_speed[p * s->H + h];
-      if (s->agg_s_per_byte > 0 && speed > 0)
-        t = s->agg_s_per_byte * (double)s->hop_state[h] * out->pipe[p].owners / speed;
-      if (s->R > 1) t += 2 * comm(s->cn_cn, s->hop_state[h]); /* a reduce and a broadcast */
-      out->aggr_hops = maxd(out->aggr_hops, t);
+      double t = emu_average_s(s, s->hop_state[h], out->pipe[p].owners, s->cn_speed[p * s->H + h]);
+      out->aggr_hops = maxd(out->aggr_hops, t + emu_exchange_s(s, h));
     }
   out->T_aggr = maxd(out->aggr_up + out->aggr_proc + out->aggr_down, out->aggr_hops);
   out->T_round = out->T_batches + out->T_aggr;

@@ -379,20 +379,15 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     double ready = t0;
     for (int p = 0; p < x->R; p++) {
       const sim_node *nd = &x->nodes[p * x->H + h];
-      double avg = s->agg_s_per_byte > 0
-                       ? s->agg_s_per_byte * (double)s->hop_state[h] * nd->copies / s->cn_speed[p * x->H + h]
-                       : 0;
-      ready = maxd(ready, nd->last_end + avg);
+      ready = maxd(ready, nd->last_end + emu_average_s(s, s->hop_state[h], nd->copies, s->cn_speed[p * x->H + h]));
     }
-    if (x->R > 1) ready += 2 * (emu_link_busy(s->cn_cn, s->hop_state[h]) + s->cn_cn.lat);
+    ready += emu_exchange_s(s, h);
     end = maxd(end, ready);
   }
   double last = t0;
-  for (int k = 0; k < x->K; k++)
-    last = maxd(last, x->finish[k] + emu_link_busy(s->owner_agg[k], s->owner_state) + s->owner_agg[k].lat);
-  double agg = last + (s->agg_s_per_byte > 0 ? s->agg_s_per_byte * (double)s->owner_state * x->K / s->agg_speed : 0);
-  for (int k = 0; k < x->K; k++)
-    end = maxd(end, agg + emu_link_busy(s->owner_agg[k], s->owner_state) + s->owner_agg[k].lat);
+  for (int k = 0; k < x->K; k++) last = maxd(last, x->finish[k] + emu_link_time(s->owner_agg[k], s->owner_state));
+  double agg = last + emu_average_s(s, s->owner_state, x->K, s->agg_speed);
+  for (int k = 0; k < x->K; k++) end = maxd(end, agg + emu_link_time(s->owner_agg[k], s->owner_state));
   *time_s = end - t0;
   return 0;
 }

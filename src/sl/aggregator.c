@@ -87,7 +87,7 @@ void sl_agg_aggregate(sl_aggregator *a) {
     const emu_scenario *s = x->emu;
     sl_emu_sleep(x, last);
     sl_emu_start(x, last);
-    double done = last + s->agg_s_per_byte * (double)bytes * t->K / s->agg_speed;
+    double done = last + emu_average_s(s, bytes, t->K, s->agg_speed);
     for (int k = 0; k < t->K; k++) a->arr[k] = emu_link_send(&a->to_owner[k], s->owner_agg[k], bytes, done);
     x->round_end = done;
   }

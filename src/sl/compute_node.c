@@ -286,10 +286,10 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
     /* docs/timing.md: average the copies, then a reduce and a broadcast across pipelines */
     const emu_scenario *s = x->emu;
     int64_t bytes = s->hop_state[x->hop];
-    double done = cn->free + s->agg_s_per_byte * (double)bytes * cn->n / s->cn_speed[cn->idx];
+    double done = cn->free + emu_average_s(s, bytes, cn->n, s->cn_speed[cn->idx]);
     if (s->R > 1) {
       MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &done, 1, MPI_DOUBLE, MPI_MAX, hop_comm));
-      done += 2 * (emu_link_busy(s->cn_cn, bytes) + s->cn_cn.lat);
+      done += emu_exchange_s(s, x->hop);
     }
     x->round_end = done;
   }
