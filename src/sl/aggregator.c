@@ -121,7 +121,7 @@ int sl_agg_save(sl_aggregator *a, const char *path) {
   return mpsl_weights_save(path, t, n);
 }
 
-void sl_agg_memory(const sl_aggregator *a, nn_mem_stats *s) {
+void sl_agg_memory(const sl_aggregator *a, mpsl_res_memory *s) {
   if (!a->global.parts) return;
   for (int p = 0; p < a->global.nparts; p++) sl_mem_add(s, a->global.parts[p]);
 }

@@ -308,7 +308,7 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }
 
-void sl_cn_memory(const sl_compute_node *cn, nn_mem_stats *s) {
+void sl_cn_memory(const sl_compute_node *cn, mpsl_res_memory *s) {
   for (int i = 0; i < cn->n; i++)
     if (cn->copies[i].part) sl_mem_add(s, cn->copies[i].part);
 }

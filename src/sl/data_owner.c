@@ -430,7 +430,7 @@ void sl_do_aggregate(sl_owner_host *d) {
   }
 }
 
-void sl_do_memory(const sl_owner_host *d, nn_mem_stats *s) {
+void sl_do_memory(const sl_owner_host *d, mpsl_res_memory *s) {
   for (int i = 0; i < d->n && !d->x->profiled; i++) {
     sl_mem_add(s, d->o[i].m1);
     sl_mem_add(s, d->o[i].mp);

@@ -56,7 +56,7 @@ typedef struct sl_compute_node sl_compute_node;
 sl_compute_node *sl_cn_new(sl_ctx *x);
 void sl_cn_round(sl_compute_node *cn);
 void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm);
-void sl_cn_memory(const sl_compute_node *cn, nn_mem_stats *s);
+void sl_cn_memory(const sl_compute_node *cn, mpsl_res_memory *r);
 void sl_cn_free(sl_compute_node *cn);
 
 typedef struct sl_owner_host sl_owner_host;
@@ -65,7 +65,7 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n);
 void sl_do_partition(const sl_owner_host *d, int64_t *rows);
 void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches);
 void sl_do_aggregate(sl_owner_host *d);
-void sl_do_memory(const sl_owner_host *d, nn_mem_stats *s);
+void sl_do_memory(const sl_owner_host *d, mpsl_res_memory *r);
 void sl_do_free(sl_owner_host *d);
 
 typedef struct sl_aggregator sl_aggregator;
@@ -73,9 +73,10 @@ sl_aggregator *sl_agg_new(sl_ctx *x);
 void sl_agg_aggregate(sl_aggregator *a);
 void sl_agg_evaluate(sl_aggregator *a, double *loss, double *acc);
 int sl_agg_save(sl_aggregator *a, const char *path);
-void sl_agg_memory(const sl_aggregator *a, nn_mem_stats *s);
+void sl_agg_memory(const sl_aggregator *a, mpsl_res_memory *r);
 void sl_agg_free(sl_aggregator *a);
 
-void sl_mem_add(nn_mem_stats *s, const nn_part *p);
+/* The memory columns of r += what part p holds. */
+void sl_mem_add(mpsl_res_memory *r, const nn_part *p);
 
 #endif

@@ -45,18 +45,10 @@ float *sl_buffer(sl_ctx *x, int64_t floats, const char *what) {
   return mpsl_xalloc_aligned((size_t)floats * sizeof(float), what);
 }
 
-void sl_mem_add(nn_mem_stats *s, const nn_part *p) {
+void sl_mem_add(mpsl_res_memory *r, const nn_part *p) {
   nn_mem_stats m;
   nn_part_memory(p, &m);
-  s->params += m.params;
-  s->grads += m.grads;
-  s->optim += m.optim;
-  s->stats += m.stats;
-  s->weight_copies += m.weight_copies;
-  s->activations += m.activations;
-  s->act_grads += m.act_grads;
-  s->scratch += m.scratch;
-  s->workspace += m.workspace;
+  sl_mem_row_add(r, &m, 1);
 }
 
 /* Threads per rank: the cores of this host shared by the ranks on it, unless configured. */
@@ -96,17 +88,15 @@ typedef struct {
 /* The accounted bytes are what the roles hold now: at run time they are checked against
  * the cap again, so a plan that disagreed with the roles could not let a rank through. */
 static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
-  nn_mem_stats m = {0};
-  if (s->cn) sl_cn_memory(s->cn, &m);
-  if (s->dor) sl_do_memory(s->dor, &m);
-  if (s->agg) sl_agg_memory(s->agg, &m);
+  memset(r, 0, sizeof *r);
+  if (s->cn) sl_cn_memory(s->cn, r);
+  if (s->dor) sl_do_memory(s->dor, r);
+  if (s->agg) sl_agg_memory(s->agg, r);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  memset(r, 0, sizeof *r);
   r->round = s->x->round;
   r->rank = s->x->rank;
   r->role = (int32_t)s->x->role;
-  sl_mem_row_add(r, &m, 1);
   r->buffers = s->x->buffers;
   r->accounted = sl_mem_row_total(r);
   r->peak_rss = (int64_t)ru.ru_maxrss * 1024;
