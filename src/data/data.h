@@ -29,6 +29,16 @@ void mpsl_dataset_free(mpsl_dataset *d); /* safe on a zeroed or already freed da
 /* Side of a preprocessed image: 32 (28x28 inputs are padded by 2 on each side). */
 int mpsl_dataset_size(const mpsl_dataset *d);
 
+/* What is known of a dataset without reading it: the standard files' sample counts and
+ * the stored images (uint8, `side` x `side` x `channels`; preprocessing pads 28 to 32). */
+typedef struct {
+  int classes, channels, side;
+  int64_t train, test;
+} mpsl_dataset_facts;
+
+/* -1 with mpsl_fail for an unknown name. */
+int mpsl_dataset_facts_of(const char *name, mpsl_dataset_facts *f);
+
 /* Where `name` lives when no directory is given, or NULL when there is no such place
  * (CIFAR, or MNIST when /usr/share/datasets/mnist does not exist). */
 const char *mpsl_dataset_default_dir(const char *name);

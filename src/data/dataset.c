@@ -10,7 +10,7 @@
 typedef struct {
   const char *name;
   int (*load)(mpsl_dataset *, const char *, int);
-  int classes;
+  mpsl_dataset_facts facts;
   float mean[3], std[3];          /* torchvision's customary Normalize constants */
   const char *default_dir, *hint; /* hint: what --data-dir must hold */
 } dataset_info;
@@ -18,28 +18,28 @@ typedef struct {
 static const dataset_info datasets[] = {
     {"fashion-mnist",
      mpsl_idx_load,
-     10,
+     {10, 1, 28, 60000, 10000},
      {0.2860f},
      {0.3530f},
      "/usr/share/datasets/fashion-mnist",
      "train-images-idx3-ubyte[.gz] and the other IDX files"},
     {"mnist",
      mpsl_idx_load,
-     10,
+     {10, 1, 28, 60000, 10000},
      {0.1307f},
      {0.3081f},
      "/usr/share/datasets/mnist",
      "train-images-idx3-ubyte[.gz] and the other IDX files"},
     {"cifar10",
      mpsl_cifar_load,
-     10,
+     {10, 3, 32, 50000, 10000},
      {0.4914f, 0.4822f, 0.4465f},
      {0.2470f, 0.2435f, 0.2616f},
      NULL,
      "data_batch_1.bin .. data_batch_5.bin and test_batch.bin"},
     {"cifar100",
      mpsl_cifar_load,
-     100,
+     {100, 3, 32, 50000, 10000},
      {0.5071f, 0.4865f, 0.4409f},
      {0.2673f, 0.2564f, 0.2762f},
      NULL,
@@ -51,6 +51,13 @@ static const dataset_info *lookup(const char *name) {
   for (int i = 0; i < NDATASETS; i++)
     if (name && strcmp(name, datasets[i].name) == 0) return &datasets[i];
   return NULL;
+}
+
+int mpsl_dataset_facts_of(const char *name, mpsl_dataset_facts *f) {
+  const dataset_info *info = lookup(name);
+  if (!info) return mpsl_fail("unknown dataset '%s' (expected fashion-mnist, mnist, cifar10 or cifar100)", name);
+  *f = info->facts;
+  return 0;
 }
 
 const char *mpsl_dataset_default_dir(const char *name) {
@@ -76,7 +83,7 @@ int mpsl_dataset_load(mpsl_dataset *d, const char *name, const char *dir, int tr
         "holding %s",
         name, info->hint);
   snprintf(d->name, sizeof d->name, "%s", info->name);
-  d->classes = info->classes;
+  d->classes = info->facts.classes;
   memcpy(d->mean, info->mean, sizeof d->mean);
   memcpy(d->std, info->std, sizeof d->std);
   if (info->load(d, dir, train) != 0) {

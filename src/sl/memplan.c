@@ -12,6 +12,7 @@
 #include "emu/device.h"
 #include "nn/nn.h"
 #include "nn/replica.h"
+#include "data/data.h"
 #include "util/err.h"
 
 /* What the plan needs of one part: its memory as nn_part_new allocated it, its edges and
@@ -68,23 +69,15 @@ int64_t sl_mem_row_total(const mpsl_res_memory *r) {
 }
 
 int64_t sl_dataset_bytes(const char *name, int train) {
-  /* samples of the standard files, and bytes per image as the loader keeps it (uint8,
-   * unpadded) plus one label byte */
-  static const struct {
-    const char *name;
-    int64_t train, test, image;
-  } known[] = {{"fashion-mnist", 60000, 10000, 28 * 28},
-               {"mnist", 60000, 10000, 28 * 28},
-               {"cifar10", 50000, 10000, 3 * 32 * 32},
-               {"cifar100", 50000, 10000, 3 * 32 * 32}};
-  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-    if (!strcmp(name, known[i].name)) return (train ? known[i].train : known[i].test) * (known[i].image + 1);
-  return 0;
+  /* the images as the loader keeps them (uint8, unpadded) plus one label byte each */
+  mpsl_dataset_facts f;
+  if (mpsl_dataset_facts_of(name, &f)) return 0;
+  return (train ? f.train : f.test) * ((int64_t)f.channels * f.side * f.side + 1);
 }
 
 static int64_t dataset_samples(const char *name) {
-  int64_t image = strstr(name, "cifar") ? 3 * 32 * 32 : 28 * 28;
-  return sl_dataset_bytes(name, 1) / (image + 1);
+  mpsl_dataset_facts f;
+  return mpsl_dataset_facts_of(name, &f) ? 0 : f.train;
 }
 
 int64_t sl_rss_now(void) {

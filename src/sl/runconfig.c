@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "data/data.h"
 #include "util/err.h"
 
 static const mpsl_opt keys[] = {
@@ -106,15 +107,9 @@ const mpsl_optset sl_config_opts = {
     keys,  MPSL_NOPTS(keys), offsetof(sl_config, given)};
 
 int sl_dataset_shape(const char *name, int *classes, int *channels, int *size) {
-  if (!strcmp(name, "fashion-mnist") || !strcmp(name, "mnist")) {
-    *classes = 10, *channels = 1, *size = 32; /* 28x28 padded to 32x32 */
-  } else if (!strcmp(name, "cifar10")) {
-    *classes = 10, *channels = 3, *size = 32;
-  } else if (!strcmp(name, "cifar100")) {
-    *classes = 100, *channels = 3, *size = 32;
-  } else {
-    return mpsl_fail("unknown dataset '%s'", name);
-  }
+  mpsl_dataset_facts f;
+  if (mpsl_dataset_facts_of(name, &f)) return -1;
+  *classes = f.classes, *channels = f.channels, *size = 32; /* 28x28 inputs are padded to 32x32 */
   return 0;
 }
 
