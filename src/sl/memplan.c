@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/data.h"
 #include "emu/device.h"
 #include "nn/nn.h"
 #include "nn/replica.h"
-#include "data/data.h"
 #include "util/err.h"
 
 /* What the plan needs of one part: its memory as nn_part_new allocated it, its edges and
