@@ -2,7 +2,16 @@
  * make_golden.py) hold a model's initial state, three SGD steps' inputs, and PyTorch's
  * losses, logits, step-0 gradients, final state and evaluation logits. The C engine,
  * unsplit and cut into parts, must match every one within 1e-4 relative: per tensor,
- * max|ours - torch| / max(max|torch|, 1e-3 * the largest |torch| of its group). */
+ * max|ours - torch| / max(max|torch|, FLOOR * the largest |torch| of its group).
+ *
+ * The floor makes the check an absolute one, 1e-4 x FLOOR of the group's scale, for tensors
+ * far smaller than their group: a convolution bias that feeds a batch norm (its gradient
+ * is 0 in exact arithmetic, both sides hold rounding noise) and the gradients of a
+ * one-channel batch norm (a sum of thousands of cancelling products). Their rounding
+ * depends on the kernels' summation order and so on the CPU: PyTorch itself, run on an
+ * AVX2-only AMD EPYC, differs from these files (written on an AVX-512 CPU) by up to
+ * 2.7e-7 of the group's scale, so the floor is 1e-2 (an absolute 1e-6 of the scale);
+ * any real error in a gradient is orders of magnitude larger. */
 #include <check.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -12,6 +21,7 @@
 #include "util/err.h"
 
 #define TOL 1e-4
+#define FLOOR 1e-2
 
 static const char *cases[] = {"vgg11-cifar",    "vgg11_bn-cifar", "vgg11",   "vgg11_bn",
                               "resnet18-cifar", "resnet18",       "resnet50"};
@@ -58,8 +68,7 @@ static void load_group(const char *path, const char *group, mpsl_named_tensor *t
   }
   ck_assert_msg(mpsl_weights_load(path, g, n) == 0, "%s", mpsl_errmsg());
   if (!into_place) {
-    /* a tensor whose true value is ~0 (a conv bias feeding a batch norm gets only rounding
-     * noise as gradient) is measured against a thousandth of the largest tensor's scale */
+    /* tensors far smaller than their group are measured against FLOOR x its scale */
     double scale = 0;
     for (int i = 0; i < n; i++)
       if (t[i].dtype == MPSL_F32)
@@ -71,7 +80,7 @@ static void load_group(const char *path, const char *group, mpsl_named_tensor *t
         ck_assert_msg(*(int64_t *)t[i].data == *(int64_t *)g[i].data, "%s: %s is %lld, PyTorch %lld", what, t[i].name,
                       (long long)*(int64_t *)t[i].data, (long long)*(int64_t *)g[i].data);
       } else if (!only_f32 || t[i].dtype == MPSL_F32) {
-        double e = tu_relerr(t[i].data, g[i].data, mpsl_tensor_numel(&t[i]), 1e-3 * scale);
+        double e = tu_relerr(t[i].data, g[i].data, mpsl_tensor_numel(&t[i]), FLOOR * scale);
         if (e > worst) worst = e, wname = t[i].name;
         ck_assert_msg(e <= TOL, "%s: %s differs from PyTorch by %.3g relative", what, t[i].name, e);
       }
