@@ -330,7 +330,7 @@ static const struct {
      "bad.ini:5: unknown key 'sped' (did you mean 'speed'?)"},
     {"[d]\ndescription = x\nsource = y\nmemory = 4X\nspeed = 1\n", "bad.ini:1: device 'd': memory: '4X' is not a size"},
     {"[d]\ndescription = x\nmemory = 1G\nspeed = 1\n", "bad.ini:1: device 'd' has no 'source'"},
-    {"[d]\ndescription = x\nsource = y\nmemory = 1G\n", "bad.ini:1: device 'd' has neither 'speed' nor"},
+    {"[d]\ndescription = x\nsource = y\nmemory = 1G\n", "bad.ini:1: device 'd' has neither 'speed', 'columns' nor"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nref_step_resnet1O1_b128 = 9\n",
      "bad.ini:5: ref_step_resnet1O1_b128: unknown model"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nref_step_resnet101 = 9\n",

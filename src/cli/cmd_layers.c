@@ -4,6 +4,7 @@
 
 #include "cli/cli_internal.h"
 #include "models/model.h"
+#include "models/table.h"
 #include "util/err.h"
 
 typedef struct {
@@ -31,6 +32,34 @@ static void human(char *buf, size_t n, double v) {
   snprintf(buf, n, i ? "%.2f%s" : "%.0f%s", v, u[i]);
 }
 
+/* A layer table: its bytes and every device's times, as the modes read them. */
+static void print_table(const mpsl_model *m) {
+  const mpsl_table *t = m->table;
+  printf("# %s: a layer table, batch %d (times in ms and bytes for the whole batch)\n", m->name, t->batch);
+  if (t->source[0]) printf("# source: %s\n", t->source);
+  printf("%5s  %-16s %14s %14s", "index", "name", "act_bytes", "param_bytes");
+  for (int d = 0; d < t->ndev; d++) printf("  %26s", t->dev[d].name);
+  printf("\n%5s  %-16s %14s %14s", "", "", "", "");
+  for (int d = 0; d < t->ndev; d++) printf("  %8s %8s %8s", "fwd", "bwd", "opt");
+  printf("\n");
+  int64_t params = 0;
+  for (int i = 0; i < t->nlayers; i++) {
+    printf("%5d  %-16s %14lld %14lld", i + 1, t->layers[i].name, (long long)t->layers[i].act_bytes,
+           (long long)t->layers[i].param_bytes);
+    for (int d = 0; d < t->ndev; d++)
+      printf("  %8.4g %8.4g %8.4g", t->dev[d].ms[3 * i], t->dev[d].ms[3 * i + 1], t->dev[d].ms[3 * i + 2]);
+    printf("\n");
+    params += t->layers[i].param_bytes;
+  }
+  printf("total parameter bytes: %lld\n", (long long)params);
+  for (int d = 0; d < t->ndev; d++) {
+    double f = 0, b = 0, o = 0;
+    for (int i = 0; i < t->nlayers; i++) f += t->dev[d].ms[3 * i], b += t->dev[d].ms[3 * i + 1], o += t->dev[d].ms[3 * i + 2];
+    printf("device %s: the whole model %.4g ms forward, %.4g ms backward, %.4g ms optimizer step: %.4g s per batch\n",
+           t->dev[d].name, f, b, o, 1e-3 * (f + b + o));
+  }
+}
+
 int cmd_layers(int argc, char **argv) {
   layers_cfg c;
   char *pos[2];
@@ -43,6 +72,11 @@ int cmd_layers(int argc, char **argv) {
   mpsl_model m;
   mpsl_model_opts o = {c.classes, c.channels, c.size, c.width};
   if (mpsl_model_build(&m, pos[0], &o)) return cli_error("layers");
+  if (m.table) {
+    print_table(&m);
+    mpsl_model_free(&m);
+    return 0;
+  }
   printf("# %s: input %dx%dx%d, %d classes, width %g; FLOPs per sample, activation bytes at batch %d\n", m.name,
          m.channels, m.size, m.size, m.classes, m.width, c.batch);
   printf("%5s  %-16s %-8s %-16s %14s %14s %14s\n", "index", "name", "kind", "output", "parameters", "fwd_flops",

@@ -55,7 +55,7 @@ static int print_ranks(sl_config *c) {
   mpsl_model m;
   sl_topo t;
   if (sl_config_model(c, &m)) return cli_error("run");
-  int rc = sl_config_resolve(c, &m, &t);
+  int rc = sl_config_resolve(c, &m, &t) || sl_config_check_run(c, &m);
   mpsl_model_free(&m);
   if (rc) return cli_error("run");
   printf("%d\n", t.nranks);

@@ -17,7 +17,7 @@
 #include "util/err.h"
 
 typedef struct {
-  char description[160], source[400], memory[32];
+  char description[160], source[400], memory[32], columns[32];
   double speed;
   bool published;
   int ref_size, ref_classes;
@@ -35,6 +35,10 @@ static const mpsl_opt keys[] = {
      "factor on the host's times, 0.05 meaning 20 times slower; used when no ref_step fits the profile", 0},
     {"published", MPSL_OPT_BOOL, MPSL_OPT_FIELD(device_cfg, published), "true", 0, 0, NULL,
      "false when the figures are an assumption rather than a published or measured value", 0},
+    {"columns", MPSL_OPT_STRING, MPSL_OPT_FIELD(device_cfg, columns), NULL, 0, 0, NULL,
+     "with a model given as a layer table: take the times of this device of the table, divided by speed "
+     "(default 1)",
+     0},
     {"ref_size", MPSL_OPT_INT, MPSL_OPT_FIELD(device_cfg, ref_size), "32", 1, 4096, NULL,
      "input height and width of the models of the ref_step figures", 0},
     {"ref_classes", MPSL_OPT_INT, MPSL_OPT_FIELD(device_cfg, ref_classes), "10", 1, 100000, NULL,
@@ -146,8 +150,10 @@ static int close_section(parse_state *st) {
         "%s: device '%s': memory: '%s' is not a size (expected bytes, or a number with K, M, G or T, "
         "or auto)",
         d->origin, d->name, c->memory);
-  if (c->speed <= 0 && d->nrefs == 0)
-    return mpsl_fail("%s: device '%s' has neither 'speed' nor a 'ref_step_<model>_b<batch>' line", d->origin, d->name);
+  if (c->speed <= 0 && d->nrefs == 0 && !c->columns[0])
+    return mpsl_fail("%s: device '%s' has neither 'speed', 'columns' nor a 'ref_step_<model>_b<batch>' line", d->origin,
+                     d->name);
+  snprintf(d->columns, sizeof d->columns, "%s", c->columns);
   snprintf(d->description, sizeof d->description, "%s", c->description);
   snprintf(d->source, sizeof d->source, "%s", c->source);
   d->speed = c->speed;
@@ -244,6 +250,10 @@ const mpsl_device *mpsl_device_find(const mpsl_devices *c, const char *name) {
 
 int mpsl_device_speed(const mpsl_device *d, const mpsl_profile *h, double *speed) {
   const mpsl_device_ref *best = NULL;
+  if (d->columns[0])
+    return mpsl_fail("device '%s' (%s) takes its times from the columns '%s' of a layer table: it works with "
+                     "model = csv:PATH only",
+                     d->name, d->origin, d->columns);
   if (h)
     for (int i = 0; i < d->nrefs; i++) {
       const mpsl_device_ref *r = &d->refs[i];

@@ -10,7 +10,10 @@
  *
  * A device's time for a layer is the host's profiled time divided by its speed
  * (speed 0.05: 20 times slower). The speed is either given (`speed = 1`) or derived from a
- * published step time of a model against the host's profile of that same model. */
+ * published step time of a model against the host's profile of that same model.
+ *
+ * With a model given as a layer table (docs/table.md) a device's times are the table's
+ * own: the columns of its name, or of `columns = DEV` divided by `speed`. */
 #ifndef MPSL_EMU_DEVICE_H
 #define MPSL_EMU_DEVICE_H
 
@@ -34,7 +37,8 @@ typedef struct {
   char description[160];
   char source[400]; /* where the figures come from; required */
   char origin[300]; /* "devices.ini:12", the line of its [section] */
-  double speed;     /* given factor on host times; 0 when derived from refs */
+  double speed;     /* given factor on host times; 0 when derived from refs. With columns: on that column's times */
+  char columns[32]; /* a layer table's device whose times it takes (docs/table.md); "" for none */
   int64_t memory;   /* cap in bytes */
   bool published;   /* false: the figures are an assumption (said in source) */
   int ref_size;     /* input side the refs were measured at (default 32) */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "emu/table.h"
 #include "nn/nn.h"
 #include "nn/replica.h"
 #include "util/err.h"
@@ -212,6 +213,56 @@ static int device_speed(const sl_config *c, const mpsl_device *d, const mpsl_pro
   return rc;
 }
 
+/* A layer table's devices that the catalogue does not name become devices of their own:
+ * no memory cap, times from their columns. */
+static void add_table_devices(mpsl_devices *cat, const mpsl_model *m) {
+  for (int d = 0; d < m->table->ndev; d++) {
+    const char *name = m->table->dev[d].name;
+    int k = 0;
+    while (k < cat->n && strcmp(cat->dev[k].name, name)) k++;
+    if (k < cat->n) continue;
+    mpsl_device *nd = realloc(cat->dev, (size_t)(cat->n + 1) * sizeof *nd);
+    if (!nd) MPSL_DIE("out of memory adding table devices");
+    cat->dev = nd;
+    mpsl_device *x = &cat->dev[cat->n++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->name, sizeof x->name, "%s", name);
+    snprintf(x->columns, sizeof x->columns, "%s", name);
+    snprintf(x->description, sizeof x->description, "the device '%s' of the layer table", name);
+    snprintf(x->source, sizeof x->source, "%s", m->table->source[0] ? m->table->source : m->table->path);
+    snprintf(x->origin, sizeof x->origin, "%.280s", m->table->path);
+    x->speed = 1;
+    x->published = true;
+  }
+}
+
+int emu_devices_load(mpsl_devices *cat, const sl_config *c, const mpsl_model *m) {
+  if (mpsl_devices_load(cat, mpsl_devices_default_path()) || (c->devices[0] && mpsl_devices_load(cat, c->devices)))
+    return -1;
+  if (m->table) add_table_devices(cat, m);
+  return 0;
+}
+
+/* The table columns a device of a table model takes its times from, and the factor on them. */
+static int table_columns(const mpsl_model *m, const mpsl_device *d, int *col, double *speed) {
+  const char *name = d->columns[0] ? d->columns : d->name;
+  for (int i = 0; i < m->table->ndev; i++)
+    if (!strcmp(m->table->dev[i].name, name)) {
+      *col = i;
+      *speed = d->columns[0] && d->speed > 0 ? d->speed : 1;
+      return 0;
+    }
+  char list[512];
+  mpsl_table_device_list(m->table, list, sizeof list);
+  if (d->columns[0])
+    return mpsl_fail("device '%s' (%s) takes the columns '%s', which the layer table %s does not have (its devices: %s)",
+                     d->name, d->origin, d->columns, m->table->path, list);
+  return mpsl_fail(
+      "device '%s' has no columns in the layer table %s (its devices: %s): name one of them, or give the device "
+      "'columns = DEV' in a catalogue",
+      d->name, m->table->path, list);
+}
+
 static int link_of(const char *key, const char *bw, double lat, emu_link *l) {
   if (emu_parse_bw(bw, &l->bw))
     return mpsl_fail("%s = %s: expected a bandwidth such as 8Mbit, 100MB/s, 1Gbit or inf", key, bw);
@@ -254,8 +305,14 @@ static int owner_links(const sl_config *c, int K, emu_link *cn, emu_link *agg) {
 }
 
 /* Bytes of a part's state as the protocol sends it (doubles: parameters, running
- * statistics, counters), from a one-sample instance of the part. */
+ * statistics, counters), from a one-sample instance of the part; a layer table's part
+ * sends its parameters in float32 (docs/table.md). */
 static int64_t state_bytes(const mpsl_model *m, int first, int last) {
+  if (m->table) {
+    int64_t b = 0;
+    for (int i = first; i <= last; i++) b += m->table->layers[i - 1].param_bytes;
+    return b;
+  }
   nn_part *p = nn_part_new_sizing(m, first, last, 1);
   if (!p) return -1;
   int64_t n = nn_part_state_len(p);
@@ -274,14 +331,14 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->jitter = c->jitter;
   s->seed = (uint64_t)c->seed;
   int K = t->K, N = t->R * t->H;
-  if (s->compute == EMU_COMPUTE_PROFILED && !host)
+  if (s->compute == EMU_COMPUTE_PROFILED && !host && !m->table)
     return mpsl_fail("compute = profiled needs a host profile of %s at batch %d", m->name, c->batch);
 
-  if (mpsl_devices_load(&s->catalogue, mpsl_devices_default_path()) ||
-      (c->devices[0] && mpsl_devices_load(&s->catalogue, c->devices))) {
+  if (emu_devices_load(&s->catalogue, c, m)) {
     emu_scenario_free(s);
     return -1;
   }
+  s->cn_col = mpsl_xcalloc((size_t)N, sizeof *s->cn_col, "table columns");
   s->owner_dev = mpsl_xcalloc((size_t)K, sizeof *s->owner_dev, "devices");
   s->cn_dev = mpsl_xcalloc((size_t)N, sizeof *s->cn_dev, "devices");
   s->owner_speed = mpsl_xcalloc((size_t)K, sizeof *s->owner_speed, "speeds");
@@ -294,15 +351,20 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->owner_cn = mpsl_xcalloc((size_t)K, sizeof *s->owner_cn, "links");
   s->owner_agg = mpsl_xcalloc((size_t)K, sizeof *s->owner_agg, "links");
   const mpsl_device *agg[1];
+  int *owner_seen = NULL, *cn_seen = NULL; /* index into seen[] below */
   if (emu_parse_mix(&s->catalogue, "do_devices", c->do_devices, K, s->owner_dev) ||
       emu_parse_mix(&s->catalogue, "cn_devices", c->cn_devices, N, s->cn_dev) ||
       emu_parse_mix(&s->catalogue, "agg_device", c->agg_device, 1, agg))
     goto fail;
   s->agg_dev = agg[0];
+  owner_seen = mpsl_xcalloc((size_t)K, sizeof *owner_seen, "devices");
+  cn_seen = mpsl_xcalloc((size_t)N, sizeof *cn_seen, "devices");
 
-  /* one speed per distinct device: deriving one may mean loading or measuring a profile */
+  /* one speed per distinct device: deriving one may mean loading or measuring a profile;
+   * a table model's device has its own columns (col_of) and a factor on them */
   const mpsl_device *seen[64];
   double speed_of[64];
+  int col_of[64];
   int nseen = 0;
   for (int i = 0; i < K + N + 1; i++) {
     const mpsl_device *d = i < K ? s->owner_dev[i] : i < K + N ? s->cn_dev[i - K] : s->agg_dev;
@@ -314,30 +376,45 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
         goto fail;
       }
       seen[nseen] = d;
-      if (device_speed(c, d, host, measure, &speed_of[nseen])) goto fail;
+      col_of[nseen] = -1;
+      if (m->table ? table_columns(m, d, &col_of[nseen], &speed_of[nseen])
+                   : device_speed(c, d, host, measure, &speed_of[nseen]))
+        goto fail;
       nseen++;
     }
     double v = speed_of[j];
     if (i < K)
-      s->owner_speed[i] = v;
+      s->owner_speed[i] = v, owner_seen[i] = j;
     else if (i < K + N)
-      s->cn_speed[i - K] = v;
+      s->cn_speed[i - K] = v, s->cn_col[i - K] = col_of[j], cn_seen[i - K] = j;
     else
       s->agg_speed = v;
   }
 
-  if (host) {
+  /* the per-layer times each device's costs come from: the host profile, or its columns */
+  const mpsl_profile *prof_of[64];
+  mpsl_profile table_prof[64];
+  memset(table_prof, 0, sizeof table_prof);
+  for (int j = 0; j < nseen; j++) {
+    prof_of[j] = host;
+    if (m->table) {
+      emu_table_profile(m, &m->table->dev[col_of[j]], &table_prof[j]);
+      prof_of[j] = &table_prof[j];
+    }
+  }
+  if (host || m->table) {
     for (int k = 0; k < K; k++) {
-      s->first[k] = emu_range_cost(host, t->first[0], t->last[0], s->owner_speed[k]);
-      s->last[k] = emu_range_cost(host, t->first[t->P - 1], t->last[t->P - 1], s->owner_speed[k]);
+      const mpsl_profile *p = prof_of[owner_seen[k]];
+      s->first[k] = emu_range_cost(p, t->first[0], t->last[0], s->owner_speed[k]);
+      s->last[k] = emu_range_cost(p, t->first[t->P - 1], t->last[t->P - 1], s->owner_speed[k]);
     }
     for (int i = 0; i < N; i++) {
       int h = i % t->H;
-      s->hop[i] = emu_range_cost(host, t->first[h + 1], t->last[h + 1], s->cn_speed[i]);
+      s->hop[i] = emu_range_cost(prof_of[cn_seen[i]], t->first[h + 1], t->last[h + 1], s->cn_speed[i]);
     }
   }
-  for (int i = 0; i <= t->H; i++)
-    s->cut_bytes[i] = m->layers[t->last[i] - 1].out_elems * (int64_t)c->batch * (int64_t)sizeof(float);
+  for (int j = 0; j < nseen; j++) mpsl_profile_free(&table_prof[j]);
+  for (int i = 0; i <= t->H; i++) s->cut_bytes[i] = mpsl_model_out_bytes(m, t->last[i], c->batch);
   int64_t s1 = state_bytes(m, t->first[0], t->last[0]), sp = state_bytes(m, t->first[t->P - 1], t->last[t->P - 1]);
   if (s1 < 0 || sp < 0) goto fail;
   s->owner_state = s1 + sp;
@@ -358,8 +435,12 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   for (int i = 0; i < N; i++) slow |= s->cn_speed[i] != 1;
   slow |= s->agg_speed != 1 || s->cn_cn.bw > 0 || s->cn_cn.lat > 0;
   s->emulated = slow || s->compute == EMU_COMPUTE_PROFILED || s->time_scale != 1 || s->jitter > 0;
+  free(owner_seen);
+  free(cn_seen);
   return 0;
 fail:
+  free(owner_seen);
+  free(cn_seen);
   emu_scenario_free(s);
   return -1;
 }
@@ -370,8 +451,16 @@ int emu_input_load(emu_input *in) {
   memset(&in->m, 0, sizeof in->m);
   memset(&in->profile, 0, sizeof in->profile);
   memset(&in->s, 0, sizeof in->s);
-  if (sl_config_model(c, &in->m) || sl_config_resolve(c, &in->m, &in->t) ||
-      sl_dataset_shape(c->dataset, &classes, &channels, &size) ||
+  if (sl_config_model(c, &in->m) || sl_config_resolve(c, &in->m, &in->t)) return -1;
+  if (in->m.table) {
+    /* no host profile: every device has its own columns; the planner reads those of pipeline
+     * 0's first hop (emu_input_table_profile) */
+    snprintf(in->profile_path, sizeof in->profile_path, "%s", in->m.table->path);
+    if (emu_scenario_build(&in->s, c, &in->m, &in->t, NULL, false)) return -1;
+    emu_table_profile(&in->m, &in->m.table->dev[in->s.cn_col[0]], &in->profile);
+    return 0;
+  }
+  if (sl_dataset_shape(c->dataset, &classes, &channels, &size) ||
       emu_profile_get(c, c->model, c->batch, size, channels, classes, c->width, true, &in->profile))
     return -1;
   if (c->profile[0])
@@ -402,6 +491,7 @@ void emu_scenario_free(emu_scenario *s) {
   free(s->cn_dev);
   free(s->owner_speed);
   free(s->cn_speed);
+  free(s->cn_col);
   mpsl_devices_free(&s->catalogue);
   memset(s, 0, sizeof *s);
 }

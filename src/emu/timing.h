@@ -65,7 +65,8 @@ typedef struct {
   const mpsl_device **owner_dev; /* (K) */
   const mpsl_device **cn_dev;    /* (R*H) */
   const mpsl_device *agg_dev;
-  double *owner_speed, *cn_speed; /* (K), (R*H) factor on host times */
+  double *owner_speed, *cn_speed; /* (K), (R*H) factor on host times (a layer table: on its columns) */
+  int *cn_col;                    /* (R*H) a layer table's device whose columns hop i uses; -1 otherwise */
   double agg_speed;
 
   mpsl_devices catalogue; /* owns what the device pointers point to */
@@ -89,12 +90,14 @@ typedef struct {
   mpsl_model m;
   sl_topo t;
   mpsl_profile profile;
-  char profile_path[600]; /* where the profile came from */
+  char profile_path[MPSL_PATH_MAX]; /* where the profile came from (a layer table: its file) */
   emu_scenario s;
 } emu_input;
 
-/* Resolves in->c (default cuts filled in) and builds the rest. -1 with mpsl_fail; in is
- * then safe to free. */
+/* Resolves in->c (default cuts filled in) and builds the rest. A model given as a layer
+ * table needs no host profile: in->profile is then the columns of pipeline 0's first hop,
+ * on which the other hops' speeds are factors when they share those columns. -1 with
+ * mpsl_fail; in is then safe to free. */
 int emu_input_load(emu_input *in);
 void emu_input_free(emu_input *in);
 
@@ -147,6 +150,11 @@ static inline double emu_link_send(double *free, emu_link l, int64_t bytes, doub
   *free = depart + emu_link_busy(l, bytes);
   return *free + l.lat;
 }
+
+/* The device catalogue of a configuration: the shipped experiments/devices.ini, then
+ * c->devices, then, for a model given as a layer table, every device of the table that
+ * the catalogues do not name (no memory cap, its own columns). -1 with mpsl_fail. */
+int emu_devices_load(mpsl_devices *cat, const sl_config *c, const mpsl_model *m);
 
 /* A mix "rpi4b:20,rpi3b:10" or a single name "rpi4b" (= all of them), assigned in order
  * to n slots: out[i] is the i-th slot's device. A mix must cover n exactly, unless it is

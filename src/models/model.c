@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/table.h"
 #include "models/zoo.h"
 #include "util/err.h"
 
@@ -22,8 +23,8 @@ int mpsl_scale_width(int c, double width) {
 }
 
 const char *mpsl_layer_kind_name(mpsl_layer_kind k) {
-  static const char *const names[] = {"conv",    "bn",     "relu",    "maxpool", "avgpool",
-                                      "flatten", "linear", "dropout", "block"};
+  static const char *const names[] = {"conv",   "bn",      "relu",  "maxpool", "avgpool",
+                                      "flatten", "linear", "dropout", "block", "table"};
   return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -108,6 +109,7 @@ int zoo_finish(zoo_builder *b, mpsl_layer *l) {
       l->flops = 2 * (int64_t)l->out_c * l->in_c + (l->bias ? l->out_c : 0);
       break;
     case MPSL_L_BLOCK: zoo_block_shape(l); break;
+    case MPSL_L_TABLE: break; /* rows of a layer table are not built by shape */
   }
   if (l->out_h < 1 || l->out_w < 1)
     return mpsl_fail("%s: layer %d (%s) gets a %dx%d input, too small for it (try a larger input size)", b->m->name,
@@ -120,6 +122,34 @@ int zoo_finish(zoo_builder *b, mpsl_layer *l) {
   return 0;
 }
 
+/* csv:PATH: the rows of the table as layers. */
+static int build_from_table(mpsl_model *m, const char *name, const mpsl_model_opts *o) {
+  mpsl_table *t = mpsl_xcalloc(1, sizeof *t, "layer table");
+  if (mpsl_table_load(t, name + strlen(MPSL_TABLE_PREFIX))) {
+    free(t);
+    return -1;
+  }
+  snprintf(m->name, sizeof m->name, "%s", name);
+  m->table = t;
+  m->channels = o->channels;
+  m->size = o->size;
+  m->width = 1;
+  m->nlayers = t->nlayers;
+  m->layers = mpsl_xcalloc((size_t)t->nlayers, sizeof *m->layers, "layer table");
+  for (int i = 0; i < t->nlayers; i++) {
+    mpsl_layer *l = &m->layers[i];
+    l->kind = MPSL_L_TABLE;
+    snprintf(l->name, sizeof l->name, "%s", t->layers[i].name);
+    l->params = t->layers[i].param_bytes / 4;
+    l->out_elems = (t->layers[i].act_bytes / 4 + t->batch / 2) / t->batch;
+    l->out_c = (int)(l->out_elems < 1 ? 1 : l->out_elems);
+    l->out_h = l->out_w = 1;
+    l->flat_out = 1;
+  }
+  m->classes = o->classes; /* a table's bytes need not be exact tensor sizes: the data set says */
+  return 0;
+}
+
 int mpsl_model_build(mpsl_model *m, const char *name, const mpsl_model_opts *o) {
   mpsl_model_opts def;
   if (!o) {
@@ -127,6 +157,9 @@ int mpsl_model_build(mpsl_model *m, const char *name, const mpsl_model_opts *o) 
     o = &def;
   }
   memset(m, 0, sizeof *m);
+  if (strlen(name) >= sizeof m->name)
+    return mpsl_fail("model name of %zu characters (expected at most %zu)", strlen(name), sizeof m->name - 1);
+  if (!strncmp(name, MPSL_TABLE_PREFIX, strlen(MPSL_TABLE_PREFIX))) return build_from_table(m, name, o);
   if (o->classes < 1) return mpsl_fail("classes must be at least 1 (got %d)", o->classes);
   if (o->channels != 1 && o->channels != 3) return mpsl_fail("channels must be 1 or 3 (got %d)", o->channels);
   if (o->size < 8 || o->size > 4096) return mpsl_fail("input size must be in 8..4096 (got %d)", o->size);
@@ -139,7 +172,7 @@ int mpsl_model_build(mpsl_model *m, const char *name, const mpsl_model_opts *o) 
       strncat(list, *n, sizeof list - strlen(list) - 1);
       if (n[1]) strncat(list, ", ", sizeof list - strlen(list) - 1);
     }
-    return mpsl_fail("unknown model '%s' (expected one of %s)", name, list);
+    return mpsl_fail("unknown model '%s' (expected one of %s, or csv:PATH for a layer table)", name, list);
   }
   snprintf(m->name, sizeof m->name, "%s", name);
   m->cifar = strstr(name, "-cifar") != NULL;
@@ -161,6 +194,22 @@ void mpsl_model_free(mpsl_model *m) {
   free(m->layers);
   m->layers = NULL;
   m->nlayers = 0;
+  if (m->table) mpsl_table_free(m->table);
+  free(m->table);
+  m->table = NULL;
+}
+
+int64_t mpsl_model_out_bytes(const mpsl_model *m, int i, int batch) {
+  if (m->table && batch == m->table->batch) return m->table->layers[i - 1].act_bytes;
+  return m->layers[i - 1].out_elems * (int64_t)batch * (int64_t)sizeof(float);
+}
+
+int mpsl_model_check_batch(const mpsl_model *m, int batch) {
+  if (m->table && batch != m->table->batch)
+    return mpsl_fail("batch = %d, but the layer table %s is for batch %d (its '# batch = %d' line): its times and "
+                     "activations hold for that batch only",
+                     batch, m->table->path, m->table->batch, m->table->batch);
+  return 0;
 }
 
 int64_t mpsl_model_params(const mpsl_model *m) {

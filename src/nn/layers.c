@@ -428,5 +428,6 @@ void nn_layer_setup(nn_layer *l) {
     case MPSL_L_LINEAR: l->ops = &nn_linear_ops; break;
     case MPSL_L_DROPOUT: l->ops = &nn_dropout_ops; break;
     case MPSL_L_BLOCK: l->ops = &nn_block_ops; break;
+    case MPSL_L_TABLE: MPSL_DIE("a layer table's row reached the engine (part_new refuses tables)");
   }
 }

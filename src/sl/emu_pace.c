@@ -20,7 +20,7 @@ int sl_emu_setup(sl_ctx *x, MPI_Comm world, emu_scenario *s) {
   const sl_config *c = x->c;
   const mpsl_model *m = x->m;
   mpsl_profile prof = {0};
-  bool need = emu_needs_profile(c);
+  bool need = emu_needs_profile(c) && mpsl_model_trainable(m); /* a layer table has its own times */
   int rc = 0, first = 0;
   /* rank 0 measures what is missing; the others must not race it to the same files */
   for (int pass = 0; pass < 2; pass++) {

@@ -11,6 +11,7 @@
 
 #include "data/data.h"
 #include "emu/device.h"
+#include "emu/table.h"
 #include "nn/nn.h"
 #include "nn/replica.h"
 #include "util/err.h"
@@ -35,10 +36,23 @@ static int part_get(part_cache *pc, const mpsl_model *m, int first, int last, in
       *out = &pc->v[i];
       return 0;
     }
-  nn_part *p = nn_part_new_sizing(m, first, last, batch);
-  if (!p) return -1;
   /* sized for every part of the topology up front, so pointers handed out stay valid */
   if (pc->n == pc->cap) MPSL_DIE("more distinct parts than the topology has (%d)", pc->cap);
+  if (m->table) {
+    /* a layer table: its own bytes (docs/table.md); edges per sample from the cut bytes */
+    part_info *pi = &pc->v[pc->n++];
+    pi->first = first;
+    pi->last = last;
+    emu_table_part_memory(m, first, last, &pi->mem);
+    pi->in = first > 1 ? (mpsl_model_out_bytes(m, first - 1, batch) / 4 + batch - 1) / batch
+                       : (int64_t)m->channels * m->size * m->size;
+    pi->out = last >= first ? (mpsl_model_out_bytes(m, last, batch) / 4 + batch - 1) / batch : pi->in;
+    pi->state = (pi->mem.params + 7) / 8; /* float32 parameters, counted in doubles as the plan sizes buffers */
+    *out = pi;
+    return 0;
+  }
+  nn_part *p = nn_part_new_sizing(m, first, last, batch);
+  if (!p) return -1;
   part_info *pi = &pc->v[pc->n++];
   pi->first = first;
   pi->last = last;
@@ -102,7 +116,7 @@ const char *sl_mem_human(int64_t bytes, char *buf, int cap) {
   return buf;
 }
 
-/* The devices of the configuration's keys, from the shipped catalogue and c->devices. */
+/* The devices of the configuration's keys, from its catalogues (emu_devices_load). */
 typedef struct {
   mpsl_devices cat;
   const mpsl_device **owner; /* (K) */
@@ -110,11 +124,10 @@ typedef struct {
   const mpsl_device *agg;
 } plan_devices;
 
-static int devices_from_config(plan_devices *d, const sl_config *c, const sl_topo *t) {
+static int devices_from_config(plan_devices *d, const sl_config *c, const mpsl_model *m, const sl_topo *t) {
   d->owner = mpsl_xcalloc((size_t)t->K, sizeof *d->owner, "devices");
   d->cn = mpsl_xcalloc((size_t)(t->R * t->H), sizeof *d->cn, "devices");
-  if (mpsl_devices_load(&d->cat, mpsl_devices_default_path())) return -1;
-  if (c->devices[0] && mpsl_devices_load(&d->cat, c->devices)) return -1;
+  if (emu_devices_load(&d->cat, c, m)) return -1;
   if (emu_parse_mix(&d->cat, "do_devices", c->do_devices, t->K, d->owner) ||
       emu_parse_mix(&d->cat, "cn_devices", c->cn_devices, t->R * t->H, d->cn))
     return -1;
@@ -219,7 +232,7 @@ int sl_memplan_build(sl_memplan *p, const sl_config *c, const mpsl_model *m, con
   if (s) {
     owner_dev = s->owner_dev, cn_dev = s->cn_dev, agg_dev = s->agg_dev;
   } else {
-    if (devices_from_config(&d, c, t)) {
+    if (devices_from_config(&d, c, m, t)) {
       devices_free(&d);
       sl_memplan_free(p);
       return -1;
@@ -262,7 +275,9 @@ void sl_memplan_free(sl_memplan *p) {
 }
 
 static void layer_span(const mpsl_model *m, int first, int last, char *buf, int cap) {
-  if (first == last)
+  if (first > last)
+    snprintf(buf, (size_t)cap, "no layers (the loss only)");
+  else if (first == last)
     snprintf(buf, (size_t)cap, "layer %d %s", first, m->layers[first - 1].name);
   else
     snprintf(buf, (size_t)cap, "layers %d..%d %s..%s", first, last, m->layers[first - 1].name,

@@ -268,7 +268,7 @@ int sl_run(MPI_Comm world, sl_config *c) {
   MPI_CHECK(MPI_Comm_size(world, &size));
   mpsl_model m = {0};
   sl_topo t;
-  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) ||
+  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) || sl_config_check_run(c, &m) ||
       (!sl_policy_find(c->policy) && mpsl_fail("unknown policy '%s'", c->policy))) {
     mpsl_model_free(&m);
     return config_error(rank, mpsl_errmsg());

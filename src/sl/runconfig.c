@@ -1,14 +1,18 @@
 #include "sl/runconfig.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "data/data.h"
+#include "models/table.h"
 #include "util/err.h"
 
 static const mpsl_opt keys[] = {
     {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, model), "vgg11-cifar", 0, 0, NULL,
-     "model name (mpsl layers --help lists them; e.g. vgg19_bn-cifar, resnet18)", 0},
+     "model name (mpsl layers --help lists them; e.g. vgg19_bn-cifar, resnet18), or csv:PATH, a layer table "
+     "(docs/table.md)",
+     0},
     {"width", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, width), "1", 0.001, 16, NULL,
      "channel multiplier of the model (1 = the published model)", 0},
     {"dataset", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, dataset), "fashion-mnist", 0, 0,
@@ -121,31 +125,43 @@ int sl_config_model(const sl_config *c, mpsl_model *m) {
   return mpsl_model_build(m, c->model, &o);
 }
 
+/* What default cuts balance: forward FLOPs, or for a layer table (which has none) the
+ * layer's time summed over the table's devices, in microseconds. */
+static int64_t cut_weight(const mpsl_model *m, int i) {
+  if (m->table) {
+    double us = 0;
+    for (int d = 0; d < m->table->ndev; d++)
+      for (int k = 0; k < 3; k++) us += 1e3 * m->table->dev[d].ms[3 * i + k];
+    return (int64_t)llround(us);
+  }
+  return m->layers[i].flops;
+}
+
 int sl_default_cuts(const mpsl_model *m, int hops, int *cuts) {
-  int c1 = 0;
+  int c1 = m->table ? 1 : 0; /* a table has no kinds: M_1 is its first layer */
   for (int i = 0; i < m->nlayers && !c1; i++)
     if (m->layers[i].kind == MPSL_L_RELU || m->layers[i].kind == MPSL_L_BLOCK) c1 = i + 1;
   int last = m->nlayers - 1; /* M_P is the last layer alone */
   if (!c1 || last - c1 < hops)
     return mpsl_fail(
         "%s has %d layers: too few to give M_1, %d hop(s) and M_P one layer each after its first "
-        "ReLU (give --cuts)",
+        "ReLU (give cuts)",
         m->name, m->nlayers, hops);
   /* middle layers c1+1 .. last: cut where the running FLOP sum comes closest to i/H of the
    * total, keeping at least one layer for every hop still to come */
   int64_t total = 0;
-  for (int l = c1 + 1; l <= last; l++) total += m->layers[l - 1].flops;
+  for (int l = c1 + 1; l <= last; l++) total += cut_weight(m, l - 1);
   cuts[0] = c1;
   int64_t run = 0;
   int at = c1;
   for (int h = 1; h < hops; h++) {
     double target = (double)total * h / hops;
     int best = at + 1;
-    int64_t s = run + m->layers[at].flops;
+    int64_t s = run + cut_weight(m, at);
     double bestd = s > target ? s - target : target - s;
     int64_t bests = s;
     for (int l = at + 2; l <= last - (hops - h); l++) {
-      s += m->layers[l - 1].flops;
+      s += cut_weight(m, l - 1);
       double d = s > target ? s - target : target - s;
       if (d < bestd) bestd = d, best = l, bests = s;
     }
@@ -160,17 +176,20 @@ int sl_default_cuts(const mpsl_model *m, int hops, int *cuts) {
 int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   memset(t, 0, sizeof *t);
   int H = c->hops;
+  if (mpsl_model_check_batch(m, c->batch)) return -1;
   if (c->cuts.n == 0) {
     if (sl_default_cuts(m, H, c->cuts.v)) return -1;
     c->cuts.n = H + 1;
   } else if (c->cuts.n != H + 1) {
-    return mpsl_fail("--cuts has %d value(s) but %d hop(s) need %d: M_1 | hop 1 | ... | hop %d | M_P", c->cuts.n, H,
+    return mpsl_fail("cuts has %d value(s) but %d hop(s) need %d: M_1 | hop 1 | ... | hop %d | M_P", c->cuts.n, H,
                      H + 1, H);
   }
+  /* a layer table's data owner may keep no last part: it computes only the loss */
+  int top = m->table ? m->nlayers : m->nlayers - 1;
   for (int i = 0; i <= H; i++) {
-    if (c->cuts.v[i] < 1 || c->cuts.v[i] >= m->nlayers)
+    if (c->cuts.v[i] < 1 || c->cuts.v[i] > top || (i < H && c->cuts.v[i] >= m->nlayers))
       return mpsl_fail("cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)",
-                       c->cuts.v[i], m->name, m->nlayers, m->nlayers - 1, m->name);
+                       c->cuts.v[i], m->name, m->nlayers, i < H ? m->nlayers - 1 : top, m->name);
     if (i && c->cuts.v[i] <= c->cuts.v[i - 1])
       return mpsl_fail("cuts must be strictly increasing: %d follows %d", c->cuts.v[i], c->cuts.v[i - 1]);
   }
@@ -190,6 +209,13 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
     t->first[p] = p ? c->cuts.v[p - 1] + 1 : 1;
     t->last[p] = p < t->P - 1 ? c->cuts.v[p] : m->nlayers;
   }
+  return 0;
+}
+
+int sl_config_check_run(const sl_config *c, const mpsl_model *m) {
+  if (!mpsl_model_trainable(m) && strcmp(c->compute, "profiled"))
+    return mpsl_fail("model = %s is a layer table: it has nothing to train (expected compute = profiled, got %s)",
+                     c->model, c->compute);
   return 0;
 }
 

@@ -16,10 +16,11 @@
 #include "models/model.h"
 
 typedef struct {
-  char model[40], dataset[16], data_dir[512], partition[16], policy[16], output[512], save_model[512];
+  char model[MPSL_PATH_MAX], dataset[16], data_dir[MPSL_PATH_MAX], partition[16], policy[16], output[MPSL_PATH_MAX],
+      save_model[MPSL_PATH_MAX];
   double width, alpha, lr, momentum, weight_decay;
   /* emulation and timing (emu/timing.h, docs/timing.md) */
-  char compute[16], profile[512], profile_dir[512], devices[512];
+  char compute[16], profile[MPSL_PATH_MAX], profile_dir[MPSL_PATH_MAX], devices[MPSL_PATH_MAX];
   char do_devices[512], cn_devices[512], agg_device[32];
   char do_cn_bw[32], cn_cn_bw[32], do_agg_bw[32], do_links[512];
   double do_cn_lat, cn_cn_lat, do_agg_lat, jitter, time_scale;
@@ -52,6 +53,10 @@ int sl_config_model(const sl_config *c, mpsl_model *m);
 /* Checks the configuration against the model, fills in default cuts (written back into
  * c->cuts, so the resolved configuration names them) and the topology. -1 with mpsl_fail. */
 int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t);
+
+/* What only `mpsl run` (and --ranks) needs beyond sl_config_resolve: a layer table runs
+ * with compute = profiled alone. -1 with mpsl_fail. */
+int sl_config_check_run(const sl_config *c, const mpsl_model *m);
 
 /* Default cuts: M_1 ends after the first ReLU (or the first block), M_P is the last layer,
  * and the layers between are cut into H contiguous groups of about equal forward FLOPs. */
