@@ -1,6 +1,6 @@
 #!/bin/sh
-# mpsl estimate and mpsl plan on a real tiny configuration: the host profile is measured
-# into a temporary profile_dir, the terms and cuts are printed, the printed cuts are
+# mpsl estimate and mpsl plan on a real tiny configuration, from a fixed layer table
+# (tests/fixtures: a host profile of vgg11-cifar measured once): the terms and cuts are printed, the printed cuts are
 # accepted back by the configuration, the closed form's sum holds on the printed terms,
 # memory caps make a plan infeasible with one error line, bad input gives one line.
 set -u
@@ -18,17 +18,18 @@ bad() {
 cat >"$tmp/dev.ini" <<'INI'
 [half]
 description = a test device at half the host's speed with room for the tiny model
+columns = host
 speed = 0.5
 memory = 1G
 source = test fixture
 [tiny]
 description = a test device too small for any part of the model
-speed = 1
+columns = host
 memory = 64K
 source = test fixture
 INI
-base="--set model=vgg11-cifar --set width=0.25 --set batch=8 --set batches=2 --set local_epochs=1
-  --set clients=4 --set profile_dir=$tmp/prof --set devices=$tmp/dev.ini"
+base="--set model=csv:${MPSL_SRCDIR:-.}/tests/fixtures/vgg11-cifar-w0.25-c1-b8.csv --set batch=8 --set batches=2
+  --set local_epochs=1 --set clients=4 --set devices=$tmp/dev.ini"
 
 # estimate: every term, then T_round
 if "$mpsl" estimate $base --set hops=2 >"$tmp/est" 2>"$tmp/err"; then ok; else bad "estimate exited $?: $(cat "$tmp/err")"; fi
@@ -36,7 +37,6 @@ for term in 'procT_fwd\[1\]' 'procT_back\[2\]' L_fwd L_back T_full T_empty start
   T_aggr_proc T_aggr_down T_aggr T_round; do
   grep -q "^$term " "$tmp/est" && ok || bad "estimate output lacks $term"
 done
-ls "$tmp"/prof/vgg11-cifar-b8-*.h5 >/dev/null 2>&1 && ok || bad "no profile measured into profile_dir"
 
 # --csv: a header and one row of as many fields; T_batches + T_aggr = T_round, T_full = L_fwd + L_back
 "$mpsl" estimate $base --set hops=2 --csv >"$tmp/csv" 2>"$tmp/err" && ok || bad "estimate --csv: $(cat "$tmp/err")"
@@ -61,7 +61,7 @@ cuts=$(sed -n 's/^cuts = //p' "$tmp/plan")
 if "$mpsl" estimate $base --set hops=2 --set "cuts=$cuts" --csv >"$tmp/csv2" 2>"$tmp/err"; then ok; else
   bad "the planned cuts '$cuts' are refused: $(cat "$tmp/err")"
 fi
-# the optimal period is no longer than the configured one (both printed from the same profile)
+# the optimal period is no longer than the configured one (both printed from the same table)
 awk 'function period() { for (i = 1; i < NF; i++) if ($i == "period") return $(i + 1) }
   /^configured / { c = period() } /^optimal / { o = period() } END { exit !(o > 0 && o <= c * (1 + 1e-9)) }' \
   "$tmp/plan" && ok || bad "optimal period exceeds the configured one: $(grep -E '^(configured|optimal) ' "$tmp/plan")"

@@ -1,27 +1,27 @@
 #!/bin/sh
-# Simulation against emulation: the same small configurations, on one host profile, a
-# device catalogue and narrow links, through `mpsl simulate` and through `mpsl run` with
+# Simulation against emulation: the same small configurations, on a fixed layer table
+# (tests/fixtures, the host's columns), a device catalogue and narrow links, through `mpsl simulate` and through `mpsl run` with
 # profiled compute, must agree within 5 % on every round's time_s. The emulation plays
 # each configuration at a time_scale that makes its round last about 3 wall seconds, so
 # the waits it emulates dominate the cost of messages and polling on a busy host.
 . "$(dirname "$0")/testlib.sh"
-"$mpsl" profile --model vgg11-cifar --width 0.0625 --batch 4 --channels 1 --reps 3 --warmup 1 \
-  --output "$tmp/p.h5" >/dev/null || fail "mpsl profile"
-# data owners 20 times slower than this host, compute nodes 5 times slower
+# data owners 20 times slower than the table's host, compute nodes 5 times slower
 cat >"$tmp/dev.ini" <<'INI'
 [do_test]
 description = a data owner 20 times slower than this host
+columns = host
 speed = 0.05
 memory = auto
 source = an assumption of this test
 [cn_test]
 description = a compute node 5 times slower than this host
+columns = host
 speed = 0.2
 memory = auto
 source = an assumption of this test
 INI
-common="--set model=vgg11-cifar --set width=0.0625 --set batch=4 --set batches=2 --set local_epochs=2 --set rounds=2
-  --set test_limit=8 --set threads=1 --set compute=profiled --set profile=$tmp/p.h5 --set devices=$tmp/dev.ini
+common="--set model=csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv --set batch=4 --set batches=2
+  --set local_epochs=2 --set rounds=2 --set test_limit=8 --set threads=1 --set compute=profiled --set devices=$tmp/dev.ini
   --set do_devices=do_test --set cn_devices=cn_test --set do_cn_bw=8Mbit --set do_cn_lat=0.005 --set cn_cn_bw=40Mbit
   --set policy=fifo"
 

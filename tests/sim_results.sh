@@ -7,10 +7,11 @@
 out=$tmp/sim.h5
 # two pipelines, two hops, owners sharing ranks, bwd-first, jitter and narrow links: every
 # rule that could depend on something other than the input takes part
-set -- --set model=vgg11-cifar --set width=0.0625 --set batch=4 --set clients=5 --set hops=2 --set pipelines=2 \
+table=csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv
+set -- --set model=$table --set batch=4 --set clients=5 --set hops=2 --set pipelines=2 \
   --set owners_per_rank=2 --set batches=2 --set local_epochs=2 --set rounds=2 --set policy=bwd-first \
   --set jitter=0.2 --set do_cn_bw=8Mbit --set do_cn_lat=0.01 --set cn_cn_bw=100Mbit --set do_agg_bw=8Mbit \
-  --set profile_dir="$tmp/profiles" --set output="$out"
+  --set output="$out"
 
 "$mpsl" simulate "$@" >"$tmp/a.log" 2>"$tmp/a.err" || { cat "$tmp/a.log" "$tmp/a.err"; fail "first simulation"; }
 mv "$out" "$tmp/a.h5"
@@ -69,18 +70,16 @@ awk -F, 'NR > 1 && ($9 < $8 || $10 < 0 || ($3 == 2 && $10 != 0)) { bad = 1 } END
 h5dump -a /mode "$tmp/a.h5" | grep -q '"simulate"' || fail "mode attribute"
 
 # the configuration file route gives the same file as the flags
-printf 'model = vgg11-cifar\nwidth = 0.0625\nclients = 5\n' >"$tmp/c.ini"
+printf 'model = %s\nclients = 5\n' "$table" >"$tmp/c.ini"
 "$mpsl" simulate "$tmp/c.ini" --set batch=4 --set hops=2 --set pipelines=2 --set owners_per_rank=2 --set batches=2 \
   --set local_epochs=2 --set rounds=2 --set policy=bwd-first --set jitter=0.2 --set do_cn_bw=8Mbit \
-  --set do_cn_lat=0.01 --set cn_cn_bw=100Mbit --set do_agg_bw=8Mbit --set profile_dir="$tmp/profiles" \
-  --set output="$out" >"$tmp/c.log" 2>&1 || { cat "$tmp/c.log"; fail "simulation from a file"; }
+  --set do_cn_lat=0.01 --set cn_cn_bw=100Mbit --set do_agg_bw=8Mbit --set output="$out" >"$tmp/c.log" 2>&1 || { cat "$tmp/c.log"; fail "simulation from a file"; }
 strip "$out" >"$tmp/c.dump"
 diff "$tmp/a.dump" "$tmp/c.dump" >/dev/null || fail "CONFIG.ini and flags give different files"
 
 # mistakes are one line naming the key
 "$mpsl" simulate --set hops=0 >"$tmp/err" 2>&1 && fail "hops=0 was accepted"
 [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "hops" "$tmp/err" || fail "bad hops: $(cat "$tmp/err")"
-"$mpsl" simulate --set do_cn_bw=fast --set profile_dir="$tmp/profiles" --set model=vgg11-cifar --set width=0.0625 \
-  --set batch=4 >"$tmp/err" 2>&1 && fail "do_cn_bw=fast was accepted"
+"$mpsl" simulate --set do_cn_bw=fast --set model=$table --set batch=4 >"$tmp/err" 2>&1 && fail "do_cn_bw=fast was accepted"
 grep -q "do_cn_bw" "$tmp/err" || fail "bad bandwidth: $(cat "$tmp/err")"
 echo "sim_results: ok"

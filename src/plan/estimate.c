@@ -29,6 +29,7 @@ static void estimate_pipe(const emu_scenario *s, int p, mpsl_estimate_pipe *e) {
     e->bwd[h] = c->bwd;
     e->L_fwd = maxd(e->L_fwd, c->fwd);
     e->L_back = maxd(e->L_back, c->bwd);
+    e->T_hop = maxd(e->T_hop, c->fwd + c->bwd);
     sum += c->fwd + c->bwd;
     if (h < H - 1) {
       /* the activation at cut h+1 goes forward over hop h -> h+1, its gradient comes back
@@ -38,6 +39,7 @@ static void estimate_pipe(const emu_scenario *s, int p, mpsl_estimate_pipe *e) {
       e->link_fwd[h] = e->link_bwd[h] = emu_link_time(s->cn_cn, bytes);
       e->L_fwd = maxd(e->L_fwd, e->busy_fwd[h]);
       e->L_back = maxd(e->L_back, e->busy_bwd[h]);
+      e->T_hop = maxd(e->T_hop, e->busy_fwd[h] + e->busy_bwd[h]);
       sum += e->link_fwd[h] + e->link_bwd[h];
     }
   }
@@ -46,6 +48,7 @@ static void estimate_pipe(const emu_scenario *s, int p, mpsl_estimate_pipe *e) {
   e->T_cycle = e->startT + e->T_empty + e->endT;
   e->T_batches = e->startT + e->T_empty + (double)(e->batches - 1) * e->T_full + e->endT;
   e->saturated = (double)e->owners * e->T_full >= e->T_cycle;
+  e->one_bottleneck = e->T_hop >= e->T_full * (1 - 1e-12);
 }
 
 int mpsl_estimate(const emu_scenario *s, mpsl_estimate_terms *out) {
@@ -107,6 +110,7 @@ void mpsl_estimate_print(const mpsl_estimate_terms *e, FILE *f) {
   fprintf(f, "L_fwd          %12.6g s  max over hops of procT_fwd (and hop-to-hop link occupancy)\n", q->L_fwd);
   fprintf(f, "L_back         %12.6g s  max over hops of procT_back (and hop-to-hop link occupancy)\n", q->L_back);
   fprintf(f, "T_full         %12.6g s  L_fwd + L_back: one batch in the steady state\n", q->T_full);
+  fprintf(f, "T_hop          %12.6g s  max over hops of fwd + bwd: the busiest hop per batch, a lower bound on the period\n", q->T_hop);
   fprintf(f, "turnT          %12.6g s  mean_k: last hop -> d_k, M_P forward+backward, d_k -> last hop\n", q->turnT);
   fprintf(f, "T_empty        %12.6g s  sum procT_fwd + sum procT_back + hop-to-hop links + turnT: the first batch\n",
           q->T_empty);
@@ -127,19 +131,25 @@ void mpsl_estimate_print(const mpsl_estimate_terms *e, FILE *f) {
             "# note: the pipeline is not saturated (K_p*T_full = %.6g s < %.6g s, one batch's round trip): the closed "
             "form underestimates; mpsl simulate does not assume saturation\n",
             q->owners * q->T_full, q->T_cycle);
+  if (!q->one_bottleneck)
+    fprintf(f,
+            "# note: the slowest forward and the slowest backward are on different hops: the closed form charges "
+            "L_fwd + L_back = %.6g s per batch, but the busiest hop needs only T_hop = %.6g s; the round lies "
+            "between the two (mpsl simulate)\n",
+            q->T_full, q->T_hop);
 }
 
 void mpsl_estimate_csv(const mpsl_estimate_terms *e, FILE *f) {
   const mpsl_estimate_pipe *q = &e->pipe[e->slowest];
   fprintf(f,
           "K,H,R,owners,batches,L_fwd,L_back,T_full,T_empty,startT,turnT,endT,T_batches,T_aggr_up,T_aggr_proc,"
-          "T_aggr_down,T_aggr_hops,T_aggr,T_round,saturated");
+          "T_aggr_down,T_aggr_hops,T_aggr,T_round,saturated,T_hop,one_bottleneck");
   for (int h = 0; h < e->H; h++) fprintf(f, ",procT_fwd_%d,procT_back_%d", h + 1, h + 1);
   fprintf(f, "\n%d,%d,%d,%d,%lld", e->K, e->H, e->R, q->owners, (long long)q->batches);
   double v[] = {q->L_fwd,     q->L_back,  q->T_full,    q->T_empty,   q->startT,    q->turnT,  q->endT,
                 q->T_batches, e->aggr_up, e->aggr_proc, e->aggr_down, e->aggr_hops, e->T_aggr, e->T_round};
   for (unsigned i = 0; i < sizeof v / sizeof v[0]; i++) fprintf(f, ",%.9g", v[i]);
-  fprintf(f, ",%d", q->saturated ? 1 : 0);
+  fprintf(f, ",%d,%.9g,%d", q->saturated ? 1 : 0, q->T_hop, q->one_bottleneck ? 1 : 0);
   for (int h = 0; h < e->H; h++) fprintf(f, ",%.9g,%.9g", q->fwd[h], q->bwd[h]);
   fputc('\n', f);
 }

@@ -32,6 +32,8 @@ typedef struct {
   double busy_fwd[MPSL_EST_MAX_HOPS], busy_bwd[MPSL_EST_MAX_HOPS];
   double L_fwd, L_back; /* slowest forward and backward stage */
   double T_full;        /* L_fwd + L_back: one batch in the steady state */
+  double T_hop;         /* max over stages of fwd + bwd: the busiest hop's work per batch, a lower bound on the
+                           period; equal to T_full when one hop is the slowest both ways */
   double turnT;         /* mean over owners: last hop -> owner, M_P forward and backward, owner -> last hop */
   double T_empty;       /* the first batch through the empty pipeline: every stage once, and turnT */
   double startT;        /* mean over owners: M_1 forward and the activation to hop 1 */
@@ -39,6 +41,8 @@ typedef struct {
   double T_cycle;       /* one owner's batch alone: startT + T_empty + endT */
   double T_batches;     /* startT + T_empty + (batches - 1) * T_full + endT */
   bool saturated;       /* owners * T_full >= T_cycle: the closed form's steady state holds */
+  bool one_bottleneck;  /* T_hop == T_full: the slowest forward and backward are on one hop, as the closed
+                           form assumes; otherwise the real period lies between T_hop and T_full */
 } mpsl_estimate_pipe;
 
 typedef struct {
