@@ -589,6 +589,47 @@ static const mpsl_opt bad_tables[][2] = {
      {"b", MPSL_OPT_INT, MPSL_OPT_FIELD(bcfg, a), NULL, 0, 0, NULL, "same field", 0}},
 };
 
+/* An INTLIST with MPSL_OPT_PLAN takes the word plan, or plan:FIRST,LAST; the others do not. */
+START_TEST(test_plan_word) {
+  static const mpsl_opt pk[] = {
+      {"cuts", MPSL_OPT_INTLIST, MPSL_OPT_FIELD(tcfg, cuts), NULL, 1, 100, NULL, "cut layers", MPSL_OPT_PLAN},
+      {"dataset", MPSL_OPT_STRING, MPSL_OPT_FIELD(tcfg, dataset), "x", 0, 0, NULL, "dataset name", 0},
+  };
+  static const mpsl_optset ps = {"ptest", NULL, "plan", pk, MPSL_NOPTS(pk), offsetof(tcfg, given)};
+  tcfg c;
+  mpsl_opts_defaults(&ps, &c);
+  ck_assert_int_eq(mpsl_opts_set(&ps, &c, "cuts", "plan", "t"), 0);
+  ck_assert_int_eq(c.cuts.plan, 1);
+  ck_assert_int_eq(c.cuts.n, 0);
+  char *ini = mpsl_opts_to_ini(&ps, &c);
+  ck_assert_msg(strstr(ini, "cuts = plan\n") != NULL, "%s", ini);
+  free(ini);
+  ck_assert_int_eq(mpsl_opts_set(&ps, &c, "cuts", " plan: 2, 25", "t"), 0);
+  ck_assert_int_eq(c.cuts.plan, 1);
+  ck_assert_int_eq(c.cuts.n, 2);
+  ck_assert_int_eq(c.cuts.v[1], 25);
+  ini = mpsl_opts_to_ini(&ps, &c);
+  ck_assert_msg(strstr(ini, "cuts = plan:2,25\n") != NULL, "%s", ini);
+  free(ini);
+  ck_assert_int_eq(mpsl_opts_set(&ps, &c, "cuts", "3,7", "t"), 0);
+  ck_assert_int_eq(c.cuts.plan, 0);
+  const char *bad[][2] = {{"plan:2", "takes two cuts"},
+                          {"plan:2,3,4", "takes two cuts"},
+                          {"plan:2,x", "element 2 'x' is not an integer"},
+                          {"planx", "element 1 'planx' is not an integer"},
+                          {"plan 2,3", "is not plan, plan:FIRST,LAST"},
+                          {"plan:plan", "takes two cuts"}};
+  for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    mpsl_clear_error();
+    ck_assert_int_eq(mpsl_opts_set(&ps, &c, "cuts", bad[i][0], "t"), -1);
+    assert_msg(bad[i][1], NULL, NULL);
+  }
+  /* without the flag the word is just not an integer */
+  c = fresh();
+  bad_set(&c, "cuts", "plan", "element 1 'plan' is not an integer");
+}
+END_TEST
+
 START_TEST(test_bad_table) {
   mpsl_optset s = {"bad", NULL, "", bad_tables[_i], 2, offsetof(bcfg, given)};
   bcfg c;
@@ -612,6 +653,7 @@ static Suite *suite(void) {
   Suite *s = suite_create("opts");
   TCase *t = tcase_create("opts");
   tcase_add_test(t, test_defaults);
+  tcase_add_test(t, test_plan_word);
   tcase_add_test(t, test_set_each_type);
   tcase_add_test(t, test_ranges_inclusive);
   tcase_add_test(t, test_bad_values);

@@ -15,6 +15,21 @@ bad() {
   echo "FAIL: $*"
 }
 
+# column NAME of the one-row CSV in FILE
+col() { awk -F, -v n="$1" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == n) c = i; next } { print $c }' "$2"; }
+
+# expect WHAT -- ARGS...: exit status 1..127, one stderr line containing WHAT
+expect() {
+  what=$1
+  shift 2
+  "$mpsl" "$@" >"$tmp/out" 2>"$tmp/err"
+  rc=$?
+  if [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF -- "$what" "$tmp/err"; then
+    ok
+  else
+    bad "mpsl $* -> exit $rc, stderr: $(cat "$tmp/err") (expected one line containing: $what)"
+  fi
+}
 cat >"$tmp/dev.ini" <<'INI'
 [half]
 description = a test device at half the host's speed with room for the tiny model
@@ -66,25 +81,26 @@ awk 'function period() { for (i = 1; i < NF; i++) if ($i == "period") return $(i
   /^configured / { c = period() } /^optimal / { o = period() } END { exit !(o > 0 && o <= c * (1 + 1e-9)) }' \
   "$tmp/plan" && ok || bad "optimal period exceeds the configured one: $(grep -E '^(configured|optimal) ' "$tmp/plan")"
 
+# cuts = plan: estimate, simulate and run take the planned cuts; the results file records them
+"$mpsl" estimate $base --set hops=2 --set cuts=plan --csv >"$tmp/csv3" 2>"$tmp/err" && ok || bad "cuts=plan: $(cat "$tmp/err")"
+[ "$(col T_round "$tmp/csv3")" = "$(col T_round "$tmp/csv2")" ] && ok ||
+  bad "cuts=plan gives T_round $(col T_round "$tmp/csv3"), the printed cuts $cuts give $(col T_round "$tmp/csv2")"
+"$mpsl" simulate $base --set hops=2 --set cuts=plan --set output="$tmp/p.h5" >"$tmp/sim" 2>"$tmp/err" && ok ||
+  bad "simulate cuts=plan: $(cat "$tmp/err")"
+grep -q "^# cuts = $cuts\$" "$tmp/sim" && ok || bad "simulate cuts=plan does not resolve to $cuts: $(grep '^# cuts' "$tmp/sim")"
+h5dump -a config "$tmp/p.h5" | grep -q "cuts = $cuts" && ok || bad "the results file does not record cuts = $cuts"
+[ "$("$mpsl" run --ranks $base --set hops=2 --set cuts=plan --set compute=profiled 2>&1)" = 7 ] && ok ||
+  bad "run --ranks with cuts=plan: $("$mpsl" run --ranks $base --set hops=2 --set cuts=plan --set compute=profiled 2>&1)"
+expect "plan:FIRST,LAST takes two cuts" -- estimate $base --set hops=2 --set cuts=plan:2
+expect "no cuts of layers" -- estimate $base --set hops=2 --set cuts=plan --set cn_devices=tiny
+
 # two pipelines: a distribution of the data owners
 "$mpsl" plan $base --set hops=1 --set pipelines=2 --set clients=5 --set cn_devices=host:1,half:1 >"$tmp/plan2" \
   2>"$tmp/err" && grep -q "^slowest pipeline: " "$tmp/plan2" && ok || bad "R=2 plan: $(cat "$tmp/err")"
 n=$(awk '/^pipeline [0-9]+: [0-9]+ data owner/ { s += $3 } END { print s }' "$tmp/plan2")
 [ "$n" = 5 ] && ok || bad "the distribution covers $n data owners, not 5"
 
-# expect WHAT -- ARGS...: exit status 1..127, one stderr line containing WHAT
-expect() {
-  what=$1
-  shift 2
-  "$mpsl" "$@" >"$tmp/out" 2>"$tmp/err"
-  rc=$?
-  if [ "$rc" -ge 1 ] && [ "$rc" -lt 128 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -qF -- "$what" "$tmp/err"; then
-    ok
-  else
-    bad "mpsl $* -> exit $rc, stderr: $(cat "$tmp/err") (expected one line containing: $what)"
-  fi
-}
-expect "fit the memory caps: hop 1 (tiny)" -- plan $base --set hops=2 --set cn_devices=tiny
+expect "fit the memory caps: hop" -- plan $base --set hops=2 --set cn_devices=tiny
 grep -q "^optimal  *no cuts fit the memory caps" "$tmp/out" && ok || bad "infeasible plan not said on stdout"
 expect "unknown key 'frobnicate'" -- estimate $base --set frobnicate=1
 expect "unknown key 'frobnicate'" -- plan $base --set frobnicate=1

@@ -6,6 +6,7 @@
 #include "cli/cli_internal.h"
 #include "emu/timing.h"
 #include "plan/estimate.h"
+#include "plan/resolve.h"
 #include "util/err.h"
 
 int cmd_estimate(int argc, char **argv) {
@@ -27,7 +28,7 @@ int cmd_estimate(int argc, char **argv) {
   if (rc > 0) return 0;
   if (rc < 0) return cli_error("estimate");
   mpsl_estimate_terms e = {0};
-  rc = emu_input_load(&in);
+  rc = mpsl_plan_input_load(&in);
   if (rc == 0) rc = mpsl_estimate(&in.s, &e);
   if (rc == 0) {
     if (csv) {

@@ -10,6 +10,7 @@
 #include "emu/timing.h"
 #include "plan/cuts.h"
 #include "plan/estimate.h"
+#include "plan/resolve.h"
 #include "util/err.h"
 
 static const char *bytes_str(int64_t b, char *buf) {
@@ -27,54 +28,12 @@ static void cuts_str(const mpsl_cut_plan *p, int H, char *buf, int cap) {
   for (int h = 0; h <= H && at < cap; h++) at += snprintf(buf + at, (size_t)(cap - at), h ? ",%d" : "%d", p->cuts[h]);
 }
 
-/* The devices of hops 0..H-1 of a pipeline: entries first.. of the scenario's compute
- * nodes. More hops than the configuration names devices for reuse a single device type;
- * a mix cannot be extended. */
-static int hop_devices(const emu_scenario *s, int first, int H, double *speed, int64_t *cap, const mpsl_device **dev) {
-  int n = s->R * s->H;
-  bool uniform = true;
-  for (int i = 1; i < n; i++) uniform = uniform && s->cn_dev[i] == s->cn_dev[0] && s->cn_speed[i] == s->cn_speed[0];
-  if (first + H > n && !uniform)
-    return mpsl_fail(
-        "%d hops need %d compute-node devices but cn_devices names %d (a mix covers the configuration's "
-        "R*H = %d compute nodes; one name covers any number)",
-        H, first + H, n, n);
-  for (int h = 0; h < H; h++) {
-    int i = first + h < n ? first + h : 0;
-    speed[h] = s->cn_speed[i];
-    cap[h] = s->cn_dev[i] ? s->cn_dev[i]->memory : 0;
-    if (dev) dev[h] = s->cn_dev[i];
-  }
-  return 0;
-}
-
-static int owners_of(const emu_scenario *s, int p) { return (s->K - p + s->R - 1) / s->R; }
-
-/* One pipeline of H hops on devices first.. with `copies` data owners: exact and
- * heuristic plans. */
-static int plan_pipeline(const emu_input *in, int first, int H, int copies, mpsl_cut_plan *opt, mpsl_cut_plan *heur,
-                         mpsl_cut_problem *keep) {
-  double speed[MPSL_PLAN_MAX_HOPS];
-  int64_t cap[MPSL_PLAN_MAX_HOPS];
-  mpsl_cut_problem pb;
-  if (hop_devices(&in->s, first, H, speed, cap, NULL) ||
-      mpsl_cut_problem_init(&pb, &in->profile, in->c.cuts.v[0], in->c.cuts.v[in->c.hops], H, speed, cap, copies))
-    return -1;
-  int rc = mpsl_cut_plan_exact(&pb, opt);
-  if (rc == 0 && heur) rc = mpsl_cut_plan_heuristic(&pb, heur);
-  if (keep)
-    *keep = pb;
-  else
-    mpsl_cut_problem_free(&pb);
-  return rc;
-}
-
 /* The closed form for pipeline 0 alone with the hops and cuts of a plan: what ranks the
  * numbers of hops (more hops shorten the period but lengthen the first batch). */
 static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, double *t_round) {
   const emu_scenario *s = &in->s;
   emu_scenario d = *s;
-  int K = owners_of(s, 0);
+  int K = mpsl_plan_owners_of(s, 0);
   d.K = K, d.R = 1, d.H = H, d.P = H + 2;
   d.first = mpsl_xmalloc((size_t)K * sizeof *d.first, "plan");
   d.last = mpsl_xmalloc((size_t)K * sizeof *d.last, "plan");
@@ -90,13 +49,14 @@ static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, 
   d.hop_state = mpsl_xcalloc((size_t)H, sizeof *d.hop_state, "plan");
   d.cn_speed = mpsl_xmalloc((size_t)H * sizeof *d.cn_speed, "plan");
   int64_t cap[MPSL_PLAN_MAX_HOPS];
-  hop_devices(s, 0, H, d.cn_speed, cap, NULL);
+  mpsl_plan_hop_devices(s, 0, H, d.cn_speed, cap, NULL);
   for (int h = 0; h <= H; h++) d.cut_bytes[h] = in->profile.layers[plan->cuts[h] - 1].out_bytes;
   for (int h = 0; h < H; h++) {
     d.hop[h].fwd = plan->fwd[h], d.hop[h].bwd = plan->bwd[h];
-    /* the protocol sends a part's state as doubles: twice its float bytes */
+    /* the protocol sends a part's state as doubles: twice its float bytes (a layer table's
+     * parts send their float32 parameters) */
     for (int l = plan->cuts[h] + 1; l <= plan->cuts[h + 1]; l++)
-      d.hop_state[h] += 2 * (in->profile.layers[l - 1].params_bytes + in->profile.layers[l - 1].stats_bytes);
+      d.hop_state[h] += (in->m.table ? 1 : 2) * (in->profile.layers[l - 1].params_bytes + in->profile.layers[l - 1].stats_bytes);
   }
   mpsl_estimate_terms e;
   int rc = mpsl_estimate(&d, &e);
@@ -138,7 +98,7 @@ typedef struct {
 static double pipeline_load(void *ctx, int p, int n) {
   const emu_input *in = ((dist_ctx *)ctx)->in;
   mpsl_cut_plan opt;
-  if (plan_pipeline(in, p * in->s.H, in->s.H, n, &opt, NULL, NULL)) {
+  if (mpsl_plan_pipeline(in, p * in->s.H, in->s.H, n, &opt, NULL, NULL)) {
     mpsl_clear_error();
     return INFINITY;
   }
@@ -160,14 +120,14 @@ static void distribute(const emu_input *in) {
   } else {
     double worst = 0, worst_rr = 0;
     for (int p = 0; p < R; p++) {
-      double l = n[p] ? pipeline_load(&ctx, p, n[p]) : 0, rr = pipeline_load(&ctx, p, owners_of(s, p));
+      double l = n[p] ? pipeline_load(&ctx, p, n[p]) : 0, rr = pipeline_load(&ctx, p, mpsl_plan_owners_of(s, p));
       char was[64];
       if (rr < INFINITY)
         snprintf(was, sizeof was, "%.6g s", rr * s->r * s->B);
       else
         snprintf(was, sizeof was, "exceeds a memory cap");
       printf("pipeline %d: %d data owner(s), load %.6g s per round of batches (mpsl run's k %% R: %d, %s)\n", p, n[p],
-             l * s->r * s->B, owners_of(s, p), was);
+             l * s->r * s->B, mpsl_plan_owners_of(s, p), was);
       if (l > worst) worst = l;
       if (rr > worst_rr) worst_rr = rr;
     }
@@ -215,17 +175,17 @@ int cmd_plan(int argc, char **argv) {
     }
     max_hops = (int)v;
   }
-  if (emu_input_load(&in)) {
+  if (mpsl_plan_input_load(&in)) {
     emu_input_free(&in);
     return cli_error("plan");
   }
   const emu_scenario *s = &in.s;
-  int H = in.c.hops, copies = owners_of(s, 0), c0 = in.c.cuts.v[0], cH = in.c.cuts.v[H];
+  int H = in.c.hops, copies = mpsl_plan_owners_of(s, 0), c0 = in.c.cuts.v[0], cH = in.c.cuts.v[H];
   if (!max_hops) max_hops = H;
   const mpsl_device *dev[MPSL_PLAN_MAX_HOPS];
   double speed[MPSL_PLAN_MAX_HOPS];
   int64_t cap[MPSL_PLAN_MAX_HOPS];
-  hop_devices(s, 0, H, speed, cap, dev);
+  mpsl_plan_hop_devices(s, 0, H, speed, cap, dev);
 
   printf("# %s, batch %d: K=%d data owners, R=%d pipeline(s) of H=%d hop(s); pipeline 0 holds %d copies of each part\n",
          in.c.model, in.c.batch, s->K, s->R, H, copies);
@@ -233,7 +193,7 @@ int cmd_plan(int argc, char **argv) {
          in.m.nlayers);
   mpsl_cut_problem pb;
   mpsl_cut_plan given, opt, heur;
-  rc = plan_pipeline(&in, 0, H, copies, &opt, &heur, &pb);
+  rc = mpsl_plan_pipeline(&in, 0, H, copies, &opt, &heur, &pb);
   if (rc == 0) rc = mpsl_cut_eval(&pb, in.c.cuts.v, &given);
   if (rc) {
     emu_input_free(&in);
@@ -261,7 +221,7 @@ int cmd_plan(int argc, char **argv) {
     for (int h = 1; h <= max_hops; h++) {
       mpsl_cut_plan p;
       double t = 0;
-      if (plan_pipeline(&in, 0, h, copies, &p, NULL, NULL)) {
+      if (mpsl_plan_pipeline(&in, 0, h, copies, &p, NULL, NULL)) {
         printf("H=%d: %s\n", h, mpsl_errmsg());
         mpsl_clear_error();
         continue;

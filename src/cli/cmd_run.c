@@ -14,6 +14,7 @@
 #endif
 
 #include "cli/cli_internal.h"
+#include "plan/resolve.h"
 #include "config.h"
 #include "data/data.h"
 #include "io/results.h"
@@ -153,7 +154,8 @@ int cmd_run(int argc, char **argv) {
   int ranks, ref, memory;
   int rc = parse(&c, argc, argv, &ranks, &ref, &memory);
   if (rc > 0) return 0;
-  if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
+  /* cuts = plan: every rank plans the same cuts from the same scenario */
+  if (rc < 0 || mpsl_plan_config_cuts(&c)) return launched_rank() == 0 ? cli_error("run") : 1;
   if (ranks) return print_ranks(&c);
   if (memory) return print_memory(&c);
   if (ref) return reference(&c);

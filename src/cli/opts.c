@@ -195,6 +195,25 @@ static int convert_list(const mpsl_opt *o, const char *t, mpsl_intlist *l, char 
   memset(l, 0, sizeof *l);
   while (isspace((unsigned char)*t)) t++;
   if (!*t) return 0;
+  if ((o->flags & MPSL_OPT_PLAN) && !strncmp(t, "plan", 4) && (!t[4] || isspace((unsigned char)t[4]) || t[4] == ':')) {
+    const char *rest = t + 4;
+    while (isspace((unsigned char)*rest)) rest++;
+    if (!*rest) {
+      l->plan = 1;
+      return 0;
+    }
+    if (*rest != ':') {
+      snprintf(why, WHY, " is not plan, plan:FIRST,LAST or %s", describe(o, d));
+      return -1;
+    }
+    if (convert_list(o, rest + 1, l, why)) return -1;
+    if (l->n != 2 || l->plan) {
+      snprintf(why, WHY, ": plan:FIRST,LAST takes two cuts, the fixed ends (got %d)", l->n);
+      return -1;
+    }
+    l->plan = 1;
+    return 0;
+  }
   for (const char *p = t;;) {
     const char *end = strchr(p, ',');
     size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -563,7 +582,7 @@ int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv,
 
 static bool empty_value(const mpsl_opt *o, const char *p) {
   if (o->type == MPSL_OPT_STRING || o->type == MPSL_OPT_ENUM) return *p == '\0';
-  if (o->type == MPSL_OPT_INTLIST) return ((const mpsl_intlist *)(const void *)p)->n == 0;
+  if (o->type == MPSL_OPT_INTLIST) return ((const mpsl_intlist *)(const void *)p)->n == 0 && !((const mpsl_intlist *)(const void *)p)->plan;
   return false;
 }
 
@@ -608,6 +627,7 @@ static void write_value(const mpsl_opt *o, const char *p, FILE *f) {
     case MPSL_OPT_ENUM: fprintf(f, "%.*s", (int)o->size, p); break;
     case MPSL_OPT_INTLIST: {
       const mpsl_intlist *l = (const mpsl_intlist *)(const void *)p;
+      if (l->plan) fprintf(f, l->n ? "plan:" : "plan");
       for (int k = 0; k < l->n; k++) fprintf(f, k ? ",%d" : "%d", l->v[k]);
       break;
     }

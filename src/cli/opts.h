@@ -37,6 +37,9 @@ typedef enum {
 typedef struct {
   int n;
   int v[MPSL_INTLIST_MAX]; /* (n) used, the rest zero */
+  /* 1: the word "plan" (MPSL_OPT_PLAN options), or "plan:A,B" with v = {A, B}: the values
+   * are chosen later by the cut planner */
+  int plan;
 } mpsl_intlist;
 
 /* Which keys were given explicitly (file, flag or --set), one bit per table row.
@@ -46,7 +49,10 @@ typedef struct {
   uint64_t bits[MPSL_OPT_MAX / 64];
 } mpsl_optmask;
 
-enum { MPSL_OPT_REQUIRED = 1u << 0 }; /* must be given; STRING/ENUM/INTLIST also non-empty */
+enum {
+  MPSL_OPT_REQUIRED = 1u << 0, /* must be given; STRING/ENUM/INTLIST also non-empty */
+  MPSL_OPT_PLAN = 1u << 1      /* INTLIST: "plan" or "plan:A,B" is accepted too (mpsl_intlist.plan) */
+};
 
 typedef struct {
   const char *key; /* "weight_decay" */

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "data/data.h"
+#include "plan/resolve.h"
 #include "sim/sim.h"
 #include "sl/memplan.h"
 #include "util/err.h"
@@ -134,7 +135,7 @@ int sim_simulate(sl_config *c, FILE *out) {
    * resolved configuration says so (`mpsl run` on it emulates the same thing) */
   snprintf(c->compute, sizeof c->compute, "profiled");
   in.c = *c;
-  if (emu_input_load(&in)) goto out;
+  if (mpsl_plan_input_load(&in)) goto out;
   *c = in.c; /* resolved: the caller sees the cuts that were simulated */
   const mpsl_model *m = &in.m;
   const sl_topo *t = &in.t;

@@ -26,8 +26,9 @@ static const mpsl_opt keys[] = {
      "R: parallel pipelines; data owner k is served by pipeline k % R", 0},
     {"cuts", MPSL_OPT_INTLIST, MPSL_OPT_FIELD(sl_config, cuts), NULL, 1, 100000, NULL,
      "H+1 layer indices: M_1 = 1..c1, hop i = c_i+1..c_{i+1}, M_P = c_{H+1}+1..L "
-     "(empty: after the first ReLU, FLOP-balanced hops, M_P = last layer)",
-     0},
+     "(empty: after the first ReLU, FLOP-balanced hops, M_P = last layer); plan: the cut planner's optimum between "
+     "the default first and last cuts, plan:FIRST,LAST between those (mpsl plan)",
+     MPSL_OPT_PLAN},
     {"owners_per_rank", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, owners_per_rank), "1", 1, 1 << 20, NULL,
      "data owners hosted by each data-owner rank", 0},
     {"batch", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, batch), "128", 1, 65536, NULL,
@@ -177,7 +178,20 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   memset(t, 0, sizeof *t);
   int H = c->hops;
   if (mpsl_model_check_batch(m, c->batch)) return -1;
-  if (c->cuts.n == 0) {
+  if (c->cuts.plan) {
+    /* a placeholder until the planner has chosen (plan/resolve.h): the default cuts, or
+     * the given ends with the hops between them one layer each */
+    int ends[2] = {c->cuts.v[0], c->cuts.v[1]}, given = c->cuts.n == 2;
+    if (sl_default_cuts(m, H, c->cuts.v)) return -1;
+    if (given) {
+      if (ends[1] - ends[0] < H || ends[0] < 1)
+        return mpsl_fail("cuts = plan:%d,%d: the layers between the two ends cannot give each of %d hop(s) a layer",
+                         ends[0], ends[1], H);
+      c->cuts.v[0] = ends[0];
+      for (int h = 1; h <= H; h++) c->cuts.v[h] = ends[1] - H + h;
+    }
+    c->cuts.n = H + 1;
+  } else if (c->cuts.n == 0) {
     if (sl_default_cuts(m, H, c->cuts.v)) return -1;
     c->cuts.n = H + 1;
   } else if (c->cuts.n != H + 1) {
