@@ -25,7 +25,7 @@ div=$1 unit=$2
   while IFS='|' read -r model mode; do
     i=$((i + 1))
     nb=$(blocks "$tmp/d$i")
-    echo "set title \"${model:-model of the base}, $mode\""
+    echo "set title \"$(model_label "$model"), $mode\""
     echo "plot for [b=0:$((nb - 1))] \"$tmp/d$i\" index b using 1:(\$2/$div):(\$3/$div) with yerrorlines lw 2 pt 7 title columnheader(1)"
   done <"$tmp/panels"
   echo "unset multiplot"

@@ -29,7 +29,7 @@ done <"$tmp/panels"
   while IFS='|' read -r model mode; do
     i=$((i + 1))
     nb=$(blocks "$tmp/d$i")
-    echo "set title \"${model:-model of the base}, $mode\""
+    echo "set title \"$(model_label "$model"), $mode\""
     printf 'plot for [b=0:%d] "%s" index b using 1:2:3 with yerrorlines lw 2 pt 7 title columnheader(1), ' $((nb - 1)) "$tmp/d$i"
     printf '80 with lines dt 2 lw 2 lc rgb "red" title "80 GB (largest accelerator)"'
     [ "${cap:-0}" -gt 0 ] 2>/dev/null && printf ', %s with lines dt 3 lw 2 lc rgb "black" title "compute node memory (%s GB)"' \

@@ -41,13 +41,13 @@ div=$1 unit=$2
   i=0
   while IFS= read -r model; do
     i=$((i + 1))
-    echo "set title \"${model:-model of the base}: round time\"; set logscale y; set yrange [*:*]; set format y \"%g\"; set ylabel \"round time ($unit)\""
+    echo "set title \"$(model_label "$model"): round time\"; set logscale y; set yrange [*:*]; set format y \"%g\"; set ylabel \"round time ($unit)\""
     echo "plot for [b=0:$(($(blocks "$tmp/t$i") - 1))] \"$tmp/t$i\" index b using 1:(\$2/$div):(\$3/$div) with yerrorlines lw 2 pt 7 title columnheader(1)"
   done <"$tmp/panels"
   i=0
   while IFS= read -r model; do
     i=$((i + 1))
-    echo "set title \"${model:-model of the base}: memory per compute node\"; set logscale y; set yrange [*:*]; set format y \"%g\"; set ylabel \"accounted memory (GB)\""
+    echo "set title \"$(model_label "$model"): memory per compute node\"; set logscale y; set yrange [*:*]; set format y \"%g\"; set ylabel \"accounted memory (GB)\""
     printf 'plot for [b=0:%d] "%s" index b using 1:2 with linespoints lw 2 pt 7 title columnheader(1)' $(($(blocks "$tmp/m$i") - 1)) "$tmp/m$i"
     while read -r dev gb; do
       printf ', %s with lines dt 3 lw 1.5 title "memory of a %s node (%.1f GB)"' "$gb" "$dev" "$gb"

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Figure 4 (SPEC 9.4): round time vs the mix of the data owners' devices, from all on
-# RPi 4B to all on RPi 3B+, one line per number of hops H, one panel per model.
+# the first device to all on the second (rpi4b and rpi3b, or d2), one line per number of
+# hops H, one panel per model.
 #   plots/fig4_device_mix.sh RESULTS_DIR FIG_DIR  (axes: do_devices as NAME or
-#                                                  rpi4b:N,rpi3b:M mixes; hops)
+#                                                  FAST:N,SLOW:M mixes; hops)
 set -eu
 . "$(dirname "$0")/lib.sh"
 fig_begin "$@"
@@ -10,29 +11,34 @@ fig_points round_time fig4 do_devices hops
 first=$(awk -F'\t' 'NR == 2 { print $(NF - 1) }' "$tmp/t")
 K=$("$MPSL" report "$dir/$first" | sed -n 's/.* clients=\([0-9]*\) .*/\1/p' | head -n 1)
 [ -n "$K" ] || { echo "fig4: no clients in the configuration of $dir/$first" >&2; exit 1; }
+# the two devices: the first point's single name is the fast one, the other name the slow one
+fast=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $c["do_devices"] !~ /:/ { print $c["do_devices"]; exit }' "$tmp/t")
+slow=$(awk -F'\t' -v f="$fast" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  { m = split($c["do_devices"], parts, ","); for (j = 1; j <= m; j++) { split(parts[j], q, ":"); if (q[1] != f) { print q[1]; exit } } }' "$tmp/t")
+[ -n "$fast" ] && [ -n "$slow" ] || { echo "fig4: do_devices needs a single device and mixes with a second one" >&2; exit 1; }
 fig_panels
 i=0
 while IFS= read -r model; do
   i=$((i + 1))
-  # x = data owners on the RPi 3B+ (a single device name means all K of them)
-  awk -F'\t' -v model="$model" -v K="$K" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  # x = data owners on the slow device (a single device name means all K of them)
+  awk -F'\t' -v model="$model" -v K="$K" -v slow="$slow" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     !("model" in c) || $c["model"] == model {
       d = $c["do_devices"]; x = 0
-      if (d !~ /:/) x = (d == "rpi3b") ? K : 0
-      else { m = split(d, parts, ","); for (j = 1; j <= m; j++) { split(parts[j], q, ":"); if (q[1] == "rpi3b") x = q[2] } }
+      if (d !~ /:/) x = (d == slow) ? K : 0
+      else { m = split(d, parts, ","); for (j = 1; j <= m; j++) { split(parts[j], q, ":"); if (q[1] == slow) x = q[2] } }
       print "H = " $c["hops"] "\t" x "\t" $c["value"] }' "$tmp/t" | sort -t'	' -k1,1V | aggregate >"$tmp/d$i"
 done <"$tmp/panels"
 set -- $(time_unit "$tmp"/d*)
 div=$1 unit=$2
 {
-  echo "set multiplot layout 1,$n title \"Round time vs the data owners' devices (K = $K: RPi 3B+ and the rest RPi 4B)\""
-  echo "set grid; set key top left; set xlabel \"data owners on RPi 3B+ (of $K)\"; set ylabel \"round time ($unit)\""
+  echo "set multiplot layout 1,$n title \"Round time vs the data owners' devices (K = $K: $slow and the rest $fast)\""
+  echo "set grid; set key top left; set xlabel \"data owners on $slow (of $K)\"; set ylabel \"round time ($unit)\""
   echo "set yrange [0:*]; set offsets graph 0.03, graph 0.03, graph 0.05, 0"
   echo "set xtics (\"0\" 0, \"$((K / 3))\" $((K / 3)), \"$((K / 2))\" $((K / 2)), \"$((2 * K / 3))\" $((2 * K / 3)), \"$K\" $K)"
   i=0
   while IFS= read -r model; do
     i=$((i + 1))
-    echo "set title \"${model:-model of the base}\""
+    echo "set title \"$(model_label "$model")\""
     echo "plot for [b=0:$(($(blocks "$tmp/d$i") - 1))] \"$tmp/d$i\" index b using 1:(\$2/$div):(\$3/$div) with yerrorlines lw 2 pt 7 title columnheader(1)"
   done <"$tmp/panels"
   echo "unset multiplot"

@@ -16,8 +16,10 @@ prof=$(dirname "$res")/profiles
 if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 rc=0
 start=$(date +%s)
-# The paper-scale simulations first (they measure the host profiles once), then the small
-# emulated runs.
+# The EdgeSys'25 experiments on the authors' tables (experiments/reproduce), then the
+# paper-scale simulations on the same tables, then the small emulated runs (these measure
+# this host's profiles, once).
+"$src/experiments/reproduce" --mpsl "$mpsl" --out "$(dirname "$res")/reproduce" --figdir "$fig" all >/dev/null || rc=1
 for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy; do
   echo "== $s"
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --set "profile_dir=$prof" "$src/experiments/sweeps/$s.ini" || rc=1

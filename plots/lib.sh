@@ -131,3 +131,14 @@ fig_panels() {
     { print (("model" in c) ? $c["model"] : "") (by_mode != "" ? "|" $c["mode"] : "") }' "$tmp/t" | sort -u >"$tmp/panels"
   n=$(wc -l <"$tmp/panels")
 }
+
+# A panel's name for a model axis value: "vgg19", or for a layer table (a value such as
+# "model=csv:datasets/edgesys/vgg19.csv;cuts=plan:2,25") its file's name and "(table)";
+# the base's model when the sweep has no model axis.
+model_label() {
+  case $1 in
+    "") echo "the base's model" ;;
+    *csv:*) echo "$1" | sed 's/.*csv:\([^;]*\).*/\1/; s#.*/##; s/\.csv$//; s/$/ (authors'"'"' table)/' ;;
+    *) echo "$1" ;;
+  esac
+}

@@ -61,7 +61,7 @@ case $name in
       END { for (i = 1; i <= n; i++) printf "\"%s\"\n%s\n\n", order[i], d[order[i]] }' "$data" >"$tmp/d"
     {
       printf "%s\n" "set title \"Where the links start to matter: one compute node (P = 3), epoch time vs the data owners' bandwidth\\n{/=9 $scenario}\""
-      echo 'set grid; set key top right font ",9"; set logscale xy; set xrange [0.8:1300]; set xlabel "data owner <-> compute node bandwidth (Mbit/s)"; set ylabel "epoch time (min)"; set arrow from 8, graph 0 to 8, graph 1 nohead dt 3 lc rgb "gray40"; set label "8 Mbit/s: the paper's testbed" at 8.6, graph 0.04 font ",9"'
+      echo 'set grid; set key top right font ",9"; set logscale xy; set xrange [0.8:1300]; set xlabel "data owner <-> compute node bandwidth (Mbit/s)"; set ylabel "epoch time (min)"; set arrow from 8, graph 0 to 8, graph 1 nohead dt 3 lc rgb "gray40"; set label "8 Mbit/s: the testbed of the paper" at 8.6, graph 0.04 font ",9"'
       grep '^"' "$tmp/d" | awk -v f="$tmp/d" '{ s = $0; gsub(/"/, "", s)
           out = out sprintf("%s\"%s\" index %d using 1:2 with linespoints lw 2 pt 7 lc %d title \"simulate, %s\", \"%s\" index %d using 1:3 with lines lw 1 dt 2 lc %d title \"estimate, %s\"", (NR > 1 ? ", " : ""), f, NR - 1, NR, s, f, NR - 1, NR, s) }
         END { print "plot " out }'

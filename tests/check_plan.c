@@ -31,10 +31,13 @@ static void random_problem(mpsl_cut_problem *pb, uint64_t seed, int n, int H, in
   pb->cut = malloc((size_t)(n + 1) * sizeof *pb->cut);
   pb->speed = malloc((size_t)H * sizeof *pb->speed);
   pb->cap = malloc((size_t)H * sizeof *pb->cap);
+  pb->state = malloc((size_t)n * sizeof *pb->state);
+  pb->input_once = unif() < 0.5;
   for (int i = 0; i < n; i++) {
     pb->fwd[i] = 0.01 + unif();
     pb->bwd[i] = pb->fwd[i] * (1 + 2 * unif());
     pb->bytes[i] = 1000 + (int64_t)(unif() * 100000);
+    pb->state[i] = (int64_t)(unif() * 50000);
   }
   for (int i = 0; i <= n; i++) pb->cut[i] = 100 + (int64_t)(unif() * 20000);
   int64_t total = 0;
@@ -60,10 +63,15 @@ static double direct_period(const mpsl_cut_problem *pb, const int *off, bool *fi
   *ratio = 0;
   for (int h = 0; h < pb->H; h++) {
     double f = 0, b = 0;
-    int64_t m = 0;
-    for (int i = off[h]; i < off[h + 1]; i++) f += pb->fwd[i], b += pb->bwd[i], m += pb->bytes[i];
+    int64_t m = 0, acc = 0;
+    for (int i = off[h]; i < off[h + 1]; i++) {
+      f += pb->fwd[i], b += pb->bwd[i], m += pb->bytes[i];
+      if (pb->state) acc += pb->state[i];
+    }
     f /= pb->speed[h], b /= pb->speed[h];
-    m = pb->copies * (m + 2 * (pb->cut[off[h]] + pb->cut[off[h + 1]]));
+    /* per copy: its layers, its edges' activations and gradients (and its stored input
+     * once more when the layers' bytes hold only outputs); once per hop: the accumulator */
+    m = pb->copies * (m + (2 + pb->input_once) * pb->cut[off[h]] + 2 * pb->cut[off[h + 1]]) + acc;
     if (pb->cap[h] > 0) {
       if (m > pb->cap[h]) *fits = false;
       double r = (double)m / (double)pb->cap[h];
@@ -167,7 +175,7 @@ START_TEST(caps_change_the_optimum) {
    * is 2 | 2; a cap that forbids the first layer sharing hop 1 forces 1 | 3 */
   double fwd[] = {1, 1, 1, 1}, bwd[] = {2, 2, 2, 2}, speed[] = {1, 1};
   int64_t bytes[] = {1000, 10, 10, 10}, cut[] = {0, 0, 0, 0, 0}, cap[] = {0, 0};
-  mpsl_cut_problem pb = {4, 3, 2, fwd, bwd, bytes, cut, speed, cap, 1};
+  mpsl_cut_problem pb = {4, 3, 2, fwd, bwd, bytes, cut, speed, cap, 1, NULL, 0};
   mpsl_cut_plan p;
   ck_assert_int_eq(mpsl_cut_plan_exact(&pb, &p), 0);
   ck_assert(p.feasible);
@@ -194,7 +202,7 @@ END_TEST
 START_TEST(bad_cuts_are_refused) {
   double fwd[] = {1, 1, 1}, bwd[] = {1, 1, 1}, speed[] = {1, 1};
   int64_t bytes[] = {1, 1, 1}, cut[] = {0, 0, 0, 0}, cap[] = {0, 0};
-  mpsl_cut_problem pb = {3, 5, 2, fwd, bwd, bytes, cut, speed, cap, 1};
+  mpsl_cut_problem pb = {3, 5, 2, fwd, bwd, bytes, cut, speed, cap, 1, NULL, 0};
   mpsl_cut_plan p;
   ck_assert_int_eq(mpsl_cut_eval(&pb, (int[]){4, 6, 7}, &p), 0);
   ck_assert_int_eq(mpsl_cut_eval(&pb, (int[]){4, 4, 7}, &p), -1);

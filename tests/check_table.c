@@ -12,6 +12,7 @@
 #include "emu/table.h"
 #include "emu/timing.h"
 #include "models/table.h"
+#include "plan/cuts.h"
 #include "sl/memplan.h"
 #include "textfile.h"
 #include "util/err.h"
@@ -221,6 +222,22 @@ START_TEST(scenario) {
   ck_assert_int_eq(cn->optim, 3 * 2048);
   ck_assert_int_eq(cn->activations, 3 * (8192 + 4096)); /* its input and its output */
   ck_assert_int_eq(p.row[1].over, 1);                  /* 1 KiB cap */
+
+  /* the cut planner counts the same bytes for that hop: 3 copies of the part with its
+   * input stored, the activations and gradients at both edges, one FedAvg accumulator
+   * (the memory plan sizes edges in whole floats per sample: here they are whole) */
+  mpsl_profile prof;
+  emu_table_profile(&m, &m.table->dev[0], &prof);
+  double speed = 1;
+  int64_t cap = 0;
+  mpsl_cut_problem pb;
+  ck_assert_int_eq(mpsl_cut_problem_init(&pb, &prof, 1, 2, 1, &speed, &cap, 3), 0);
+  int cuts[2] = {1, 2};
+  mpsl_cut_plan e;
+  ck_assert_int_eq(mpsl_cut_eval(&pb, cuts, &e), 0);
+  ck_assert_int_eq(e.mem[0], cn->accounted);
+  mpsl_cut_problem_free(&pb);
+  mpsl_profile_free(&prof);
   sl_memplan_free(&p);
   mpsl_model_free(&m);
 }

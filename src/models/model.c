@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "models/table.h"
 #include "models/zoo.h"
@@ -122,10 +123,15 @@ int zoo_finish(zoo_builder *b, mpsl_layer *l) {
   return 0;
 }
 
-/* csv:PATH: the rows of the table as layers. */
+/* csv:PATH: the rows of the table as layers. A relative PATH that does not exist here is
+ * looked for in mpsl's own tree too, so csv:datasets/edgesys/vgg19.csv works from anywhere. */
 static int build_from_table(mpsl_model *m, const char *name, const mpsl_model_opts *o) {
   mpsl_table *t = mpsl_xcalloc(1, sizeof *t, "layer table");
-  if (mpsl_table_load(t, name + strlen(MPSL_TABLE_PREFIX))) {
+  const char *path = name + strlen(MPSL_TABLE_PREFIX);
+  char shipped[MPSL_PATH_MAX + sizeof MPSL_SRCDIR + 1];
+  snprintf(shipped, sizeof shipped, "%s/%s", MPSL_SRCDIR, path);
+  if (path[0] != '/' && access(path, F_OK) != 0 && access(shipped, F_OK) == 0) path = shipped;
+  if (mpsl_table_load(t, path)) {
     free(t);
     return -1;
   }

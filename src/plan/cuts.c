@@ -21,6 +21,8 @@ int mpsl_cut_problem_init(mpsl_cut_problem *pb, const mpsl_profile *p, int c0, i
   pb->bwd = mpsl_xmalloc((size_t)n * sizeof *pb->bwd, "plan");
   pb->bytes = mpsl_xmalloc((size_t)n * sizeof *pb->bytes, "plan");
   pb->cut = mpsl_xmalloc((size_t)(n + 1) * sizeof *pb->cut, "plan");
+  pb->state = mpsl_xmalloc((size_t)n * sizeof *pb->state, "plan");
+  pb->input_once = !strcmp(p->layers[0].kind, "table");
   pb->speed = mpsl_xmalloc((size_t)H * sizeof *pb->speed, "plan");
   pb->cap = mpsl_xmalloc((size_t)H * sizeof *pb->cap, "plan");
   for (int i = 0; i < n; i++) {
@@ -29,6 +31,9 @@ int mpsl_cut_problem_init(mpsl_cut_problem *pb, const mpsl_profile *p, int c0, i
     pb->bwd[i] = l->bwd_s + l->update_s;
     pb->bytes[i] = l->params_bytes + l->grads_bytes + l->optim_bytes + l->stats_bytes + l->copy_bytes + l->act_bytes +
                    l->act_grad_bytes + l->workspace_bytes;
+    /* the accumulator holds the part's state as the protocol sends it: doubles of the
+     * parameters and statistics, or a layer table's float32 parameters */
+    pb->state[i] = pb->input_once ? l->params_bytes : 2 * (l->params_bytes + l->stats_bytes);
   }
   for (int i = 0; i <= n; i++) pb->cut[i] = p->layers[c0 + i - 1].out_bytes;
   for (int h = 0; h < H; h++) {
@@ -47,6 +52,7 @@ void mpsl_cut_problem_free(mpsl_cut_problem *pb) {
   free(pb->bwd);
   free(pb->bytes);
   free(pb->cut);
+  free(pb->state);
   free(pb->speed);
   free(pb->cap);
   memset(pb, 0, sizeof *pb);
@@ -59,6 +65,7 @@ typedef struct {
   const mpsl_cut_problem *pb;
   double *pf, *pb_; /* (n+1) */
   int64_t *pm;      /* (n+1) */
+  int64_t *ps;      /* (n+1) accumulator bytes */
 } sums;
 
 static void sums_init(sums *s, const mpsl_cut_problem *pb) {
@@ -67,12 +74,14 @@ static void sums_init(sums *s, const mpsl_cut_problem *pb) {
   s->pf = mpsl_xmalloc((size_t)(n + 1) * sizeof *s->pf, "plan");
   s->pb_ = mpsl_xmalloc((size_t)(n + 1) * sizeof *s->pb_, "plan");
   s->pm = mpsl_xmalloc((size_t)(n + 1) * sizeof *s->pm, "plan");
+  s->ps = mpsl_xmalloc((size_t)(n + 1) * sizeof *s->ps, "plan");
   s->pf[0] = s->pb_[0] = 0;
-  s->pm[0] = 0;
+  s->pm[0] = s->ps[0] = 0;
   for (int i = 0; i < n; i++) {
     s->pf[i + 1] = s->pf[i] + pb->fwd[i];
     s->pb_[i + 1] = s->pb_[i] + pb->bwd[i];
     s->pm[i + 1] = s->pm[i] + pb->bytes[i];
+    s->ps[i + 1] = s->ps[i] + (pb->state ? pb->state[i] : 0);
   }
 }
 
@@ -80,6 +89,7 @@ static void sums_free(sums *s) {
   free(s->pf);
   free(s->pb_);
   free(s->pm);
+  free(s->ps);
 }
 
 /* hop h holds layer offsets [i, j) */
@@ -87,7 +97,8 @@ static double seg_fwd(const sums *s, int h, int i, int j) { return (s->pf[j] - s
 static double seg_bwd(const sums *s, int h, int i, int j) { return (s->pb_[j] - s->pb_[i]) / s->pb->speed[h]; }
 static int64_t seg_mem(const sums *s, int i, int j) {
   const mpsl_cut_problem *pb = s->pb;
-  return (int64_t)pb->copies * (s->pm[j] - s->pm[i] + 2 * (pb->cut[i] + pb->cut[j]));
+  return (int64_t)pb->copies * (s->pm[j] - s->pm[i] + (2 + pb->input_once) * pb->cut[i] + 2 * pb->cut[j]) +
+         (s->ps[j] - s->ps[i]);
 }
 static bool seg_fits(const sums *s, int h, int i, int j) {
   return s->pb->cap[h] <= 0 || seg_mem(s, i, j) <= s->pb->cap[h];

@@ -26,13 +26,17 @@ typedef struct {
   double *speed;  /* (H) factor on host times of hop h's device */
   int64_t *cap;   /* (H) memory cap of hop h's device in bytes; <= 0: unlimited */
   int copies;     /* data owners the pipeline serves: copies of each part */
+  int64_t *state; /* (n) bytes a layer adds to its hop's FedAvg accumulator (one per hop, not per copy);
+                     NULL: none */
+  int input_once; /* 1: a copy also stores its part's input (a layer table's profile, whose per-layer
+                     bytes hold only outputs); 0: the per-layer bytes include inputs already */
 } mpsl_cut_problem;
 
 typedef struct {
   bool feasible;
   int cuts[MPSL_PLAN_MAX_HOPS + 1]; /* (H+1) layer indices c_0 .. c_H */
   double fwd[MPSL_PLAN_MAX_HOPS], bwd[MPSL_PLAN_MAX_HOPS];
-  int64_t mem[MPSL_PLAN_MAX_HOPS]; /* copies x (layer bytes + 2 x (input + output cut bytes)) */
+  int64_t mem[MPSL_PLAN_MAX_HOPS]; /* copies x (layer bytes + 2 x (input + output cut bytes)) + accumulator */
   double L_fwd, L_back, period;
   /* not feasible: the hop that needs most relative to its cap in the arrangement where
    * that ratio is smallest (the least any choice of cuts needs) */

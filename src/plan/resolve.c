@@ -40,8 +40,10 @@ int mpsl_plan_pipeline(const emu_input *in, int first, int H, int copies, mpsl_c
   double speed[MPSL_PLAN_MAX_HOPS];
   int64_t cap[MPSL_PLAN_MAX_HOPS];
   mpsl_cut_problem pb;
-  if (mpsl_plan_hop_devices(&in->s, first, H, speed, cap, NULL) ||
-      mpsl_cut_problem_init(&pb, &in->profile, in->c.cuts.v[0], in->c.cuts.v[in->c.hops], H, speed, cap, copies))
+  if (mpsl_plan_hop_devices(&in->s, first, H, speed, cap, NULL)) return -1;
+  /* memory_check = false: memory is accounted, not enforced, by the planner either */
+  for (int h = 0; h < H && !in->c.memory_check; h++) cap[h] = 0;
+  if (mpsl_cut_problem_init(&pb, &in->profile, in->c.cuts.v[0], in->c.cuts.v[in->c.hops], H, speed, cap, copies))
     return -1;
   int rc = mpsl_cut_plan_exact(&pb, opt);
   if (rc == 0 && heur) rc = mpsl_cut_plan_heuristic(&pb, heur);

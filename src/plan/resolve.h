@@ -14,7 +14,8 @@ int mpsl_plan_hop_devices(const emu_scenario *s, int first, int H, double *speed
                           const mpsl_device **dev);
 
 /* One pipeline of H hops on devices first.. with `copies` data owners, between the input's
- * first and last cuts: the exact plan, and the heuristic one when heur is not NULL. keep,
+ * first and last cuts: the exact plan, and the heuristic one when heur is not NULL. With
+ * memory_check = false the devices' memory caps do not bind the plan. keep,
  * when not NULL, receives the problem (free it with mpsl_cut_problem_free). */
 int mpsl_plan_pipeline(const emu_input *in, int first, int H, int copies, mpsl_cut_plan *opt, mpsl_cut_plan *heur,
                        mpsl_cut_problem *keep);
