@@ -1,17 +1,29 @@
 /* Profiles and device types: a measured profile of a tiny model has one consistent row per
- * layer and survives the HDF5 round trip; broken files are refused naming file and key; the
- * shipped device catalogue parses and cites a source for every device; bad catalogue lines
- * are reported with file:line; the speed factor follows its arithmetic. No assertion here
- * depends on how fast this machine is. */
-#define _XOPEN_SOURCE 700
+ * layer and survives the HDF5 round trip; broken files are refused naming file and key; a
+ * profile measured while busy processes hold every core is marked disturbed and every use
+ * of it warns; older files without the mark load as unknown; concurrent jobs filling the
+ * profile cache measure once; the shipped device catalogue parses and cites a source for
+ * every device; bad catalogue lines are reported with file:line; the speed factor follows
+ * its arithmetic. No assertion here depends on how fast this machine is, nor on it being
+ * idle (CI machines are not). */
+#define _GNU_SOURCE /* CPU_COUNT */
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <hdf5.h>
 #include <math.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "cli/cli.h"
 #include "emu/device.h"
@@ -30,6 +42,16 @@ static void expect_fail(int rc, const char *want) {
   ck_assert_int_eq(rc, -1);
   ck_assert_msg(strstr(mpsl_errmsg(), want) != NULL, "message '%s' lacks '%s'", mpsl_errmsg(), want);
   mpsl_clear_error();
+}
+
+/* Whether the working directory holds a file whose name starts with `prefix`. */
+static int has_file(const char *prefix) {
+  DIR *d = opendir(".");
+  ck_assert_ptr_nonnull(d);
+  int found = 0;
+  for (struct dirent *e; (e = readdir(d));) found |= !strncmp(e->d_name, prefix, strlen(prefix));
+  closedir(d);
+  return found;
 }
 
 /* ---- measuring --------------------------------------------------------------------- */
@@ -76,10 +98,19 @@ static void check_measured(const char *name, int batch) {
   ck_assert(p.whole_bytes >= 3 * 4 * mpsl_model_params(&m));
   ck_assert_str_ne(p.dnnl_version, "");
   ck_assert_str_ne(p.host, "");
+  /* how busy the cores were: recorded, consistent with the thresholds (either way: this
+   * machine may be busy) */
+  ck_assert_msg(p.cpu_ratio > 0 && p.cpu_ratio < 1.5, "cpu_ratio %g", p.cpu_ratio);
+  ck_assert_msg(p.others_load == -1 || (p.others_load >= 0 && p.others_load <= 1), "others_load %g", p.others_load);
+  ck_assert(p.disturbed == 0 || p.disturbed == 1);
+  cpu_set_t set;
+  ck_assert_int_eq(sched_getaffinity(0, sizeof set, &set), 0);
+  if (p.others_load >= 0 && p.threads >= CPU_COUNT(&set)) /* a thread per core: the load itself decides */
+    ck_assert_int_eq(p.disturbed, p.others_load > MPSL_PROFILE_MAX_OTHERS_LOAD);
 
   /* the round trip keeps every value */
   ck_assert_msg(mpsl_profile_save(&p, "p.h5") == 0, "%s", mpsl_errmsg());
-  ck_assert_int_ne(access("p.h5.tmp", F_OK), 0);
+  ck_assert(!has_file("p.h5.tmp"));
   mpsl_profile q;
   ck_assert_msg(mpsl_profile_load(&q, "p.h5") == 0, "%s", mpsl_errmsg());
   ck_assert_str_eq(q.model, p.model);
@@ -91,6 +122,8 @@ static void check_measured(const char *name, int batch) {
   ck_assert(q.width == p.width);
   ck_assert(q.whole_step_s == p.whole_step_s && q.layers_step_s == p.layers_step_s);
   ck_assert_int_eq(q.whole_bytes, p.whole_bytes);
+  ck_assert(q.cpu_ratio == p.cpu_ratio && q.others_load == p.others_load);
+  ck_assert_int_eq(q.disturbed, p.disturbed);
   ck_assert_int_eq(q.nlayers, p.nlayers);
   for (int i = 0; i < p.nlayers; i++) {
     const mpsl_profile_layer *a = &p.layers[i], *b = &q.layers[i];
@@ -219,8 +252,251 @@ START_TEST(test_load_errors) {
   hid_t f = H5Fcreate("other.h5", H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   H5Fclose(f);
   expect_fail(mpsl_profile_load(&q, "other.h5"), "other.h5: no attribute 'format' (not an mpsl profile?)");
-  expect_fail(mpsl_profile_save(&p, "no/such/dir/p.h5"), "no/such/dir/p.h5.tmp: cannot create");
+  /* the temporary is the writer's own: PATH.tmp.HOST.PID */
+  char host[64] = "", want_tmp[256];
+  gethostname(host, sizeof host);
+  host[sizeof host - 1] = '\0';
+  snprintf(want_tmp, sizeof want_tmp, "no/such/dir/p.h5.tmp.%s%s%ld: cannot create (No such file or directory)", host,
+           host[0] ? "." : "", (long)getpid());
+  expect_fail(mpsl_profile_save(&p, "no/such/dir/p.h5"), want_tmp);
   mpsl_profile_free(&p);
+}
+END_TEST
+
+/* ---- busy cores ------------------------------------------------------------------------ */
+
+static int run_mpsl(const char *const *args); /* below, with the command's tests */
+
+/* One process per usable core (at least two) spinning until killed; they die with this
+ * process too (PR_SET_PDEATHSIG), so a crashed test leaves none behind. */
+static int spinners_start(pid_t *pids, int max) {
+  cpu_set_t set;
+  int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 2;
+  n = n < 2 ? 2 : n > max ? max : n;
+  pid_t parent = getpid();
+  for (int i = 0; i < n; i++) {
+    pids[i] = fork();
+    if (pids[i] == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(0);
+      for (volatile unsigned long k = 0;; k++) continue;
+    }
+    ck_assert_int_gt(pids[i], 0);
+  }
+  return n;
+}
+
+static void spinners_stop(const pid_t *pids, int n) {
+  for (int i = 0; i < n; i++) kill(pids[i], SIGKILL);
+  for (int i = 0; i < n; i++) waitpid(pids[i], NULL, 0);
+}
+
+static void tiny_model(mpsl_model *m) {
+  mpsl_model_opts mo;
+  mpsl_model_opts_default(&mo);
+  mo.width = 1.0 / 16;
+  ck_assert_int_eq(mpsl_model_build(m, "vgg11-cifar", &mo), 0);
+}
+
+/* What estimate needs for the tiny model of tiny_model at batch 2 (cifar10: 3 channels). */
+#define TINY_ESTIMATE                                                                                                \
+  "estimate", "--set", "model=vgg11-cifar", "--set", "width=0.0625", "--set", "batch=2", "--set", "dataset=cifar10", \
+      "--set", "clients=2", "--set", "hops=1"
+
+/* A measurement with a thread per core while every core is held by a busy process is
+ * disturbed: other processes took about half of the cores' time (that is certain; how
+ * much CPU time this process still got depends on the scheduler, so cpu_ratio is only
+ * printed). The marks survive the file, and a command using the profile warns naming it. */
+START_TEST(test_disturbed) {
+  mpsl_model m;
+  tiny_model(&m);
+  pid_t pids[64];
+  int n = spinners_start(pids, 64);
+#ifdef _OPENMP
+  /* a thread per core, as by default: then every core our threads need is contended
+   * (OMP_NUM_THREADS=1 would leave the scheduler free to give our one thread a core) */
+  int threads = omp_get_max_threads();
+  omp_set_num_threads(n);
+#endif
+  usleep(50000); /* let them get going */
+  mpsl_profile p;
+  mpsl_profile_opts po = {2, 3, 1, NULL};
+  int rc = mpsl_profile_measure(&p, &m, &po);
+  spinners_stop(pids, n); /* before any assertion can end the test */
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  mpsl_model_free(&m);
+  ck_assert_msg(rc == 0, "%s", mpsl_errmsg());
+  printf("check_profile: with %d busy processes: cpu_ratio %.2f, others' load %.2f, disturbed %d\n", n, p.cpu_ratio,
+         p.others_load, p.disturbed);
+  ck_assert_msg(p.disturbed == 1, "not disturbed: cpu_ratio %.2f, others' load %.2f", p.cpu_ratio, p.others_load);
+
+  ck_assert_int_eq(mpsl_profile_save(&p, "busy.h5"), 0);
+  mpsl_profile q;
+  ck_assert_int_eq(mpsl_profile_load(&q, "busy.h5"), 0);
+  ck_assert_int_eq(q.disturbed, 1);
+  ck_assert(q.cpu_ratio == p.cpu_ratio && q.others_load == p.others_load);
+  mpsl_profile_free(&q);
+  mpsl_profile_free(&p);
+
+  const char *est[] = {TINY_ESTIMATE, "--set", "profile=busy.h5", NULL};
+  ck_assert_int_eq(run_mpsl(est), 0);
+  const char *out = read_text("out.txt");
+  ck_assert_msg(strstr(out, "mpsl: warning: profile busy.h5 was measured while the cores were busy (disturbed = 1: "),
+                "%s", out);
+  ck_assert_msg(strstr(out, "T_round"), "%s", out);
+}
+END_TEST
+
+/* A made-up profile with the given marks, saved to path. */
+static void save_marked(const char *path, int disturbed, double ratio, double others) {
+  mpsl_profile p;
+  fake_profile(&p, "resnet101", 128, 0.9);
+  p.disturbed = disturbed, p.cpu_ratio = ratio, p.others_load = others;
+  ck_assert_int_eq(mpsl_profile_save(&p, path), 0);
+  mpsl_profile_free(&p);
+}
+
+/* The warning: one line naming the file and "disturbed", once per file in a process, and
+ * only for disturbed profiles. */
+START_TEST(test_warning) {
+  save_marked("d.h5", 1, 0.42, 0.5);
+  save_marked("q.h5", 0, 0.97, 0.01);
+  const char *show[] = {"profile", "--show", "d.h5", NULL};
+  ck_assert_int_eq(run_mpsl(show), 0);
+  char *out = read_text("out.txt");
+  ck_assert_msg(strstr(out,
+                       "mpsl: warning: profile d.h5 was measured while the cores were busy (disturbed = 1: "
+                       "cpu_ratio 0.42, others' load 0.50); its times are too large or uneven: measure it again "
+                       "on an idle machine\n"),
+                "%s", out);
+  ck_assert_msg(strstr(out, "# cores while measuring: cpu_ratio 0.42, others' load 0.50: disturbed = 1"), "%s", out);
+  ck_assert_int_eq(run_mpsl(show), 0); /* the same process: not again */
+  ck_assert_msg(!strstr(read_text("out.txt"), "warning"), "%s", read_text("out.txt"));
+  const char *quiet[] = {"profile", "--show", "q.h5", NULL};
+  ck_assert_int_eq(run_mpsl(quiet), 0);
+  out = read_text("out.txt");
+  ck_assert_msg(!strstr(out, "warning") && strstr(out, "disturbed = 0 (quiet)"), "%s", out);
+
+  /* others' load unknown (no /proc/stat) */
+  mpsl_profile p;
+  fake_profile(&p, "resnet101", 128, 0.9);
+  p.disturbed = 1, p.cpu_ratio = 0.5, p.others_load = -1;
+  FILE *f = fopen("w.txt", "w");
+  ck_assert_int_eq(mpsl_profile_warn(&p, "x.h5", f), 1);
+  ck_assert_int_eq(mpsl_profile_warn(&p, "x.h5", f), 0);
+  p.disturbed = 0;
+  ck_assert_int_eq(mpsl_profile_warn(&p, "y.h5", f), 0);
+  fclose(f);
+  ck_assert_msg(strstr(read_text("w.txt"),
+                       "profile x.h5 was measured while the cores were busy (disturbed = 1: "
+                       "cpu_ratio 0.50, others' load unknown)"),
+                "%s", read_text("w.txt"));
+  mpsl_profile_free(&p);
+}
+END_TEST
+
+static void drop_marks(hid_t f) {
+  const char *k[] = {"disturbed", "cpu_ratio", "others_load"};
+  for (int i = 0; i < 3; i++) ck_assert_int_ge(H5Adelete(f, k[i]), 0);
+}
+static void bad_mark(hid_t f) {
+  hid_t a = H5Aopen(f, "disturbed", H5P_DEFAULT);
+  int v = 5;
+  ck_assert_int_ge(H5Awrite(a, H5T_NATIVE_INT, &v), 0);
+  H5Aclose(a);
+}
+
+/* A profile written before the marks existed loads as disturbed = -1 (unknown), warns
+ * nothing and says "not recorded"; a mark that is neither 0 nor 1 is refused. */
+START_TEST(test_old_profile) {
+  save_marked("old.h5", 1, 0.3, 0.6);
+  h5_edit("old.h5", drop_marks);
+  mpsl_profile q;
+  ck_assert_msg(mpsl_profile_load(&q, "old.h5") == 0, "%s", mpsl_errmsg());
+  ck_assert_int_eq(q.disturbed, -1);
+  ck_assert(q.cpu_ratio == -1 && q.others_load == -1);
+  ck_assert_int_eq(q.nlayers, 3);
+  mpsl_profile_free(&q);
+  const char *show[] = {"profile", "--show", "old.h5", NULL};
+  ck_assert_int_eq(run_mpsl(show), 0);
+  char *out = read_text("out.txt");
+  ck_assert_msg(!strstr(out, "warning") && strstr(out, "not recorded (disturbed = -1, unknown"), "%s", out);
+
+  save_marked("bad.h5", 1, 0.3, 0.6);
+  h5_edit("bad.h5", bad_mark);
+  expect_fail(mpsl_profile_load(&q, "bad.h5"), "bad.h5: attribute 'disturbed' is 5, expected 0 or 1");
+}
+END_TEST
+
+/* The mpsl binary of this build: $MPSL_BUILDDIR/mpsl, else next to tests/. */
+static void mpsl_binary(char *buf, size_t n) {
+  const char *b = getenv("MPSL_BUILDDIR");
+  if (b && *b) {
+    snprintf(buf, n, "%s/mpsl", b);
+    return;
+  }
+  char exe[4096];
+  ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ck_assert_int_gt(k, 0);
+  exe[k] = '\0';
+  for (int i = 0; i < 2; i++) *strrchr(exe, '/') = '\0'; /* .../tests/check_profile */
+  snprintf(buf, n, "%s/mpsl", exe);
+}
+
+/* Starts `mpsl ARGS...` with stdout and stderr into `out`. A new program rather than a
+ * fork of this one: OpenMP does not survive fork. */
+static pid_t spawn_mpsl(const char *bin, const char *const *args, const char *out) {
+  pid_t p = fork();
+  ck_assert_int_ge(p, 0);
+  if (p == 0) {
+    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(126);
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = (char *)"mpsl";
+    for (; *args && argc < 31; args++) argv[argc++] = (char *)*args;
+    argv[argc] = NULL;
+    execv(bin, argv);
+    _exit(127);
+  }
+  return p;
+}
+
+static int count(const char *text, const char *what) {
+  int n = 0;
+  for (const char *s = text; (s = strstr(s, what)); s += strlen(what)) n++;
+  return n;
+}
+
+/* Two jobs that need the same missing profile at once (a Slurm array on one profile_dir):
+ * one measures it, the other waits for the lock and loads it; whichever order they get
+ * there in, the profile is measured once and both give the same estimate. */
+START_TEST(test_cache_lock) {
+  char bin[4200];
+  mpsl_binary(bin, sizeof bin);
+  ck_assert_msg(access(bin, X_OK) == 0, "no mpsl at %s", bin);
+  const char *est[] = {TINY_ESTIMATE, "--set", "profile_dir=prof", NULL};
+  pid_t a = spawn_mpsl(bin, est, "a.txt"), b = spawn_mpsl(bin, est, "b.txt");
+  int sa, sb;
+  ck_assert_int_eq(waitpid(a, &sa, 0), a);
+  ck_assert_int_eq(waitpid(b, &sb, 0), b);
+  char *ta = strdup(read_text("a.txt")), *tb = strdup(read_text("b.txt")); /* read_text reuses its buffer */
+  ck_assert_msg(WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "first job: %s", ta);
+  ck_assert_msg(WIFEXITED(sb) && WEXITSTATUS(sb) == 0, "second job: %s", tb);
+  const char *note = "mpsl: measuring a host profile of vgg11-cifar at batch 2 into prof/";
+  ck_assert_msg(count(ta, note) + count(tb, note) == 1, "measured %d times:\n%s\n%s", count(ta, note) + count(tb, note),
+                ta, tb);
+  const char *ra = strstr(ta, "\nT_round"), *rb = strstr(tb, "\nT_round");
+  ck_assert_msg(ra && rb, "%s\n%s", ta, tb);
+  ck_assert(strncmp(ra, rb, strcspn(ra + 1, "\n") + 1) == 0);
+  ck_assert_int_eq(chdir("prof"), 0);
+  ck_assert(has_file("vgg11-cifar-b2-s32x3-c10-w0.0625.h5.lock"));
+  ck_assert(!has_file("vgg11-cifar-b2-s32x3-c10-w0.0625.h5.tmp"));
+  ck_assert_int_eq(chdir(".."), 0);
+  free(ta);
+  free(tb);
 }
 END_TEST
 
@@ -484,6 +760,10 @@ static Suite *profile_suite(void) {
   tcase_add_test(tc, test_load_errors);
   tcase_add_test(tc, test_h5py_reads);
   tcase_add_test(tc, test_command);
+  tcase_add_test(tc, test_disturbed);
+  tcase_add_test(tc, test_warning);
+  tcase_add_test(tc, test_old_profile);
+  tcase_add_test(tc, test_cache_lock);
   suite_add_tcase(s, tc);
   TCase *td = tcase_create("devices");
   tcase_add_checked_fixture(td, setup, teardown);

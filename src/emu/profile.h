@@ -50,26 +50,57 @@ typedef struct {
   double whole_step_s, whole_step_min_s, whole_step_max_s; /* median / min / max of fwd + bwd + update per run */
   double layers_step_s;                                    /* sum over layers of fwd_s + bwd_s + update_s */
   int64_t whole_bytes; /* everything nn_part_memory counts for the whole model at this batch */
+  /* How contended the cores were while it was measured (docs/profile.md, "Busy cores"): */
+  double cpu_ratio;   /* this process's CPU time / (wall time x threads) over the timed runs; -1 unknown */
+  double others_load; /* share of the usable cores' time other processes took, 0..1; -1 unknown */
+  int disturbed;      /* 1: the cores were contended, 0: they were not, -1: not recorded (older file) */
 } mpsl_profile;
+
+/* A profile is disturbed when other processes took more than MPSL_PROFILE_MAX_OTHERS_LOAD
+ * of the cores our threads run on, or when this process got less than
+ * MPSL_PROFILE_MIN_CPU_RATIO of wall x threads in CPU time while others took more than
+ * MPSL_PROFILE_MAX_OTHERS_LOAD of the cores; without /proc/stat, the CPU time alone decides
+ * (the rule and its reasons: meter_result in profile.c, docs/profile.md). */
+#define MPSL_PROFILE_MIN_CPU_RATIO 0.75
+#define MPSL_PROFILE_MAX_OTHERS_LOAD 0.25
 
 typedef struct {
   int batch, reps, warmup;
-  FILE *progress; /* one line per layer while measuring, or NULL */
+  FILE *progress; /* lines while measuring (rounds, layers, the cores' load), or NULL */
 } mpsl_profile_opts;
 
-/* Measures every layer of m and then the whole model. -1 with mpsl_fail (bad batch). */
+/* Measures every layer of m and then the whole model. Run r of every layer of a group
+ * (consecutive layers whose parts fit in the whole model's bytes) comes before run r + 1
+ * of any, so a burst of load spreads over the layers; cpu_ratio, others_load and disturbed
+ * say how busy the cores were. -1 with mpsl_fail (bad batch). */
 int mpsl_profile_measure(mpsl_profile *p, const mpsl_model *m, const mpsl_profile_opts *o);
 
-/* Writes PATH.tmp, then renames it to PATH. -1 with mpsl_fail naming the file. */
+/* Writes PATH.tmp.HOST.PID (one per process), then renames it to PATH. -1 with mpsl_fail
+ * naming the file. */
 int mpsl_profile_save(const mpsl_profile *p, const char *path);
 /* Reads a file written by mpsl_profile_save. -1 with mpsl_fail naming the file and the
- * missing or malformed attribute or column; *p is then empty (safe to free). */
+ * missing or malformed attribute or column; *p is then empty (safe to free). A file
+ * without `disturbed`, `cpu_ratio`, `others_load` (written before mpsl recorded them)
+ * loads with all three -1. */
 int mpsl_profile_load(mpsl_profile *p, const char *path);
 void mpsl_profile_free(mpsl_profile *p);
 
 /* A device's profile from the host's: every time divided by speed (> 0), bytes kept.
  * out is a new copy (free it with mpsl_profile_free). */
 void mpsl_profile_scale(const mpsl_profile *host, double speed, mpsl_profile *out);
+
+/* An exclusive lock on PATH.lock (created when missing, kept afterwards) for filling a
+ * shared profile cache: waits while another process holds it (with a note on stderr).
+ * Returns the descriptor to pass to mpsl_profile_unlock, or -1 when the lock cannot be had
+ * (the directory is not writable, the file system has no locks): a note says so and the
+ * caller goes on without it (the rename of mpsl_profile_save still keeps the file whole). */
+int mpsl_profile_lock(const char *path);
+void mpsl_profile_unlock(int fd);
+
+/* When p is disturbed (disturbed == 1), prints to f one line `mpsl: warning: profile PATH
+ * was measured while the cores were busy (disturbed = 1: ...)`, once per PATH in this
+ * process. Returns 1 when it printed, else 0. */
+int mpsl_profile_warn(const mpsl_profile *p, const char *path, FILE *f);
 
 /* The readable table: one line per layer, then the totals and the cross-check. */
 void mpsl_profile_print(const mpsl_profile *p, FILE *f);

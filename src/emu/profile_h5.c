@@ -21,12 +21,14 @@ typedef struct {
   const char *key;
   field_type type;
   size_t off, size;
+  int optional; /* an attribute added after format 1: a file without it loads (see read_all) */
 } field;
 
-#define FIELD(st, member, t) \
-  { #member, t, offsetof(st, member), sizeof(((st *)0)->member) }
-#define ATTR(member, t) FIELD(mpsl_profile, member, t)
-#define COL(member, t) FIELD(mpsl_profile_layer, member, t)
+#define FIELD(st, member, t, opt) \
+  { #member, t, offsetof(st, member), sizeof(((st *)0)->member), opt }
+#define ATTR(member, t) FIELD(mpsl_profile, member, t, 0)
+#define NEW_ATTR(member, t) FIELD(mpsl_profile, member, t, 1)
+#define COL(member, t) FIELD(mpsl_profile_layer, member, t, 0)
 
 static const field attrs[] = {
     ATTR(model, F_STR),
@@ -50,6 +52,9 @@ static const field attrs[] = {
     ATTR(whole_step_max_s, F_DOUBLE),
     ATTR(layers_step_s, F_DOUBLE),
     ATTR(whole_bytes, F_INT64),
+    NEW_ATTR(disturbed, F_INT),
+    NEW_ATTR(cpu_ratio, F_DOUBLE),
+    NEW_ATTR(others_load, F_DOUBLE),
 };
 
 static const field cols[] = {
@@ -137,7 +142,7 @@ static int write_attr(hid_t obj, const field *f, const void *base) {
 }
 
 static int write_text_attr(hid_t obj, const char *key, const char *text) {
-  field f = {key, F_STR, 0, strlen(text) + 1};
+  field f = {key, F_STR, 0, strlen(text) + 1, 0};
   return write_attr(obj, &f, text);
 }
 
@@ -162,7 +167,7 @@ static int write_all(hid_t file, const mpsl_profile *p) {
 int mpsl_profile_save(const mpsl_profile *p, const char *path) {
   if (p->nlayers < 1 || !p->layers) return mpsl_fail("%s: the profile has no layers", path);
   h5_tmpfile w;
-  if (h5_tmp_create(&w, path)) return -1;
+  if (h5_tmp_create_unique(&w, path)) return -1;
   int ok = write_all(w.file, p) == 0;
   if (!ok) mpsl_fail("%s: cannot write the profile (%s)", w.tmp, h5_detail());
   return h5_tmp_finish(&w, ok);
@@ -245,12 +250,22 @@ done:
 
 static int read_all(hid_t file, const char *path, mpsl_profile *p) {
   char format[64] = "";
-  field ff = {"format", F_STR, 0, sizeof format};
+  field ff = {"format", F_STR, 0, sizeof format, 0};
   if (read_attr(file, path, &ff, format)) return -1;
   if (strcmp(format, MPSL_PROFILE_FORMAT))
     return mpsl_fail("%s: attribute 'format' is '%s', expected '%s'", path, format, MPSL_PROFILE_FORMAT);
-  for (int i = 0; i < NATTRS; i++)
+  /* Profiles written before mpsl recorded how busy the cores were lack disturbed,
+   * cpu_ratio and others_load: they load as -1, "unknown", rather than being refused, since
+   * their times may well be good and re-measuring costs minutes to hours; nothing warns
+   * about them (mpsl profile --show prints "not recorded"). */
+  p->disturbed = -1;
+  p->cpu_ratio = p->others_load = -1;
+  for (int i = 0; i < NATTRS; i++) {
+    if (attrs[i].optional && H5Aexists(file, attrs[i].key) <= 0) continue;
     if (read_attr(file, path, &attrs[i], p)) return -1;
+  }
+  if (p->disturbed < -1 || p->disturbed > 1)
+    return mpsl_fail("%s: attribute 'disturbed' is %d, expected 0 or 1", path, p->disturbed);
   if (p->batch < 1) return mpsl_fail("%s: attribute 'batch' is %d, expected at least 1", path, p->batch);
   return read_table(file, path, p);
 }

@@ -127,6 +127,30 @@ static int mkdir_p(const char *dir) {
   return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
 }
 
+/* Fills the cache file `path` and loads it, under its lock: the jobs of a Slurm array that
+ * start at once measure it once (the first to take the lock) and the others wait and load
+ * it, so the check for the file is repeated after the lock is taken. */
+static int measure_cached(const char *path, const char *model, int batch, int size, int channels, int classes,
+                          double width, mpsl_profile *out) {
+  int lock = mpsl_profile_lock(path), rc = -1;
+  if (access(path, R_OK) == 0) {
+    rc = mpsl_profile_load(out, path);
+  } else {
+    mpsl_model m;
+    mpsl_model_opts mo = {classes, channels, size, width};
+    if (mpsl_model_build(&m, model, &mo) == 0) {
+      fprintf(stderr, "mpsl: measuring a host profile of %s at batch %d into %s (once; later runs reuse it)\n", model,
+              batch, path);
+      mpsl_profile_opts po = {batch, 3, 1, NULL};
+      rc = mpsl_profile_measure(out, &m, &po);
+      mpsl_model_free(&m);
+      if (rc == 0 && (rc = mpsl_profile_save(out, path)) != 0) mpsl_profile_free(out);
+    }
+  }
+  mpsl_profile_unlock(lock);
+  return rc;
+}
+
 int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes, double width,
                     bool measure, mpsl_profile *out) {
   memset(out, 0, sizeof *out);
@@ -145,24 +169,16 @@ int emu_profile_get(const sl_config *c, const char *model, int batch, int size, 
             "no host profile of %s at batch %d: %s does not exist (mpsl profile --model %s --batch %d "
             "--output %s)",
             model, batch, path, model, batch, path);
-      mpsl_model m;
-      mpsl_model_opts mo = {classes, channels, size, width};
-      if (mpsl_model_build(&m, model, &mo)) return -1;
-      fprintf(stderr, "mpsl: measuring a host profile of %s at batch %d into %s (once; later runs reuse it)\n", model,
-              batch, path);
-      mpsl_profile_opts po = {batch, 3, 1, NULL};
-      int rc = mpsl_profile_measure(out, &m, &po);
-      mpsl_model_free(&m);
-      if (rc) return -1;
       if (mkdir_p(c->profile_dir[0] ? c->profile_dir : "."))
         return mpsl_fail("profile_dir = %s: cannot create it (%s)", c->profile_dir, strerror(errno));
-      if (mpsl_profile_save(out, path)) return -1;
+      if (measure_cached(path, model, batch, size, channels, classes, width, out)) return -1;
     }
   }
   if (profile_matches(out, path, model, batch, size, channels, classes, width)) {
     mpsl_profile_free(out);
     return -1;
   }
+  mpsl_profile_warn(out, path, stderr); /* once per file: run, simulate, estimate, plan */
   return 0;
 }
 

@@ -27,12 +27,19 @@ const char *h5_detail(void) {
   return buf;
 }
 
-int h5_tmp_create(h5_tmpfile *w, const char *path) {
-  size_t plen = strlen(path);
+static int tmp_create(h5_tmpfile *w, const char *path, int unique) {
+  size_t n = strlen(path) + 96;
   w->path = path;
-  w->tmp = mpsl_xmalloc(plen + 5, "temporary file name");
-  memcpy(w->tmp, path, plen);
-  memcpy(w->tmp + plen, ".tmp", 5);
+  w->tmp = mpsl_xmalloc(n, "temporary file name");
+  if (unique) {
+    /* the host too: jobs on two nodes of a shared file system may have the same PID */
+    char host[64] = "";
+    if (gethostname(host, sizeof host)) host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    snprintf(w->tmp, n, "%s.tmp.%s%s%ld", path, host, host[0] ? "." : "", (long)getpid());
+  } else {
+    snprintf(w->tmp, n, "%s.tmp", path);
+  }
   quiet_begin(&w->q);
   errno = 0;
   w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -42,6 +49,9 @@ int h5_tmp_create(h5_tmpfile *w, const char *path) {
   free(w->tmp);
   return -1;
 }
+
+int h5_tmp_create(h5_tmpfile *w, const char *path) { return tmp_create(w, path, 0); }
+int h5_tmp_create_unique(h5_tmpfile *w, const char *path) { return tmp_create(w, path, 1); }
 
 int h5_tmp_finish(h5_tmpfile *w, int ok) {
   /* closing flushes: a full disk shows up here */

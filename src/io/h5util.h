@@ -29,6 +29,10 @@ typedef struct {
 } h5_tmpfile;
 
 int h5_tmp_create(h5_tmpfile *w, const char *path);
+/* The same with the temporary PATH.tmp.HOST.PID, for files that several processes may
+ * write at once (the profile cache of a Slurm array): two writers never share a
+ * temporary, and the last rename wins with a complete file. */
+int h5_tmp_create_unique(h5_tmpfile *w, const char *path);
 int h5_tmp_finish(h5_tmpfile *w, int ok);
 
 #endif
