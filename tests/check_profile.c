@@ -554,6 +554,18 @@ START_TEST(test_catalogue) {
   ck_assert(pi4->refs[0].seconds == 91.9 && pi4->refs[1].seconds == 71.9);
   ck_assert(vm->refs[0].seconds == 2.0 && vm->refs[1].seconds == 3.6);
   ck_assert(mpsl_device_find(&c, "host")->speed == 1);
+  /* the devices on a layer table's columns */
+  const char *col[][2] = {{"d2", "rpi4b"}, {"node16g", "vm"}, {"node8g", "vm"}, {"node4g", "vm"}};
+  const double colspeed[] = {3.15 / 7.25, 1, 0.5, 0.25};
+  for (int i = 0; i < 4; i++) {
+    const mpsl_device *d = mpsl_device_find(&c, col[i][0]);
+    ck_assert_msg(d != NULL, "%s", mpsl_errmsg());
+    ck_assert_str_eq(d->columns, col[i][1]);
+    ck_assert_msg(fabs(d->speed - colspeed[i]) < 1e-4, "%s: speed %g", d->name, d->speed);
+  }
+  ck_assert_int_eq(mpsl_device_find(&c, "node4g")->memory, 4LL << 30);
+  double s;
+  expect_fail(mpsl_device_speed(mpsl_device_find(&c, "node4g"), NULL, &s), "works with model = csv:PATH only");
   expect_fail(mpsl_device_find(&c, "rpi5") ? 0 : -1, "unknown device 'rpi5' (known: host, rpi4b");
 
   /* the published fact that an RPi 3B+ cannot train VGG-19: its parameters, gradients and

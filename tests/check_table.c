@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "emu/table.h"
 #include "emu/timing.h"
@@ -89,6 +90,14 @@ START_TEST(parse) {
   ck_assert_int_eq(t.layers[2].act_bytes, 512);
   ck_assert_int_eq(t.layers[2].param_bytes, 16384);
   ck_assert_double_eq(t.dev[1].ms[3 * 2 + 2], 1.25);
+  ck_assert_int_eq(t.disturbed, -1); /* not said */
+  mpsl_table_free(&t);
+  char text[2048];
+  snprintf(text, sizeof text, "# disturbed = 1\n# cpu_ratio = 0.5\n%s", small);
+  write_text("d.csv", text);
+  ck_assert_int_eq(mpsl_table_load(&t, "d.csv"), 0);
+  ck_assert_int_eq(t.disturbed, 1);
+  ck_assert_double_eq(t.cpu_ratio, 0.5);
   mpsl_table_free(&t);
   /* a byte-order mark and CRLF line ends are read as well */
   char crlf[2048] = "\xef\xbb\xbf";
@@ -137,6 +146,7 @@ START_TEST(errors) {
        "column 'activation_kib': 'nan' is not a number"},
       {"# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n", "t.csv: no layers"},
       {"# batch = 4\n", "t.csv: no header line"},
+      {"# batch = 4\n# disturbed = 2\n", "t.csv:2: disturbed = '2' (expected 0, 1 or -1)"},
   };
   for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     write_text("t.csv", bad[i].text);
@@ -243,6 +253,37 @@ START_TEST(scenario) {
 }
 END_TEST
 
+START_TEST(long_paths) {
+  /* a table behind a path far longer than the 39 characters model names once had */
+  char dir[2048] = ".";
+  for (int i = 0; i < 12; i++) {
+    strcat(dir, "/a-rather-long-folder-name-for-a-test");
+    ck_assert_int_eq(mkdir(dir, 0777), 0);
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/t.csv", dir);
+  write_text(path, small);
+  write_text("dev.ini", "[x]\ndescription = x\nspeed = 1\nmemory = 1G\nsource = test\n");
+  sl_config c;
+  config(&c, "a");
+  snprintf(c.model, sizeof c.model, "csv:%s", path);
+  ck_assert(strlen(c.model) > 400);
+  mpsl_model m;
+  sl_topo t;
+  ck_assert_msg(sl_config_model(&c, &m) == 0, "%s", mpsl_errmsg());
+  ck_assert_int_eq(sl_config_resolve(&c, &m, &t), 0);
+  emu_scenario s;
+  ck_assert_msg(emu_scenario_build(&s, &c, &m, &t, NULL, false) == 0, "%s", mpsl_errmsg());
+  emu_scenario_free(&s);
+  mpsl_model_free(&m);
+  /* an error names the whole path */
+  snprintf(c.model, sizeof c.model, "csv:%s/missing.csv", dir);
+  ck_assert_int_eq(sl_config_model(&c, &m), -1);
+  ck_assert_msg(strstr(mpsl_errmsg(), "/missing.csv: cannot open the layer table") != NULL, "%s", mpsl_errmsg());
+  mpsl_clear_error();
+}
+END_TEST
+
 START_TEST(empty_last_part) {
   /* a table's last cut may be its last layer: the data owner then computes only the loss */
   write_text("t.csv", small);
@@ -283,6 +324,7 @@ int main(void) {
   tcase_add_test(tc, parse);
   tcase_add_test(tc, errors);
   tcase_add_test(tc, scenario);
+  tcase_add_test(tc, long_paths);
   tcase_add_test(tc, empty_last_part);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

@@ -2,6 +2,7 @@
  * host, stored as an HDF5 profile (emu/profile.h) and/or printed; with --show, prints a
  * stored profile. The printed form ends with what each device of the catalogue would take
  * for one step of the whole model and whether it fits the device's memory. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,10 +11,11 @@
 #include "cli/cli_internal.h"
 #include "emu/device.h"
 #include "emu/profile.h"
+#include "emu/table.h"
 #include "util/err.h"
 
 typedef struct {
-  char model[40], output[512], show[512], devices[512];
+  char model[40], output[MPSL_PATH_MAX], show[MPSL_PATH_MAX], devices[MPSL_PATH_MAX], csv[MPSL_PATH_MAX], device[32];
   int batch, classes, channels, size, reps, warmup;
   double width;
   bool text, progress;
@@ -32,7 +34,7 @@ static const mpsl_opt keys[] = {
      "timed runs per layer (the median is kept, with min and max)", 0},
     {"warmup", MPSL_OPT_INT, MPSL_OPT_FIELD(profile_cfg, warmup), "2", 0, 100000, NULL, "untimed runs first", 0},
     {"output", MPSL_OPT_STRING, MPSL_OPT_FIELD(profile_cfg, output), NULL, 0, 0, NULL,
-     "write the profile to this HDF5 file (through FILE.tmp)", 0},
+     "write the profile to this HDF5 file (through FILE.tmp.HOST.PID)", 0},
     {"text", MPSL_OPT_BOOL, MPSL_OPT_FIELD(profile_cfg, text), "false", 0, 0, NULL, "print the profile as a table", 0},
     {"show", MPSL_OPT_STRING, MPSL_OPT_FIELD(profile_cfg, show), NULL, 0, 0, NULL,
      "print a stored profile instead of measuring", 0},
@@ -40,6 +42,10 @@ static const mpsl_opt keys[] = {
      "a device catalogue read after the shipped one (its devices add to or replace the shipped ones)", 0},
     {"progress", MPSL_OPT_BOOL, MPSL_OPT_FIELD(profile_cfg, progress), "false", 0, 0, NULL,
      "one line per layer on stderr while measuring", 0},
+    {"csv", MPSL_OPT_STRING, MPSL_OPT_FIELD(profile_cfg, csv), NULL, 0, 0, NULL,
+     "also write the profile (measured, or the one of --show) as a layer table (docs/table.md), - for stdout", 0},
+    {"device", MPSL_OPT_STRING, MPSL_OPT_FIELD(profile_cfg, device), "host", 0, 0, NULL,
+     "the device name of the layer table's columns (--csv)", 0},
 };
 static const mpsl_optset opts = {"profile",
                                  NULL,
@@ -104,6 +110,26 @@ static void print_all(const mpsl_devices *d, const mpsl_profile *p) {
   if (d->n) print_devices(d, p, stdout);
 }
 
+/* --csv: the profile as a layer table, through FILE.tmp and a rename like every output. */
+static int write_table(const profile_cfg *c, const mpsl_profile *p) {
+  if (!strcmp(c->csv, "-")) return emu_profile_write_table(p, c->device, stdout, "stdout") ? cli_error("profile") : 0;
+  char tmp[MPSL_PATH_MAX + 32];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", c->csv, (long)getpid());
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    mpsl_fail("--csv %s: cannot create %s (%s)", c->csv, tmp, strerror(errno));
+    return cli_error("profile");
+  }
+  int bad = emu_profile_write_table(p, c->device, f, c->csv);
+  if (fclose(f) && !bad) bad = mpsl_fail("%s: write error (%s)", c->csv, strerror(errno));
+  if (!bad && rename(tmp, c->csv)) bad = mpsl_fail("--csv %s: cannot rename %s to it (%s)", c->csv, tmp, strerror(errno));
+  if (bad) {
+    unlink(tmp);
+    return cli_error("profile");
+  }
+  return 0;
+}
+
 int cmd_profile(int argc, char **argv) {
   profile_cfg c;
   int npos = 0, rc = cli_parse(&opts, &c, argc, argv, &npos, NULL, 0);
@@ -116,8 +142,8 @@ int cmd_profile(int argc, char **argv) {
     mpsl_fail("--model is required (expected %s), or --show PROFILE.h5", MPSL_MODEL_HELP);
     return cli_error("profile");
   }
-  if (!c.show[0] && !c.output[0] && !c.text) {
-    mpsl_fail("nothing to do: give --output PROFILE.h5 and/or --text");
+  if (!c.show[0] && !c.output[0] && !c.text && !c.csv[0]) {
+    mpsl_fail("nothing to do: give --output PROFILE.h5, --csv TABLE.csv and/or --text");
     return cli_error("profile");
   }
   /* the catalogues are read first, so a typo in one is reported before a long measurement */
@@ -129,7 +155,9 @@ int cmd_profile(int argc, char **argv) {
   mpsl_profile p;
   if (c.show[0]) {
     rc = mpsl_profile_load(&p, c.show) ? cli_error("profile") : 0;
-    if (rc == 0) print_all(&d, &p);
+    if (rc == 0) mpsl_profile_warn(&p, c.show, stderr);
+    if (rc == 0 && c.csv[0]) rc = write_table(&c, &p);
+    if (rc == 0 && (c.text || !c.csv[0])) print_all(&d, &p);
     mpsl_profile_free(&p);
     mpsl_devices_free(&d);
     return rc;
@@ -144,6 +172,8 @@ int cmd_profile(int argc, char **argv) {
   rc = mpsl_profile_measure(&p, &m, &po) ? cli_error("profile") : 0;
   mpsl_model_free(&m);
   if (rc == 0 && c.output[0] && mpsl_profile_save(&p, c.output)) rc = cli_error("profile");
+  if (rc == 0) mpsl_profile_warn(&p, c.output[0] ? c.output : "(not saved)", stderr);
+  if (rc == 0 && c.csv[0]) rc = write_table(&c, &p);
   if (rc == 0 && c.text) print_all(&d, &p);
   mpsl_profile_free(&p);
   mpsl_devices_free(&d);

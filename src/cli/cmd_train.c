@@ -13,7 +13,7 @@
 #include "util/timer.h"
 
 typedef struct {
-  char model[40], dataset[16], data_dir[512], init[512], save[512];
+  char model[40], dataset[16], data_dir[MPSL_PATH_MAX], init[MPSL_PATH_MAX], save[MPSL_PATH_MAX];
   int batch, steps, epochs, test_limit;
   double lr, momentum, weight_decay, width;
   int64_t seed;

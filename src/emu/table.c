@@ -34,6 +34,9 @@ void emu_table_profile(const mpsl_model *m, const mpsl_table_device *d, mpsl_pro
     out->layers_step_s += 1e-3 * (ms[0] + ms[1] + ms[2]);
   }
   out->whole_step_s = out->whole_step_min_s = out->whole_step_max_s = out->layers_step_s;
+  out->disturbed = t->disturbed;
+  out->cpu_ratio = t->cpu_ratio;
+  out->others_load = t->others_load;
 }
 
 void emu_table_part_memory(const mpsl_model *m, int first, int last, nn_mem_stats *out) {
@@ -58,6 +61,9 @@ int emu_profile_write_table(const mpsl_profile *p, const char *dev, FILE *f, con
   fprintf(f, "# source = mpsl %s profile, oneDNN %s, %d threads, median of %d runs after %d warm-up\n",
           p->mpsl_version, p->dnnl_version, p->threads, p->reps, p->warmup);
   fprintf(f, "# host = %s\n# date = %s\n", p->host, p->date);
+  /* whether the cores were busy while it was measured: commands reading the table warn */
+  fprintf(f, "# disturbed = %d\n# cpu_ratio = %.3f\n# others_load = %.3f\n", p->disturbed, p->cpu_ratio,
+          p->others_load);
   fprintf(f, "index,layer,activation_kib,parameter_kib,%s_fwd_ms,%s_bwd_ms,%s_opt_ms\n", dev, dev, dev);
   for (int i = 0; i < p->nlayers; i++) {
     const mpsl_profile_layer *r = &p->layers[i];

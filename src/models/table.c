@@ -132,6 +132,19 @@ static int meta_line(mpsl_table *t, char *text, const char *where) {
       return mpsl_fail("%s: batch = '%s' (expected the batch size of the table, a whole number >= 1)", where, value);
     if (t->batch) return mpsl_fail("%s: a second 'batch' line", where);
     t->batch = (int)b;
+  } else if (!strcmp(key, "disturbed") || !strcmp(key, "cpu_ratio") || !strcmp(key, "others_load")) {
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    int dist = !strcmp(key, "disturbed");
+    if (!*value || *end || errno || !isfinite(v) || (dist && v != 0 && v != 1 && v != -1))
+      return mpsl_fail("%s: %s = '%s' (expected %s)", where, key, value, dist ? "0, 1 or -1" : "a number");
+    if (dist)
+      t->disturbed = (int)v;
+    else if (key[0] == 'c')
+      t->cpu_ratio = v;
+    else
+      t->others_load = v;
   } else if (!strcmp(key, "source")) {
     free(t->source);
     t->source = strdup(value);
@@ -144,6 +157,7 @@ int mpsl_table_load(mpsl_table *t, const char *path) {
   memset(t, 0, sizeof *t);
   FILE *f = fopen(path, "r");
   if (!f) return mpsl_fail("%s: cannot open the layer table (%s)", path, strerror(errno));
+  t->disturbed = -1, t->cpu_ratio = t->others_load = -1;
   t->path = strdup(path);
   if (!t->path) MPSL_DIE("out of memory reading a table");
   char *line = NULL, **cell = mpsl_xmalloc(MAX_COLS * sizeof *cell, "table cells");

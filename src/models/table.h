@@ -25,6 +25,10 @@ typedef struct mpsl_table {
   char *path;   /* as given after csv: */
   char *source; /* the `# source = ...` line, or "" */
   int batch;
+  /* `# disturbed = 0|1`, `# cpu_ratio = X`, `# others_load = Y` of a table written by mpsl
+   * profile --csv (emu/profile.h); -1 when the table does not say */
+  int disturbed;
+  double cpu_ratio, others_load;
   int nlayers;
   mpsl_table_layer *layers; /* (nlayers) layers[0] is index 1 */
   int ndev;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char errbuf[1024];
+static char errbuf[16384];
 
 int mpsl_fail(const char *fmt, ...) {
   if (errbuf[0]) return -1;
@@ -18,7 +18,7 @@ int mpsl_fail(const char *fmt, ...) {
 }
 
 int mpsl_fail_context(const char *fmt, ...) {
-  char ctx[512], old[sizeof errbuf];
+  char ctx[8192], old[sizeof errbuf];
   snprintf(old, sizeof old, "%s", mpsl_errmsg());
   va_list ap;
   va_start(ap, fmt);
