@@ -179,6 +179,8 @@ START_TEST(scaled) {
   topology("--set pipelines=2 --set hops=1 --set policy=bwd-first", "R2H1-bwd-first");
   topology("--set pipelines=2 --set hops=2", "R2H2-fifo");
   topology("--set pipelines=2 --set hops=2 --set policy=bwd-first --set cuts=2,9,22", "R2H2-bwd-first-cuts");
+  /* owners 0..2 on pipeline 0, owner 3 alone on pipeline 1 */
+  topology("--set pipelines=2 --set hops=1 --set distribution=3,1", "R2H1-blocks");
 }
 END_TEST
 
@@ -249,6 +251,22 @@ START_TEST(topology_roles) {
   mpsl_clear_error();
   config_of(&c, "--set pipelines=5 --set clients=4");
   ck_assert_int_eq(sl_config_resolve(&c, &m, &t), -1);
+  /* distribution: contiguous blocks of the given sizes */
+  config_of(&c, "--set pipelines=3 --set hops=1 --set clients=7 --set distribution=1,4,2");
+  ck_assert_int_eq(sl_config_resolve(&c, &m, &t), 0);
+  int want[7] = {0, 1, 1, 1, 1, 2, 2};
+  for (int k = 0; k < 7; k++) ck_assert_int_eq(sl_owner_pipeline(&t, k), want[k]);
+  ck_assert(sl_pipeline_owners(&t, 0) == 1 && sl_pipeline_owners(&t, 1) == 4 && sl_pipeline_owners(&t, 2) == 2);
+  const char *bad[][2] = {{"--set pipelines=3 --set clients=7 --set distribution=4,3", "2 value(s) but there are 3"},
+                          {"--set pipelines=2 --set clients=7 --set distribution=4,4", "add up to 8 but there are 7"},
+                          {"--set pipelines=2 --set clients=7 --set distribution=7,0", "pipeline 1 gets 0"}};
+  for (int i = 0; i < 3; i++) {
+    mpsl_clear_error();
+    config_of(&c, bad[i][0]);
+    ck_assert_int_eq(sl_config_resolve(&c, &m, &t), -1);
+    ck_assert_msg(strstr(mpsl_errmsg(), bad[i][1]) != NULL, "%s", mpsl_errmsg());
+  }
+  mpsl_clear_error();
   mpsl_model_free(&m);
 }
 END_TEST

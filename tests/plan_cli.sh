@@ -99,6 +99,19 @@ expect "no cuts of layers" -- estimate $base --set hops=2 --set cuts=plan --set 
   2>"$tmp/err" && grep -q "^slowest pipeline: " "$tmp/plan2" && ok || bad "R=2 plan: $(cat "$tmp/err")"
 n=$(awk '/^pipeline [0-9]+: [0-9]+ data owner/ { s += $3 } END { print s }' "$tmp/plan2")
 [ "$n" = 5 ] && ok || bad "the distribution covers $n data owners, not 5"
+# distribution = plan takes the printed counts; more owners go to the faster pipeline (six
+# owners: 4 on the host and 2 at half its speed beat k % R's 3 and 3)
+two="$base --set hops=1 --set pipelines=2 --set clients=6 --set cn_devices=host:1,half:1"
+"$mpsl" plan $two >"$tmp/plan3" 2>"$tmp/err" && ok || bad "R=2 plan of 6: $(cat "$tmp/err")"
+dist=$(sed -n 's/^distribution = //p' "$tmp/plan3")
+[ "$dist" = 4,2 ] && ok || bad "plan printed distribution '$dist', expected 4,2"
+"$mpsl" estimate $two --set distribution=plan --csv >"$tmp/d1" 2>"$tmp/err" && ok || bad "distribution=plan: $(cat "$tmp/err")"
+"$mpsl" estimate $two --set "distribution=$dist" --csv >"$tmp/d2" 2>"$tmp/err" && ok || bad "distribution=$dist: $(cat "$tmp/err")"
+[ "$(col T_round "$tmp/d1")" = "$(col T_round "$tmp/d2")" ] && ok || bad "distribution=plan differs from $dist"
+"$mpsl" estimate $two --csv >"$tmp/d3" 2>"$tmp/err"
+awk -v a="$(col T_round "$tmp/d1")" -v b="$(col T_round "$tmp/d3")" 'BEGIN { exit !(a < b) }' && ok ||
+  bad "the planned distribution is not faster than k % R"
+expect "the counts add up to 4 but there are 6" -- estimate $two --set distribution=2,2
 
 expect "fit the memory caps: hop" -- plan $base --set hops=2 --set cn_devices=tiny
 grep -q "^optimal  *no cuts fit the memory caps" "$tmp/out" && ok || bad "infeasible plan not said on stdout"

@@ -39,10 +39,13 @@ static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, 
   d.last = mpsl_xmalloc((size_t)K * sizeof *d.last, "plan");
   d.owner_cn = mpsl_xmalloc((size_t)K * sizeof *d.owner_cn, "plan");
   d.owner_agg = mpsl_xmalloc((size_t)K * sizeof *d.owner_agg, "plan");
-  for (int i = 0; i < K; i++) {
-    int k = i * s->R;
+  d.owner_pipe = mpsl_xcalloc((size_t)K, sizeof *d.owner_pipe, "plan");
+  d.pipe_owners = &K;
+  for (int i = 0, k = 0; k < s->K; k++) {
+    if (emu_owner_pipe(s, k) != 0) continue;
     d.first[i] = s->first[k], d.last[i] = s->last[k];
     d.owner_cn[i] = s->owner_cn[k], d.owner_agg[i] = s->owner_agg[k];
+    i++;
   }
   d.hop = mpsl_xmalloc((size_t)H * sizeof *d.hop, "plan");
   d.cut_bytes = mpsl_xmalloc((size_t)(H + 1) * sizeof *d.cut_bytes, "plan");
@@ -62,7 +65,7 @@ static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, 
   int rc = mpsl_estimate(&d, &e);
   if (rc == 0) *t_round = e.T_round;
   mpsl_estimate_free(&e);
-  free(d.first), free(d.last), free(d.owner_cn), free(d.owner_agg);
+  free(d.first), free(d.last), free(d.owner_cn), free(d.owner_agg), free(d.owner_pipe);
   free(d.hop), free(d.cut_bytes), free(d.hop_state), free(d.cn_speed);
   return rc;
 }
@@ -91,52 +94,36 @@ static void print_infeasible(const char *what, const mpsl_cut_plan *p, const mps
       bytes_str(p->need_cap, b), copies);
 }
 
-typedef struct {
-  const emu_input *in;
-} dist_ctx;
-
-static double pipeline_load(void *ctx, int p, int n) {
-  const emu_input *in = ((dist_ctx *)ctx)->in;
-  mpsl_cut_plan opt;
-  if (mpsl_plan_pipeline(in, p * in->s.H, in->s.H, n, &opt, NULL, NULL)) {
-    mpsl_clear_error();
-    return INFINITY;
-  }
-  return opt.feasible ? n * opt.period : INFINITY;
-}
-
 static void distribute(const emu_input *in) {
   const emu_scenario *s = &in->s;
   int R = s->R;
   int *n = mpsl_xmalloc((size_t)R * sizeof *n, "plan");
-  dist_ctx ctx = {in};
-  printf(
-      "# data owners over %d pipelines: the largest n_p x period_p (each pipeline's cuts planned for its n_p "
-      "copies)\n",
-      R);
-  if (mpsl_distribute_owners(R, s->K, pipeline_load, &ctx, n)) {
+  printf("# data owners over %d pipelines: the least largest n_p x period_p, at the configured cuts\n", R);
+  if (mpsl_plan_distribution(in, n)) {
     printf("distribution: %s\n", mpsl_errmsg());
     mpsl_clear_error();
   } else {
     double worst = 0, worst_rr = 0;
     for (int p = 0; p < R; p++) {
-      double l = n[p] ? pipeline_load(&ctx, p, n[p]) : 0, rr = pipeline_load(&ctx, p, mpsl_plan_owners_of(s, p));
+      double l = n[p] ? mpsl_plan_load(in, p, n[p]) : 0, rr = mpsl_plan_load(in, p, mpsl_plan_owners_of(s, p));
       char was[64];
       if (rr < INFINITY)
         snprintf(was, sizeof was, "%.6g s", rr * s->r * s->B);
       else
         snprintf(was, sizeof was, "exceeds a memory cap");
-      printf("pipeline %d: %d data owner(s), load %.6g s per round of batches (mpsl run's k %% R: %d, %s)\n", p, n[p],
+      printf("pipeline %d: %d data owner(s), load %.6g s per round of batches (configured: %d, %s)\n", p, n[p],
              l * s->r * s->B, mpsl_plan_owners_of(s, p), was);
       if (l > worst) worst = l;
       if (rr > worst_rr) worst_rr = rr;
     }
     if (worst_rr < INFINITY)
-      printf("slowest pipeline: %.6g s planned, %.6g s with k %% R (%.2f %% shorter)\n", worst * s->r * s->B,
+      printf("slowest pipeline: %.6g s planned, %.6g s as configured (%.2f %% shorter)\n", worst * s->r * s->B,
              worst_rr * s->r * s->B, 100 * (worst_rr - worst) / worst_rr);
     else
-      printf("slowest pipeline: %.6g s planned; k %% R exceeds a memory cap\n", worst * s->r * s->B);
-    printf("# mpsl run serves data owner k by pipeline k %% R; an uneven distribution is advice for now\n");
+      printf("slowest pipeline: %.6g s planned; as configured it exceeds a memory cap\n", worst * s->r * s->B);
+    printf("distribution = ");
+    for (int p = 0; p < R; p++) printf(p ? ",%d" : "%d", n[p]);
+    printf("\n# distribution = plan in run and simulate uses these counts\n");
   }
   free(n);
 }

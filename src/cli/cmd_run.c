@@ -154,8 +154,8 @@ int cmd_run(int argc, char **argv) {
   int ranks, ref, memory;
   int rc = parse(&c, argc, argv, &ranks, &ref, &memory);
   if (rc > 0) return 0;
-  /* cuts = plan: every rank plans the same cuts from the same scenario */
-  if (rc < 0 || mpsl_plan_config_cuts(&c)) return launched_rank() == 0 ? cli_error("run") : 1;
+  /* cuts = plan, distribution = plan: every rank plans the same from the same scenario */
+  if (rc < 0 || mpsl_plan_config(&c)) return launched_rank() == 0 ? cli_error("run") : 1;
   if (ranks) return print_ranks(&c);
   if (memory) return print_memory(&c);
   if (ref) return reference(&c);

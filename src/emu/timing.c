@@ -154,7 +154,7 @@ static int measure_cached(const char *path, const char *model, int batch, int si
 int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes, double width,
                     bool measure, mpsl_profile *out) {
   memset(out, 0, sizeof *out);
-  char path[600];
+  char path[2 * MPSL_PATH_MAX];
   bool own = !strcmp(model, c->model) && c->profile[0];
   if (own) {
     snprintf(path, sizeof path, "%s", c->profile);
@@ -216,7 +216,7 @@ static int device_speed(const sl_config *c, const mpsl_device *d, const mpsl_pro
   int best = -1;
   for (int i = 0; i < d->nrefs; i++) {
     const mpsl_device_ref *q = &d->refs[i];
-    char path[600];
+    char path[2 * MPSL_PATH_MAX];
     emu_profile_path(c, q->model, q->batch, d->ref_size, 3, d->ref_classes, 1.0, path, (int)sizeof path);
     int score = 2 * (strncmp(q->model, c->model, 3) == 0) + (access(path, R_OK) == 0);
     if (score > best) best = score, r = q;
@@ -246,7 +246,7 @@ static void add_table_devices(mpsl_devices *cat, const mpsl_model *m) {
     snprintf(x->columns, sizeof x->columns, "%s", name);
     snprintf(x->description, sizeof x->description, "the device '%s' of the layer table", name);
     snprintf(x->source, sizeof x->source, "%s", m->table->source[0] ? m->table->source : m->table->path);
-    snprintf(x->origin, sizeof x->origin, "%.280s", m->table->path);
+    snprintf(x->origin, sizeof x->origin, "%s", m->table->path);
     x->speed = 1;
     x->published = true;
   }
@@ -355,6 +355,9 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
     return -1;
   }
   s->cn_col = mpsl_xcalloc((size_t)N, sizeof *s->cn_col, "table columns");
+  s->owner_pipe = mpsl_xcalloc((size_t)K, sizeof *s->owner_pipe, "pipelines");
+  s->pipe_owners = mpsl_xcalloc((size_t)t->R, sizeof *s->pipe_owners, "pipelines");
+  for (int k = 0; k < K; k++) s->pipe_owners[s->owner_pipe[k] = sl_owner_pipeline(t, k)]++;
   s->owner_dev = mpsl_xcalloc((size_t)K, sizeof *s->owner_dev, "devices");
   s->cn_dev = mpsl_xcalloc((size_t)N, sizeof *s->cn_dev, "devices");
   s->owner_speed = mpsl_xcalloc((size_t)K, sizeof *s->owner_speed, "speeds");
@@ -474,6 +477,7 @@ int emu_input_load(emu_input *in) {
     snprintf(in->profile_path, sizeof in->profile_path, "%s", in->m.table->path);
     if (emu_scenario_build(&in->s, c, &in->m, &in->t, NULL, false)) return -1;
     emu_table_profile(&in->m, &in->m.table->dev[in->s.cn_col[0]], &in->profile);
+    mpsl_profile_warn(&in->profile, in->m.table->path, stderr); /* a table written from a disturbed profile */
     return 0;
   }
   if (sl_dataset_shape(c->dataset, &classes, &channels, &size) ||
@@ -508,6 +512,8 @@ void emu_scenario_free(emu_scenario *s) {
   free(s->owner_speed);
   free(s->cn_speed);
   free(s->cn_col);
+  free(s->owner_pipe);
+  free(s->pipe_owners);
   mpsl_devices_free(&s->catalogue);
   memset(s, 0, sizeof *s);
 }

@@ -67,6 +67,8 @@ typedef struct {
   const mpsl_device *agg_dev;
   double *owner_speed, *cn_speed; /* (K), (R*H) factor on host times (a layer table: on its columns) */
   int *cn_col;                    /* (R*H) a layer table's device whose columns hop i uses; -1 otherwise */
+  int *owner_pipe;                /* (K) the pipeline that serves data owner k (sl_owner_pipeline) */
+  int *pipe_owners;               /* (R) data owners of pipeline p */
   double agg_speed;
 
   mpsl_devices catalogue; /* owns what the device pointers point to */
@@ -124,6 +126,13 @@ emu_cost emu_range_cost(const mpsl_profile *p, int first, int last, double speed
  * run and task 0..3 is M_1 forward, M_P forward, M_P backward, M_1 backward. 1 when
  * jitter is 0. */
 double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task);
+
+/* The pipeline of data owner k, and the data owners of pipeline p (a scenario made by hand,
+ * without the arrays, serves owner k by pipeline k % R). */
+static inline int emu_owner_pipe(const emu_scenario *s, int k) { return s->owner_pipe ? s->owner_pipe[k] : k % s->R; }
+static inline int emu_pipe_owners(const emu_scenario *s, int p) {
+  return s->pipe_owners ? s->pipe_owners[p] : (s->K - p + s->R - 1) / s->R;
+}
 
 /* Link occupancy and latency of a message: bytes / bw (0 if unlimited), and lat. */
 static inline double emu_link_busy(emu_link l, int64_t bytes) { return l.bw > 0 ? (double)bytes / l.bw : 0.0; }

@@ -10,7 +10,8 @@ static double maxd(double a, double b) { return a > b ? a : b; }
 static void estimate_pipe(const emu_scenario *s, int p, mpsl_estimate_pipe *e) {
   int H = s->H;
   memset(e, 0, sizeof *e);
-  for (int k = p; k < s->K; k += s->R) {
+  for (int k = 0; k < s->K; k++) {
+    if (emu_owner_pipe(s, k) != p) continue;
     e->owners++;
     emu_link l = s->owner_cn[k];
     e->startT += s->first[k].fwd + emu_link_time(l, s->cut_bytes[0]);

@@ -1,6 +1,7 @@
 /* `cuts = plan` (plan/resolve.h). */
 #include "plan/resolve.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,38 @@ int mpsl_plan_pipeline(const emu_input *in, int first, int H, int copies, mpsl_c
   return rc;
 }
 
+double mpsl_plan_load(const emu_input *in, int p, int n) {
+  int H = in->c.hops;
+  double speed[MPSL_PLAN_MAX_HOPS];
+  int64_t cap[MPSL_PLAN_MAX_HOPS];
+  mpsl_cut_problem pb;
+  mpsl_cut_plan e;
+  if (mpsl_plan_hop_devices(&in->s, p * H, H, speed, cap, NULL)) {
+    mpsl_clear_error();
+    return INFINITY;
+  }
+  for (int h = 0; h < H && !in->c.memory_check; h++) cap[h] = 0;
+  if (mpsl_cut_problem_init(&pb, &in->profile, in->c.cuts.v[0], in->c.cuts.v[H], H, speed, cap, n)) {
+    mpsl_clear_error();
+    return INFINITY;
+  }
+  int bad = mpsl_cut_eval(&pb, in->c.cuts.v, &e);
+  mpsl_cut_problem_free(&pb);
+  if (bad) mpsl_clear_error();
+  return !bad && e.feasible ? n * e.period : INFINITY;
+}
+
+static double load_of(void *ctx, int p, int n) { return mpsl_plan_load(ctx, p, n); }
+
+int mpsl_plan_distribution(const emu_input *in, int *n) {
+  const emu_scenario *s = &in->s;
+  if (mpsl_distribute_owners(s->R, s->K, load_of, (void *)in, n)) return -1;
+  for (int p = 0; p < s->R; p++)
+    if (n[p] < 1)
+      return mpsl_fail("the planned distribution leaves pipeline %d without data owners (use fewer pipelines)", p);
+  return 0;
+}
+
 /* The planned cuts of a loaded input into c. */
 static int planned_cuts(const emu_input *in, sl_config *c) {
   int H = in->c.hops;
@@ -72,23 +105,45 @@ static int planned_cuts(const emu_input *in, sl_config *c) {
   return 0;
 }
 
-int mpsl_plan_input_load(emu_input *in) {
-  bool plan = in->c.cuts.plan;
-  if (emu_input_load(in)) return -1;
-  if (!plan) return 0;
-  sl_config c = in->c;
-  if (planned_cuts(in, &c)) return -1;
-  emu_input_free(in);
-  in->c = c;
-  return emu_input_load(in);
+/* The planned distribution of a loaded input into c. */
+static int planned_distribution(const emu_input *in, sl_config *c) {
+  int R = in->s.R;
+  if (R > MPSL_INTLIST_MAX) return mpsl_fail("distribution = plan: at most %d pipelines, not %d", MPSL_INTLIST_MAX, R);
+  int n[MPSL_INTLIST_MAX];
+  if (mpsl_plan_distribution(in, n)) return mpsl_fail_context("distribution = plan");
+  memset(&c->distribution, 0, sizeof c->distribution);
+  c->distribution.n = R;
+  memcpy(c->distribution.v, n, (size_t)R * sizeof *n);
+  return 0;
 }
 
-int mpsl_plan_config_cuts(sl_config *c) {
-  if (!c->cuts.plan) return 0;
+/* Cuts first (for pipeline 0 as the configuration distributes the owners), then the
+ * distribution at those cuts; each is loaded again once chosen. */
+int mpsl_plan_input_load(emu_input *in) {
+  if (emu_input_load(in)) return -1;
+  for (int step = 0; step < 2; step++) {
+    bool plan = step == 0 ? in->c.cuts.plan : in->c.distribution.plan;
+    if (!plan) continue;
+    sl_config c = in->c;
+    if (step == 0 ? planned_cuts(in, &c) : planned_distribution(in, &c)) return -1;
+    emu_input_free(in);
+    in->c = c;
+    if (emu_input_load(in)) return -1;
+  }
+  return 0;
+}
+
+int mpsl_plan_config(sl_config *c) {
+  if (!c->cuts.plan && !c->distribution.plan) return 0;
   emu_input *in = mpsl_xcalloc(1, sizeof *in, "plan");
   in->c = *c;
-  int rc = emu_input_load(in) || planned_cuts(in, c);
+  int rc = mpsl_plan_input_load(in);
+  if (rc == 0) {
+    /* the planned keys only: the rest of c stays as given */
+    c->cuts = in->c.cuts;
+    c->distribution = in->c.distribution;
+  }
   emu_input_free(in);
   free(in);
-  return rc ? -1 : 0;
+  return rc;
 }

@@ -180,7 +180,7 @@ static void owner_start(sim *x, int k, double t) {
   row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_FWD, 1, t, end, 0, bytes);
   double at = emu_link_send(&x->ofree[4 * k + L_UP_FIRST], s->owner_cn[k], bytes, end);
   x->cnt[4 * k + 0]++;
-  push(x, at, EV_ARRIVE, (k % x->R) * x->H, k * 2 + MPSL_DIR_FWD);
+  push(x, at, EV_ARRIVE, sl_owner_pipeline(x->t, k) * x->H, k * 2 + MPSL_DIR_FWD);
 }
 
 /* The activation reached the owner at t: M_P forward and loss, backward and update; the
@@ -196,7 +196,7 @@ static void owner_forward(sim *x, int k, double t) {
   row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_BWD, P, mid, end, 0, bytes);
   double at = emu_link_send(&x->ofree[4 * k + x->up_last], s->owner_cn[k], bytes, end);
   x->cnt[4 * k + 1]++;
-  push(x, at, EV_ARRIVE, (k % x->R) * x->H + x->H - 1, k * 2 + MPSL_DIR_BWD);
+  push(x, at, EV_ARRIVE, sl_owner_pipeline(x->t, k) * x->H + x->H - 1, k * 2 + MPSL_DIR_BWD);
 }
 
 /* The gradient reached the owner at t: M_1 backward and update; the next batch starts at
@@ -291,7 +291,7 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
   for (int i = 0; i < x->N; i++) {
     sim_node *nd = &x->nodes[i];
     nd->p = i / t->H, nd->h = i % t->H;
-    nd->copies = (t->K - nd->p + t->R - 1) / t->R;
+    nd->copies = sl_pipeline_owners(t, nd->p);
     nd->rank = sl_compute_rank(t, nd->p, nd->h);
     nd->part = nd->h + 2;
     nd->cost = s->hop[i];
@@ -424,7 +424,7 @@ int64_t sim_links(const sim *x, int round, mpsl_res_link **rows) {
   link_list l = {0, 0, NULL};
   int64_t c0 = s->cut_bytes[0], cH = s->cut_bytes[x->H];
   for (int k = 0; k < x->K; k++) {
-    int r = x->orank[k], p = k % x->R;
+    int r = x->orank[k], p = sl_owner_pipeline(t, k);
     int first = sl_compute_rank(t, p, 0), last = sl_compute_rank(t, p, x->H - 1);
     const int64_t *c = x->cnt + 4 * k;
     add_link(&l, round, r, first, c[0] * c0, c[0]);

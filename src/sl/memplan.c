@@ -144,7 +144,7 @@ static void devices_free(plan_devices *d) {
 
 static void plan_compute(sl_memrank *r, const sl_config *c, const sl_topo *t, const part_info *pi,
                          const mpsl_device *dev) {
-  int64_t n = (t->K - r->pipeline + t->R - 1) / t->R, B = c->batch;
+  int64_t n = sl_pipeline_owners(t, r->pipeline), B = c->batch;
   r->copies = (int)n;
   r->first = pi->first;
   r->last = pi->last;

@@ -325,7 +325,7 @@ int sl_run(MPI_Comm world, sl_config *c) {
   for (int k = 0; k < t.K; k++) x.total += x.counts[k];
   MPI_CHECK(MPI_Comm_split(world, x.role == SL_COMPUTE ? x.hop : MPI_UNDEFINED, x.pipeline, &s.hop_comm));
   int64_t per_round = (int64_t)c->local_epochs * c->batches;
-  x.cap_ev = (int)(x.role == SL_COMPUTE ? 2 * per_round * ((t.K - x.pipeline + t.R - 1) / t.R)
+  x.cap_ev = (int)(x.role == SL_COMPUTE ? 2 * per_round * sl_pipeline_owners(&t, x.pipeline)
                    : x.role == SL_OWNER ? 4 * per_round * s.owners
                                         : 1);
   x.ev = mpsl_xmalloc((size_t)x.cap_ev * sizeof *x.ev, "events");

@@ -23,11 +23,16 @@ static const mpsl_opt keys[] = {
     {"hops", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, hops), "2", 1, 63, NULL,
      "H: compute nodes in each pipeline (hops between M_1 and M_P)", 0},
     {"pipelines", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, pipelines), "1", 1, 4096, NULL,
-     "R: parallel pipelines; data owner k is served by pipeline k % R", 0},
+     "R: parallel pipelines; data owner k is served by pipeline k % R unless distribution says otherwise", 0},
     {"cuts", MPSL_OPT_INTLIST, MPSL_OPT_FIELD(sl_config, cuts), NULL, 1, 100000, NULL,
      "H+1 layer indices: M_1 = 1..c1, hop i = c_i+1..c_{i+1}, M_P = c_{H+1}+1..L "
      "(empty: after the first ReLU, FLOP-balanced hops, M_P = last layer); plan: the cut planner's optimum between "
      "the default first and last cuts, plan:FIRST,LAST between those (mpsl plan)",
+     MPSL_OPT_PLAN},
+    {"distribution", MPSL_OPT_INTLIST, MPSL_OPT_FIELD(sl_config, distribution), NULL, 0, 1 << 20, NULL,
+     "data owners per pipeline, N0,N1,... adding up to clients: the first N0 on pipeline 0, the next N1 on "
+     "pipeline 1, ... (empty: data owner k on pipeline k % R); plan: the planner's distribution by speed within "
+     "the memory caps (mpsl plan)",
      MPSL_OPT_PLAN},
     {"owners_per_rank", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, owners_per_rank), "1", 1, 1 << 20, NULL,
      "data owners hosted by each data-owner rank", 0},
@@ -219,6 +224,26 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   t->opr = c->owners_per_rank;
   t->owner_ranks = (t->K + t->opr - 1) / t->opr;
   t->nranks = 1 + t->R * t->H + t->owner_ranks;
+  if (c->distribution.plan && c->distribution.n)
+    return mpsl_fail("distribution = plan takes no values (got %d)", c->distribution.n);
+  if (c->distribution.n) {
+    /* also the placeholder of distribution = plan: k % R is used until the planner chose */
+    if (c->distribution.n != t->R)
+      return mpsl_fail("distribution has %d value(s) but there are %d pipelines (expected one count per pipeline)",
+                       c->distribution.n, t->R);
+    int sum = 0;
+    for (int p = 0; p < t->R; p++) {
+      if (c->distribution.v[p] < 1)
+        return mpsl_fail("distribution: pipeline %d gets %d data owners (expected at least 1)", p,
+                         c->distribution.v[p]);
+      sum += c->distribution.v[p];
+      t->block_end[p] = sum;
+    }
+    if (sum != t->K)
+      return mpsl_fail("distribution = %d,...: the counts add up to %d but there are %d data owners",
+                       c->distribution.v[0], sum, t->K);
+    t->blocks = 1;
+  }
   for (int p = 0; p < t->P; p++) {
     t->first[p] = p ? c->cuts.v[p - 1] + 1 : 1;
     t->last[p] = p < t->P - 1 ? c->cuts.v[p] : m->nlayers;

@@ -4,7 +4,7 @@
  * Ranks: 0 is the aggregator; 1 .. R*H are the compute nodes, pipeline p hop h (both from
  * 0) at rank 1 + p*H + h; the remaining ceil(K / owners_per_rank) ranks host the data
  * owners, owners j*opr .. (j+1)*opr-1 on the j-th of them. Data owner k is served by
- * pipeline k % R. Parts are numbered 0 .. P-1 (P = H + 2): part 0 is M_1 and part P-1 is
+ * pipeline k % R, or by contiguous blocks of the sizes `distribution` gives. Parts are numbered 0 .. P-1 (P = H + 2): part 0 is M_1 and part P-1 is
  * M_P (both on the data owner), part h+1 is hop h. */
 #ifndef MPSL_SL_RUNCONFIG_H
 #define MPSL_SL_RUNCONFIG_H
@@ -29,6 +29,7 @@ typedef struct {
   int64_t seed;
   bool shuffle, augment;
   mpsl_intlist cuts;
+  mpsl_intlist distribution; /* data owners per pipeline (empty: owner k on pipeline k % R) */
   mpsl_optmask given;
 } sl_config;
 
@@ -42,6 +43,10 @@ typedef struct {
   int nranks;              /* 1 + R*H + owner ranks */
   int owner_ranks;         /* ceil(K / opr) */
   int first[66], last[66]; /* (P) layer range of each part, 1-based inclusive */
+  /* distribution = N0,N1,...: pipeline p serves owners block_end[p-1] .. block_end[p]-1
+   * (block_end[-1] = 0); blocks = 0: owner k is served by pipeline k % R */
+  int blocks;
+  int block_end[MPSL_INTLIST_MAX];
 } sl_topo;
 
 /* Classes, channels and side of the preprocessed images of a dataset, without reading it. */
@@ -65,7 +70,16 @@ int sl_default_cuts(const mpsl_model *m, int hops, int *cuts);
 sl_role sl_rank_role(const sl_topo *t, int rank, int *pipeline, int *hop);
 int sl_compute_rank(const sl_topo *t, int pipeline, int hop);
 int sl_owner_rank(const sl_topo *t, int owner);
-static inline int sl_owner_pipeline(const sl_topo *t, int owner) { return owner % t->R; }
+static inline int sl_owner_pipeline(const sl_topo *t, int owner) {
+  if (!t->blocks) return owner % t->R;
+  int p = 0;
+  while (owner >= t->block_end[p]) p++;
+  return p;
+}
+/* Data owners served by pipeline p. */
+static inline int sl_pipeline_owners(const sl_topo *t, int p) {
+  return t->blocks ? t->block_end[p] - (p ? t->block_end[p - 1] : 0) : (t->K - p + t->R - 1) / t->R;
+}
 /* Owners hosted by a data-owner rank: [*first, *first + *n). */
 void sl_rank_owners(const sl_topo *t, int rank, int *first, int *n);
 const char *sl_role_name(sl_role r);
