@@ -231,7 +231,7 @@ START_TEST(scenario) {
   ck_assert_int_eq(cn->grads, 3 * 2048);
   ck_assert_int_eq(cn->optim, 3 * 2048);
   ck_assert_int_eq(cn->activations, 3 * (8192 + 4096)); /* its input and its output */
-  ck_assert_int_eq(p.row[1].over, 1);                  /* 1 KiB cap */
+  ck_assert_int_eq(p.row[1].over, 1);                   /* 1 KiB cap */
 
   /* the cut planner counts the same bytes for that hop: 3 copies of the part with its
    * input stored, the activations and gradients at both edges, one FedAvg accumulator

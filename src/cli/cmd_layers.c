@@ -54,7 +54,8 @@ static void print_table(const mpsl_model *m) {
   printf("total parameter bytes: %lld\n", (long long)params);
   for (int d = 0; d < t->ndev; d++) {
     double f = 0, b = 0, o = 0;
-    for (int i = 0; i < t->nlayers; i++) f += t->dev[d].ms[3 * i], b += t->dev[d].ms[3 * i + 1], o += t->dev[d].ms[3 * i + 2];
+    for (int i = 0; i < t->nlayers; i++)
+      f += t->dev[d].ms[3 * i], b += t->dev[d].ms[3 * i + 1], o += t->dev[d].ms[3 * i + 2];
     printf("device %s: the whole model %.4g ms forward, %.4g ms backward, %.4g ms optimizer step: %.4g s per batch\n",
            t->dev[d].name, f, b, o, 1e-3 * (f + b + o));
   }

@@ -59,7 +59,8 @@ static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, 
     /* the protocol sends a part's state as doubles: twice its float bytes (a layer table's
      * parts send their float32 parameters) */
     for (int l = plan->cuts[h] + 1; l <= plan->cuts[h + 1]; l++)
-      d.hop_state[h] += (in->m.table ? 1 : 2) * (in->profile.layers[l - 1].params_bytes + in->profile.layers[l - 1].stats_bytes);
+      d.hop_state[h] +=
+          (in->m.table ? 1 : 2) * (in->profile.layers[l - 1].params_bytes + in->profile.layers[l - 1].stats_bytes);
   }
   mpsl_estimate_terms e;
   int rc = mpsl_estimate(&d, &e);

@@ -122,7 +122,8 @@ static int write_table(const profile_cfg *c, const mpsl_profile *p) {
   }
   int bad = emu_profile_write_table(p, c->device, f, c->csv);
   if (fclose(f) && !bad) bad = mpsl_fail("%s: write error (%s)", c->csv, strerror(errno));
-  if (!bad && rename(tmp, c->csv)) bad = mpsl_fail("--csv %s: cannot rename %s to it (%s)", c->csv, tmp, strerror(errno));
+  if (!bad && rename(tmp, c->csv))
+    bad = mpsl_fail("--csv %s: cannot rename %s to it (%s)", c->csv, tmp, strerror(errno));
   if (bad) {
     unlink(tmp);
     return cli_error("profile");

@@ -14,12 +14,12 @@
 #endif
 
 #include "cli/cli_internal.h"
-#include "plan/resolve.h"
 #include "config.h"
 #include "data/data.h"
 #include "io/results.h"
 #include "io/weights.h"
 #include "nn/stack.h"
+#include "plan/resolve.h"
 #include "sl/memplan.h"
 #include "sl/reference.h"
 #include "sl/runconfig.h"

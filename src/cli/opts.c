@@ -582,7 +582,8 @@ int mpsl_opts_parse_argv(const mpsl_optset *s, void *cfg, int argc, char **argv,
 
 static bool empty_value(const mpsl_opt *o, const char *p) {
   if (o->type == MPSL_OPT_STRING || o->type == MPSL_OPT_ENUM) return *p == '\0';
-  if (o->type == MPSL_OPT_INTLIST) return ((const mpsl_intlist *)(const void *)p)->n == 0 && !((const mpsl_intlist *)(const void *)p)->plan;
+  if (o->type == MPSL_OPT_INTLIST)
+    return ((const mpsl_intlist *)(const void *)p)->n == 0 && !((const mpsl_intlist *)(const void *)p)->plan;
   return false;
 }
 

@@ -251,9 +251,10 @@ const mpsl_device *mpsl_device_find(const mpsl_devices *c, const char *name) {
 int mpsl_device_speed(const mpsl_device *d, const mpsl_profile *h, double *speed) {
   const mpsl_device_ref *best = NULL;
   if (d->columns[0])
-    return mpsl_fail("device '%s' (%s) takes its times from the columns '%s' of a layer table: it works with "
-                     "model = csv:PATH only",
-                     d->name, d->origin, d->columns);
+    return mpsl_fail(
+        "device '%s' (%s) takes its times from the columns '%s' of a layer table: it works with "
+        "model = csv:PATH only",
+        d->name, d->origin, d->columns);
   if (h)
     for (int i = 0; i < d->nrefs; i++) {
       const mpsl_device_ref *r = &d->refs[i];

@@ -35,7 +35,7 @@ typedef struct {
 typedef struct {
   char name[32];
   char description[160];
-  char source[400]; /* where the figures come from; required */
+  char source[400];                /* where the figures come from; required */
   char origin[MPSL_PATH_MAX + 24]; /* "devices.ini:12", the line of its [section] */
   double speed;     /* given factor on host times; 0 when derived from refs. With columns: on that column's times */
   char columns[32]; /* a layer table's device whose times it takes (docs/table.md); "" for none */

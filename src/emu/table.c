@@ -58,8 +58,8 @@ int emu_profile_write_table(const mpsl_profile *p, const char *dev, FILE *f, con
   fprintf(f, "# batch = %d\n", p->batch);
   fprintf(f, "# model = %s, %d classes, input %dx%dx%d, width %g\n", p->model, p->classes, p->channels, p->size,
           p->size, p->width);
-  fprintf(f, "# source = mpsl %s profile, oneDNN %s, %d threads, median of %d runs after %d warm-up\n",
-          p->mpsl_version, p->dnnl_version, p->threads, p->reps, p->warmup);
+  fprintf(f, "# source = mpsl %s profile, oneDNN %s, %d threads, median of %d runs after %d warm-up\n", p->mpsl_version,
+          p->dnnl_version, p->threads, p->reps, p->warmup);
   fprintf(f, "# host = %s\n# date = %s\n", p->host, p->date);
   /* whether the cores were busy while it was measured: commands reading the table warn */
   fprintf(f, "# disturbed = %d\n# cpu_ratio = %.3f\n# others_load = %.3f\n", p->disturbed, p->cpu_ratio,

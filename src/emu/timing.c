@@ -271,8 +271,9 @@ static int table_columns(const mpsl_model *m, const mpsl_device *d, int *col, do
   char list[512];
   mpsl_table_device_list(m->table, list, sizeof list);
   if (d->columns[0])
-    return mpsl_fail("device '%s' (%s) takes the columns '%s', which the layer table %s does not have (its devices: %s)",
-                     d->name, d->origin, d->columns, m->table->path, list);
+    return mpsl_fail(
+        "device '%s' (%s) takes the columns '%s', which the layer table %s does not have (its devices: %s)", d->name,
+        d->origin, d->columns, m->table->path, list);
   return mpsl_fail(
       "device '%s' has no columns in the layer table %s (its devices: %s): name one of them, or give the device "
       "'columns = DEV' in a catalogue",

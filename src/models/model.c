@@ -24,8 +24,8 @@ int mpsl_scale_width(int c, double width) {
 }
 
 const char *mpsl_layer_kind_name(mpsl_layer_kind k) {
-  static const char *const names[] = {"conv",   "bn",      "relu",  "maxpool", "avgpool",
-                                      "flatten", "linear", "dropout", "block", "table"};
+  static const char *const names[] = {"conv",    "bn",     "relu",    "maxpool", "avgpool",
+                                      "flatten", "linear", "dropout", "block",   "table"};
   return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
@@ -212,9 +212,10 @@ int64_t mpsl_model_out_bytes(const mpsl_model *m, int i, int batch) {
 
 int mpsl_model_check_batch(const mpsl_model *m, int batch) {
   if (m->table && batch != m->table->batch)
-    return mpsl_fail("batch = %d, but the layer table %s is for batch %d (its '# batch = %d' line): its times and "
-                     "activations hold for that batch only",
-                     batch, m->table->path, m->table->batch, m->table->batch);
+    return mpsl_fail(
+        "batch = %d, but the layer table %s is for batch %d (its '# batch = %d' line): its times and "
+        "activations hold for that batch only",
+        batch, m->table->path, m->table->batch, m->table->batch);
   return 0;
 }
 

@@ -46,13 +46,15 @@ static int device_name_ok(const char *s, size_t n) {
 static int read_header(mpsl_table *t, char **cell, int n, const char *where) {
   for (int i = 0; i < NFIXED; i++)
     if (i >= n || strcmp(cell[i], fixed_cols[i]))
-      return mpsl_fail("%s: column %d is '%s' (expected '%s': the header starts index,layer,activation_kib,"
-                       "parameter_kib)",
-                       where, i + 1, i < n ? cell[i] : "", fixed_cols[i]);
+      return mpsl_fail(
+          "%s: column %d is '%s' (expected '%s': the header starts index,layer,activation_kib,"
+          "parameter_kib)",
+          where, i + 1, i < n ? cell[i] : "", fixed_cols[i]);
   if (n == NFIXED || (n - NFIXED) % 3)
-    return mpsl_fail("%s: %d device column(s) after parameter_kib (expected three per device: DEV_fwd_ms, "
-                     "DEV_bwd_ms, DEV_opt_ms)",
-                     where, n - NFIXED);
+    return mpsl_fail(
+        "%s: %d device column(s) after parameter_kib (expected three per device: DEV_fwd_ms, "
+        "DEV_bwd_ms, DEV_opt_ms)",
+        where, n - NFIXED);
   t->ndev = (n - NFIXED) / 3;
   t->dev = mpsl_xcalloc((size_t)t->ndev, sizeof *t->dev, "table devices");
   for (int d = 0; d < t->ndev; d++) {
@@ -84,8 +86,7 @@ static int number(const char *s, double *v) {
 }
 
 static int read_row(mpsl_table *t, char **cell, int n, int ncols, char **head, const char *where) {
-  if (n != ncols)
-    return mpsl_fail("%s: %d cells (expected %d, one per column of the header)", where, n, ncols);
+  if (n != ncols) return mpsl_fail("%s: %d cells (expected %d, one per column of the header)", where, n, ncols);
   int i = t->nlayers;
   char *end;
   errno = 0;
@@ -100,8 +101,7 @@ static int read_row(mpsl_table *t, char **cell, int n, int ncols, char **head, c
   snprintf(l->name, sizeof l->name, "%s", cell[1]);
   for (int c = 2; c < ncols; c++) {
     double v;
-    if (number(cell[c], &v))
-      return mpsl_fail("%s: column '%s': '%s' is not a number >= 0", where, head[c], cell[c]);
+    if (number(cell[c], &v)) return mpsl_fail("%s: column '%s': '%s' is not a number >= 0", where, head[c], cell[c]);
     if (c == 2 || c == 3) {
       if (v * 1024 >= 9e18) return mpsl_fail("%s: column '%s': '%s' is too large", where, head[c], cell[c]);
       int64_t b = (int64_t)llround(v * 1024);
@@ -205,7 +205,8 @@ int mpsl_table_load(mpsl_table *t, const char *path) {
     rc = read_row(t, cell, n < 0 ? MAX_COLS + 1 : n, ncols, head, where);
   }
   if (rc == 0 && ferror(f)) rc = mpsl_fail("%s: read error (%s)", path, strerror(errno));
-  if (rc == 0 && !head) rc = mpsl_fail("%s: no header line (expected index,layer,activation_kib,parameter_kib,...)", path);
+  if (rc == 0 && !head)
+    rc = mpsl_fail("%s: no header line (expected index,layer,activation_kib,parameter_kib,...)", path);
   if (rc == 0 && t->nlayers == 0) rc = mpsl_fail("%s: no layers (expected one row per layer after the header)", path);
   if (rc == 0 && !t->batch)
     rc = mpsl_fail("%s: no '# batch = N' line (expected the batch size the times and activations are for)", path);
@@ -241,5 +242,6 @@ const mpsl_table_device *mpsl_table_device_find(const mpsl_table *t, const char 
 void mpsl_table_device_list(const mpsl_table *t, char *buf, int cap) {
   int k = 0;
   buf[0] = '\0';
-  for (int d = 0; d < t->ndev && k < cap; d++) k += snprintf(buf + k, (size_t)(cap - k), "%s%s", d ? ", " : "", t->dev[d].name);
+  for (int d = 0; d < t->ndev && k < cap; d++)
+    k += snprintf(buf + k, (size_t)(cap - k), "%s%s", d ? ", " : "", t->dev[d].name);
 }

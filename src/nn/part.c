@@ -395,9 +395,10 @@ static void *arena(int64_t floats, bool sizing, const char *what) {
 
 static nn_part *part_new(const mpsl_model *m, int first, int last, int batch, bool sizing) {
   if (!mpsl_model_trainable(m)) {
-    mpsl_fail("%s is a layer table: it has times and bytes but no layers to train (it works with simulate, "
-              "estimate, plan, layers and run with compute = profiled)",
-              m->name);
+    mpsl_fail(
+        "%s is a layer table: it has times and bytes but no layers to train (it works with simulate, "
+        "estimate, plan, layers and run with compute = profiled)",
+        m->name);
     return NULL;
   }
   if (first < 1 || last > m->nlayers || first > last) {

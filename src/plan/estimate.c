@@ -111,7 +111,10 @@ void mpsl_estimate_print(const mpsl_estimate_terms *e, FILE *f) {
   fprintf(f, "L_fwd          %12.6g s  max over hops of procT_fwd (and hop-to-hop link occupancy)\n", q->L_fwd);
   fprintf(f, "L_back         %12.6g s  max over hops of procT_back (and hop-to-hop link occupancy)\n", q->L_back);
   fprintf(f, "T_full         %12.6g s  L_fwd + L_back: one batch in the steady state\n", q->T_full);
-  fprintf(f, "T_hop          %12.6g s  max over hops of fwd + bwd: the busiest hop per batch, a lower bound on the period\n", q->T_hop);
+  fprintf(
+      f,
+      "T_hop          %12.6g s  max over hops of fwd + bwd: the busiest hop per batch, a lower bound on the period\n",
+      q->T_hop);
   fprintf(f, "turnT          %12.6g s  mean_k: last hop -> d_k, M_P forward+backward, d_k -> last hop\n", q->turnT);
   fprintf(f, "T_empty        %12.6g s  sum procT_fwd + sum procT_back + hop-to-hop links + turnT: the first batch\n",
           q->T_empty);

@@ -23,9 +23,10 @@ int mpsl_plan_hop_devices(const emu_scenario *s, int first, int H, double *speed
   for (int h = 0; h < H && s->cn_col; h++) {
     int i = first + h < n ? first + h : 0;
     if (s->cn_col[i] != s->cn_col[0])
-      return mpsl_fail("the planner needs the compute nodes of a layer table on one device's columns; hop %d ('%s') "
-                       "uses other columns than hop 1 ('%s')",
-                       h + 1, s->cn_dev[i]->name, s->cn_dev[0]->name);
+      return mpsl_fail(
+          "the planner needs the compute nodes of a layer table on one device's columns; hop %d ('%s') "
+          "uses other columns than hop 1 ('%s')",
+          h + 1, s->cn_dev[i]->name, s->cn_dev[0]->name);
   }
   for (int h = 0; h < H; h++) {
     int i = first + h < n ? first + h : 0;

@@ -35,8 +35,8 @@ double mpsl_plan_load(const emu_input *in, int p, int n);
 int mpsl_plan_distribution(const emu_input *in, int *n);
 
 /* emu_input_load, and for `cuts = plan` the planned cuts in place of the placeholder, then
- * for `distribution = plan` the planned distribution (the input is then loaded again). -1 with mpsl_fail, also when no cuts fit the
- * memory caps (naming the hop and what it needs). */
+ * for `distribution = plan` the planned distribution (the input is then loaded again). -1 with mpsl_fail, also when no
+ * cuts fit the memory caps (naming the hop and what it needs). */
 int mpsl_plan_input_load(emu_input *in);
 
 /* For commands that take a configuration without loading a scenario (mpsl run): when

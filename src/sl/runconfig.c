@@ -102,7 +102,9 @@ static const mpsl_opt keys[] = {
     {"time_scale", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, time_scale), "1", 1e-6, 1e6, NULL,
      "emulation: wall seconds per emulated second (0.01 runs a 100 s round in 1 s)", 0},
     {"memory_check", MPSL_OPT_BOOL, MPSL_OPT_FIELD(sl_config, memory_check), "true", 0, 0, NULL,
-     "refuse a configuration whose accounted memory exceeds a device's cap (false: warn only, and cuts = plan ignores the caps)", 0},
+     "refuse a configuration whose accounted memory exceeds a device's cap (false: warn only, and cuts = plan ignores "
+     "the caps)",
+     0},
     {"test_limit", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, test_limit), "0", 0, 1 << 30, NULL,
      "evaluate on the first N test samples only (0: all)", 0},
     {"threads", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, threads), "0", 0, 1024, NULL,

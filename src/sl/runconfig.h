@@ -4,8 +4,8 @@
  * Ranks: 0 is the aggregator; 1 .. R*H are the compute nodes, pipeline p hop h (both from
  * 0) at rank 1 + p*H + h; the remaining ceil(K / owners_per_rank) ranks host the data
  * owners, owners j*opr .. (j+1)*opr-1 on the j-th of them. Data owner k is served by
- * pipeline k % R, or by contiguous blocks of the sizes `distribution` gives. Parts are numbered 0 .. P-1 (P = H + 2): part 0 is M_1 and part P-1 is
- * M_P (both on the data owner), part h+1 is hop h. */
+ * pipeline k % R, or by contiguous blocks of the sizes `distribution` gives. Parts are numbered 0 .. P-1 (P = H + 2):
+ * part 0 is M_1 and part P-1 is M_P (both on the data owner), part h+1 is hop h. */
 #ifndef MPSL_SL_RUNCONFIG_H
 #define MPSL_SL_RUNCONFIG_H
 
