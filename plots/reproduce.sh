@@ -12,11 +12,18 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 scenario="authors' per-layer tables (datasets/edgesys), batch 128, B = 16, r = 2; data owners rpi4b, compute nodes vm"
 
+# group KEY ROW < TSV: one gnuplot data block per distinct value of the awk expression KEY
+# (a header line with it, quoted), holding ROW (an awk expression) of each of its rows in
+# file order
+group() {
+  awk -F'\t' "NR > 1 { k = $1; if (!(k in seen)) { seen[k] = 1; order[++n] = k } d[k] = d[k] ($2) \"\\n\" }
+    END { for (i = 1; i <= n; i++) printf \"\\\"%s\\\"\\n%s\\n\\n\", order[i], d[order[i]] }"
+}
+
 case $name in
   edgesys-fig3)
     # one block per (model, P): K, simulated minutes, estimated minutes
-    awk -F'\t' 'NR > 1 { k = $1 " P=" $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k } d[k] = d[k] sprintf("%s %.6g %.6g\n", $3, $4 / 60, $5 / 60) }
-      END { for (i = 1; i <= n; i++) printf "\"%s\"\n%s\n\n", order[i], d[order[i]] }' "$data" >"$tmp/d"
+    group '$1 " P=" $2' 'sprintf("%s %.6g %.6g", $3, $4 / 60, $5 / 60)' <"$data" >"$tmp/d"
     {
       printf "%s\n" "set multiplot layout 1,2 title \"EdgeSys'25 Fig. 3 reproduced: epoch time vs data owners\\n{/=9 $scenario}\""
       echo 'set grid; set key top left font ",9"; set xlabel "data owners K"; set ylabel "epoch time (min)"; set yrange [0:*]'
@@ -31,8 +38,7 @@ case $name in
     } >"$tmp/body.gp"
     render "$figdir/$name" "$tmp/body.gp" 1100 520 ;;
   edgesys-fig4)
-    awk -F'\t' 'NR > 1 { k = "do_times=" $1 ", P=" $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k } d[k] = d[k] sprintf("%s %s %.6g %.6g\n", $3, $4, $5 / 60, $6 / 60) }
-      END { for (i = 1; i <= n; i++) printf "\"%s\"\n%s\n\n", order[i], d[order[i]] }' "$data" >"$tmp/d"
+    group '"do_times=" $1 ", P=" $2' 'sprintf("%s %s %.6g %.6g", $3, $4, $5 / 60, $6 / 60)' <"$data" >"$tmp/d"
     {
       echo "set title \"EdgeSys'25 Fig. 4 reproduced: ResNet-101, K = 30, mixes of d1 and d2 ({/=9 d2 = d1 x 7.25/3.15; do\\\\_times=paper: d1's parts at the paper's 3.15 s})\""
       echo 'set grid; set key outside right font ",9"; set xlabel "data owners on d1 (the rest on d2)"; set ylabel "epoch time (min)"; set yrange [0:*]; set xrange [32:-2]'
@@ -57,8 +63,7 @@ case $name in
     } >"$tmp/body.gp"
     render "$figdir/$name" "$tmp/body.gp" 1100 520 ;;
   edgesys-links)
-    awk -F'\t' 'NR > 1 { k = $1 ", K=" $2; if (!(k in seen)) { seen[k] = 1; order[++n] = k } d[k] = d[k] sprintf("%s %.6g %.6g\n", $3, $4 / 60, $5 / 60) }
-      END { for (i = 1; i <= n; i++) printf "\"%s\"\n%s\n\n", order[i], d[order[i]] }' "$data" >"$tmp/d"
+    group '$1 ", K=" $2' 'sprintf("%s %.6g %.6g", $3, $4 / 60, $5 / 60)' <"$data" >"$tmp/d"
     {
       printf "%s\n" "set title \"Where the links start to matter: one compute node (P = 3), epoch time vs the data owners' bandwidth\\n{/=9 $scenario}\""
       echo 'set grid; set key top right font ",9"; set logscale xy; set xrange [0.8:1300]; set xlabel "data owner <-> compute node bandwidth (Mbit/s)"; set ylabel "epoch time (min)"; set arrow from 8, graph 0 to 8, graph 1 nohead dt 3 lc rgb "gray40"; set label "8 Mbit/s: the testbed of the paper" at 8.6, graph 0.04 font ",9"'
