@@ -11,9 +11,12 @@ table=csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv
 set -- --set model=$table --set batch=4 --set clients=5 --set hops=2 --set pipelines=2 \
   --set owners_per_rank=2 --set batches=2 --set local_epochs=2 --set rounds=2 --set policy=bwd-first \
   --set jitter=0.2 --set do_cn_bw=8Mbit --set do_cn_lat=0.01 --set cn_cn_bw=100Mbit --set do_agg_bw=8Mbit \
-  --set output="$out"
+  --set profile_dir="$tmp/profiles" --set output="$out"
 
 "$mpsl" simulate "$@" >"$tmp/a.log" 2>"$tmp/a.err" || { cat "$tmp/a.log" "$tmp/a.err"; fail "first simulation"; }
+# a layer table is all the simulator needs: no host profile is measured, none is cached
+[ ! -e "$tmp/profiles" ] || fail "simulating a layer table created $tmp/profiles: $(ls "$tmp/profiles")"
+grep -q "measuring a host profile" "$tmp/a.err" && fail "simulating a layer table measured a host profile"
 mv "$out" "$tmp/a.h5"
 "$mpsl" simulate "$@" >"$tmp/b.log" 2>"$tmp/b.err" || { cat "$tmp/b.log" "$tmp/b.err"; fail "second simulation"; }
 mv "$out" "$tmp/b.h5"
@@ -73,7 +76,8 @@ h5dump -a /mode "$tmp/a.h5" | grep -q '"simulate"' || fail "mode attribute"
 printf 'model = %s\nclients = 5\n' "$table" >"$tmp/c.ini"
 "$mpsl" simulate "$tmp/c.ini" --set batch=4 --set hops=2 --set pipelines=2 --set owners_per_rank=2 --set batches=2 \
   --set local_epochs=2 --set rounds=2 --set policy=bwd-first --set jitter=0.2 --set do_cn_bw=8Mbit \
-  --set do_cn_lat=0.01 --set cn_cn_bw=100Mbit --set do_agg_bw=8Mbit --set output="$out" >"$tmp/c.log" 2>&1 || { cat "$tmp/c.log"; fail "simulation from a file"; }
+  --set do_cn_lat=0.01 --set cn_cn_bw=100Mbit --set do_agg_bw=8Mbit --set profile_dir="$tmp/profiles" \
+  --set output="$out" >"$tmp/c.log" 2>&1 || { cat "$tmp/c.log"; fail "simulation from a file"; }
 strip "$out" >"$tmp/c.dump"
 diff "$tmp/a.dump" "$tmp/c.dump" >/dev/null || fail "CONFIG.ini and flags give different files"
 
