@@ -383,10 +383,16 @@ def main(argv):
         if not all(math.isfinite(v) and v >= 0 for v in r[1:]):
             raise Fail("layer %s measured a negative or non-finite number: %s" % (r[0], r[1:]))
     if args.output:
+        # through a temporary file and a rename: a failed write never leaves a table that
+        # looks complete
+        tmp = "%s.tmp.%d" % (args.output, os.getpid())
         try:
-            with open(args.output, "w") as f:
+            with open(tmp, "w") as f:
                 write_table(f, args, desc, shape, table, check)
+            os.replace(tmp, args.output)
         except OSError as e:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
             raise Fail("%s: %s" % (args.output, e.strerror or e))
     else:
         write_table(sys.stdout, args, desc, shape, table, check)

@@ -100,7 +100,9 @@ static void check_measured(const char *name, int batch) {
   ck_assert_str_ne(p.host, "");
   /* how busy the cores were: recorded, consistent with the thresholds (either way: this
    * machine may be busy) */
-  ck_assert_msg(p.cpu_ratio > 0 && p.cpu_ratio < 1.5, "cpu_ratio %g", p.cpu_ratio);
+  /* CPU time is accounted in ticks and may include a little outside the timed runs, so a
+   * short measurement can exceed 1 (1.14 seen on an idle machine): a sanity bound only */
+  ck_assert_msg(p.cpu_ratio > 0 && p.cpu_ratio < 4, "cpu_ratio %g", p.cpu_ratio);
   ck_assert_msg(p.others_load == -1 || (p.others_load >= 0 && p.others_load <= 1), "others_load %g", p.others_load);
   ck_assert(p.disturbed == 0 || p.disturbed == 1);
   cpu_set_t set;

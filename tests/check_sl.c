@@ -127,7 +127,19 @@ static void check_results(const char *path, const sl_config *c, int nranks) {
   mpsl_res_event *e;
   ck_assert_int_eq(mpsl_results_read(path, MPSL_RES_EVENTS, (void **)&e, &n), 0);
   ck_assert_int_eq(n, (int64_t)c->clients * c->rounds * c->batches * c->local_epochs * (4 + 2 * c->hops));
-  for (int i = 0; i < n; i++) ck_assert(e[i].end >= e[i].start && e[i].queue_wait >= 0);
+  /* every compute-node task ran on the hop of the pipeline that serves its data owner */
+  mpsl_model mm;
+  sl_topo t;
+  sl_config cc = *c;
+  ck_assert_int_eq(sl_config_model(&cc, &mm), 0);
+  ck_assert_int_eq(sl_config_resolve(&cc, &mm, &t), 0);
+  mpsl_model_free(&mm);
+  for (int i = 0; i < n; i++) {
+    ck_assert(e[i].end >= e[i].start && e[i].queue_wait >= 0);
+    if (e[i].role == SL_COMPUTE)
+      ck_assert_msg(e[i].rank == sl_compute_rank(&t, sl_owner_pipeline(&t, e[i].owner), e[i].part - 2),
+                    "a task of data owner %d (part %d) ran on rank %d", e[i].owner, e[i].part, e[i].rank);
+  }
   free(e);
   mpsl_res_memory *m;
   ck_assert_int_eq(mpsl_results_read(path, MPSL_RES_MEMORY, (void **)&m, &n), 0);
@@ -144,7 +156,10 @@ static void check_results(const char *path, const sl_config *c, int nranks) {
   ck_assert_int_eq(K, c->clients);
   ck_assert_int_eq(classes, 10);
   int64_t samples = 0;
-  for (int k = 0; k < K; k++) samples += p[k * (4 + classes) + 3];
+  for (int k = 0; k < K; k++) {
+    samples += p[k * (4 + classes) + 3];
+    ck_assert_int_eq(p[k * (4 + classes) + 2], sl_owner_pipeline(&t, k));
+  }
   ck_assert_int_eq(samples, train.n);
   free(p);
 }

@@ -118,8 +118,16 @@ START_TEST(errors) {
   const struct {
     const char *text, *want;
   } bad[] = {
-      {"index,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,1,1,1,1\n",
+      {"index,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,1,1,1,1\n2,l2,1,1,1,1,1\n",
        "t.csv: no '# batch = N' line"},
+      {"# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,1,1,1,1\n",
+       "t.csv: only one layer"},
+      {"# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,1,0x10,1,1\n",
+       "t.csv:3: column 'a_fwd_ms': '0x10' is not a number >= 0"},
+      {"# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,1,-0,1,1\n",
+       "t.csv:3: column 'a_fwd_ms': '-0' is not a number >= 0"},
+      {"# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,8e15,1,1,1\n",
+       "t.csv:3: column 'parameter_kib': '8e15' is too large"},
       {"# batch = 0\n", "t.csv:1: batch = '0'"},
       {"# batch = 4\n# batch = 4\n", "t.csv:2: a second 'batch' line"},
       {"# batch = 4\nindex,name,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n",
@@ -163,6 +171,8 @@ START_TEST(errors) {
   mpsl_table t;
   expect_fail(mpsl_table_load(&t, "t.csv"), "t.csv:3: a NUL byte");
   expect_fail(mpsl_table_load(&t, "missing.csv"), "missing.csv: cannot open the layer table");
+  mpsl_model m;
+  expect_fail(mpsl_model_build(&m, "csv:", NULL), "model = csv: names no file");
 }
 END_TEST
 
@@ -305,6 +315,20 @@ START_TEST(empty_last_part) {
   emu_scenario_free(&s);
   c.cuts.v[1] = 4;
   expect_fail(sl_config_resolve(&c, &m, &t), "cut 4 is out of range");
+  /* cuts = plan:FIRST,LAST keeps those ends; the placeholder between them needs no defaults */
+  c.hops = 2, c.cuts.n = 2, c.cuts.plan = 1, c.cuts.v[0] = 1, c.cuts.v[1] = 3;
+  ck_assert_msg(sl_config_resolve(&c, &m, &t) == 0, "%s", mpsl_errmsg());
+  ck_assert(c.cuts.n == 3 && c.cuts.v[0] == 1 && c.cuts.v[1] == 2 && c.cuts.v[2] == 3);
+  c.cuts.n = 2, c.cuts.v[0] = 1, c.cuts.v[1] = 4;
+  expect_fail(sl_config_resolve(&c, &m, &t), "cuts = plan:1,4: expected 1 <= FIRST and LAST <= 3");
+  c.cuts.plan = 0, c.hops = 1, c.cuts.n = 2, c.cuts.v[0] = 1, c.cuts.v[1] = 2;
+  /* what a table cannot honour is refused */
+  c.width = 0.5;
+  expect_fail(sl_config_resolve(&c, &m, &t), "width = 0.5: a layer table");
+  c.width = 1;
+  snprintf(c.profile, sizeof c.profile, "p.h5");
+  expect_fail(sl_config_resolve(&c, &m, &t), "profile = p.h5: a layer table");
+  c.profile[0] = '\0';
   mpsl_model_free(&m);
   /* the engine's models keep a last part of at least one layer */
   mpsl_opts_defaults(&sl_config_opts, &c);

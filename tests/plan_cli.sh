@@ -91,6 +91,10 @@ grep -q "^# cuts = $cuts\$" "$tmp/sim" && ok || bad "simulate cuts=plan does not
 h5dump -a config "$tmp/p.h5" | grep -q "cuts = $cuts" && ok || bad "the results file does not record cuts = $cuts"
 [ "$("$mpsl" run --ranks $base --set hops=2 --set cuts=plan --set compute=profiled 2>&1)" = 7 ] && ok ||
   bad "run --ranks with cuts=plan: $("$mpsl" run --ranks $base --set hops=2 --set cuts=plan --set compute=profiled 2>&1)"
+# run --memory resolves it too: its parts are the planned cuts' (1..c1 c1+1..c2 ...)
+parts=$(echo "$cuts" | awk -F, '{ s = "1.." $1; for (i = 2; i <= NF; i++) s = s " " $(i - 1) + 1 ".." $i; print s }')
+"$mpsl" run --memory $base --set hops=2 --set cuts=plan --set compute=profiled >"$tmp/mem" 2>"$tmp/err" &&
+  grep -q "parts: $parts " "$tmp/mem" && ok || bad "run --memory with cuts=plan: $(head -1 "$tmp/mem") $(cat "$tmp/err")"
 expect "plan:FIRST,LAST takes two cuts" -- estimate $base --set hops=2 --set cuts=plan:2
 expect "no cuts of layers" -- estimate $base --set hops=2 --set cuts=plan --set cn_devices=tiny
 

@@ -2,6 +2,7 @@
  * compute nodes' memory caps (plan/cuts.h), the best number of hops, the distribution of
  * data owners over pipelines and the gain over the paper's manual rule. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,7 +164,11 @@ int cmd_plan(int argc, char **argv) {
     }
     max_hops = (int)v;
   }
-  if (mpsl_plan_input_load(&in)) {
+  /* cuts = plan, distribution = plan: what they resolve to is what this command prints
+   * (optimal, distribution), so it keeps their placeholders, and an infeasible plan is
+   * explained rather than refused */
+  bool planned_cuts = in.c.cuts.plan;
+  if (emu_input_load(&in)) {
     emu_input_free(&in);
     return cli_error("plan");
   }
@@ -187,6 +192,8 @@ int cmd_plan(int argc, char **argv) {
     emu_input_free(&in);
     return cli_error("plan");
   }
+  if (planned_cuts)
+    printf("# cuts = plan: the configured cuts below are its placeholder; it resolves to the optimal\n");
   print_plan("configured", &given, H);
   print_hops(&pb, &given, dev);
   if (opt.feasible) {

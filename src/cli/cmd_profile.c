@@ -2,6 +2,7 @@
  * host, stored as an HDF5 profile (emu/profile.h) and/or printed; with --show, prints a
  * stored profile. The printed form ends with what each device of the catalogue would take
  * for one step of the whole model and whether it fits the device's memory. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -85,6 +86,8 @@ static void print_devices(const mpsl_devices *c, const mpsl_profile *p, FILE *f)
                               d->refs[j].batch);
       for (int j = 0; j < d->nrefs; j++)
         if (!strcmp(d->refs[j].model, p->model)) snprintf(why, sizeof why, "%s", mpsl_errmsg());
+      if (d->columns[0])
+        snprintf(why, sizeof why, "times from a layer table's '%s' columns (model = csv:PATH)", d->columns);
       mpsl_clear_error();
       fprintf(f, "  %-10s %10s %12s %10s %5s  %s\n", d->name, "-", "-", mem, fits, why);
     }
@@ -112,6 +115,14 @@ static void print_all(const mpsl_devices *d, const mpsl_profile *p) {
 
 /* --csv: the profile as a layer table, through FILE.tmp and a rename like every output. */
 static int write_table(const profile_cfg *c, const mpsl_profile *p) {
+  /* the name becomes the DEV of DEV_fwd_ms: the rule of the table reader */
+  bool ok = c->device[0] != '\0';
+  for (const char *q = c->device; *q; q++) ok = ok && (isalnum((unsigned char)*q) || strchr("_-.", *q));
+  if (!ok) {
+    mpsl_fail("--device '%s': expected 1..31 letters, digits, '_', '-' or '.' (it names the table's columns)",
+              c->device);
+    return cli_error("profile");
+  }
   if (!strcmp(c->csv, "-")) return emu_profile_write_table(p, c->device, stdout, "stdout") ? cli_error("profile") : 0;
   char tmp[MPSL_PATH_MAX + 32];
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", c->csv, (long)getpid());

@@ -149,18 +149,33 @@ static int launched_rank(void) {
   return 0;
 }
 
+/* cuts = plan, distribution = plan: rank 0 plans (it alone may measure a missing profile)
+ * and sends every rank the planned values. */
+static int plan_on_rank0(MPI_Comm world, sl_config *c) {
+  if (!c->cuts.plan && !c->distribution.plan) return 0;
+  int rank, bad = 0;
+  MPI_CHECK(MPI_Comm_rank(world, &rank));
+  if (rank == 0) bad = mpsl_plan_config(c) ? 1 : 0;
+  MPI_CHECK(MPI_Bcast(&bad, 1, MPI_INT, 0, world));
+  if (bad) return rank == 0 ? cli_error("run") : 1;
+  MPI_CHECK(MPI_Bcast(&c->cuts, (int)sizeof c->cuts, MPI_BYTE, 0, world));
+  MPI_CHECK(MPI_Bcast(&c->distribution, (int)sizeof c->distribution, MPI_BYTE, 0, world));
+  return 0;
+}
+
 int cmd_run(int argc, char **argv) {
   sl_config c;
   int ranks, ref, memory;
   int rc = parse(&c, argc, argv, &ranks, &ref, &memory);
   if (rc > 0) return 0;
-  /* cuts = plan, distribution = plan: every rank plans the same from the same scenario */
-  if (rc < 0 || mpsl_plan_config(&c)) return launched_rank() == 0 ? cli_error("run") : 1;
+  if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
+  /* the rank count does not depend on planned cuts or distribution: nothing to plan */
   if (ranks) return print_ranks(&c);
-  if (memory) return print_memory(&c);
+  if (memory) return mpsl_plan_config(&c) ? cli_error("run") : print_memory(&c);
   if (ref) return reference(&c);
   MPI_CHECK(MPI_Init(NULL, NULL));
-  int status = sl_run(MPI_COMM_WORLD, &c);
+  int status = plan_on_rank0(MPI_COMM_WORLD, &c);
+  if (status == 0) status = sl_run(MPI_COMM_WORLD, &c);
   MPI_Finalize();
   return status;
 }

@@ -414,11 +414,13 @@ int mpsl_profile_measure(mpsl_profile *p, const mpsl_model *m, const mpsl_profil
 }
 
 int mpsl_profile_lock(const char *path) {
-  char lock[1100];
-  snprintf(lock, sizeof lock, "%s.lock", path);
+  size_t n = strlen(path) + sizeof ".lock";
+  char *lock = mpsl_xmalloc(n, "lock path");
+  snprintf(lock, n, "%s.lock", path);
   int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) {
     fprintf(stderr, "mpsl: note: cannot create %s (%s): measuring without the lock\n", lock, strerror(errno));
+    free(lock);
     return -1;
   }
   int rc = flock(fd, LOCK_EX | LOCK_NB);
@@ -429,8 +431,10 @@ int mpsl_profile_lock(const char *path) {
   if (rc) {
     fprintf(stderr, "mpsl: note: cannot lock %s (%s): measuring without the lock\n", lock, strerror(errno));
     close(fd);
+    free(lock);
     return -1;
   }
+  free(lock);
   return fd;
 }
 
@@ -441,12 +445,12 @@ void mpsl_profile_unlock(int fd) {
 }
 
 int mpsl_profile_warn(const mpsl_profile *p, const char *path, FILE *f) {
-  static char seen[16][1024]; /* the files already warned about (more: warned again) */
+  static char *seen[16]; /* the files already warned about (more: warned again) */
   static int nseen;
   if (p->disturbed != 1) return 0;
   for (int i = 0; i < nseen; i++)
-    if (!strncmp(seen[i], path, sizeof seen[i] - 1)) return 0;
-  if (nseen < 16) snprintf(seen[nseen++], sizeof seen[0], "%s", path);
+    if (!strcmp(seen[i], path)) return 0;
+  if (nseen < 16 && (seen[nseen] = strdup(path))) nseen++;
   char load[32] = "unknown";
   if (p->others_load >= 0) snprintf(load, sizeof load, "%.2f", p->others_load);
   fprintf(f,

@@ -116,15 +116,18 @@ static int profile_matches(const mpsl_profile *p, const char *path, const char *
 }
 
 static int mkdir_p(const char *dir) {
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *s = buf + 1; *s; s++)
+  char *buf = strdup(dir);
+  if (!buf) MPSL_DIE("out of memory");
+  int rc = 0;
+  for (char *s = buf + 1; *s && !rc; s++)
     if (*s == '/') {
       *s = '\0';
-      if (mkdir(buf, 0777) && errno != EEXIST) return -1;
+      if (mkdir(buf, 0777) && errno != EEXIST) rc = -1;
       *s = '/';
     }
-  return mkdir(buf, 0777) && errno != EEXIST ? -1 : 0;
+  if (!rc && mkdir(buf, 0777) && errno != EEXIST) rc = -1;
+  free(buf);
+  return rc;
 }
 
 /* Fills the cache file `path` and loads it, under its lock: the jobs of a Slurm array that
@@ -397,9 +400,17 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
       }
       seen[nseen] = d;
       col_of[nseen] = -1;
-      if (m->table ? table_columns(m, d, &col_of[nseen], &speed_of[nseen])
-                   : device_speed(c, d, host, measure, &speed_of[nseen]))
+      if (m->table && table_columns(m, d, &col_of[nseen], &speed_of[nseen])) {
+        mpsl_fail_context("%s = %s",
+                          i < K       ? "do_devices"
+                          : i < K + N ? "cn_devices"
+                                      : "agg_device",
+                          i < K       ? c->do_devices
+                          : i < K + N ? c->cn_devices
+                                      : c->agg_device);
         goto fail;
+      }
+      if (!m->table && device_speed(c, d, host, measure, &speed_of[nseen])) goto fail;
       nseen++;
     }
     double v = speed_of[j];

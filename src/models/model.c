@@ -128,6 +128,10 @@ int zoo_finish(zoo_builder *b, mpsl_layer *l) {
 static int build_from_table(mpsl_model *m, const char *name, const mpsl_model_opts *o) {
   mpsl_table *t = mpsl_xcalloc(1, sizeof *t, "layer table");
   const char *path = name + strlen(MPSL_TABLE_PREFIX);
+  if (!*path) {
+    free(t);
+    return mpsl_fail("model = csv: names no file (expected csv:PATH, a layer table: docs/table.md)");
+  }
   char shipped[MPSL_PATH_MAX + sizeof MPSL_SRCDIR + 1];
   snprintf(shipped, sizeof shipped, "%s/%s", MPSL_SRCDIR, path);
   if (path[0] != '/' && access(path, F_OK) != 0 && access(shipped, F_OK) == 0) path = shipped;

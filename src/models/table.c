@@ -78,11 +78,14 @@ static int read_header(mpsl_table *t, char **cell, int n, const char *where) {
   return 0;
 }
 
+/* A plain decimal number >= 0 ("12", "0.5", "1e3"; not "0x10", "-0", "inf"). */
 static int number(const char *s, double *v) {
+  if (!isdigit((unsigned char)*s) && *s != '.') return -1;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) return -1;
   char *end;
   errno = 0;
   *v = strtod(s, &end);
-  return *s && !*end && !errno && isfinite(*v) && *v >= 0 ? 0 : -1;
+  return !*end && !errno && isfinite(*v) && *v >= 0 ? 0 : -1;
 }
 
 static int read_row(mpsl_table *t, char **cell, int n, int ncols, char **head, const char *where) {
@@ -103,7 +106,10 @@ static int read_row(mpsl_table *t, char **cell, int n, int ncols, char **head, c
     double v;
     if (number(cell[c], &v)) return mpsl_fail("%s: column '%s': '%s' is not a number >= 0", where, head[c], cell[c]);
     if (c == 2 || c == 3) {
-      if (v * 1024 >= 9e18) return mpsl_fail("%s: column '%s': '%s' is too large", where, head[c], cell[c]);
+      /* at most 1 TiB per layer, so that a million copies still add up within int64 */
+      if (v > 1024.0 * 1024 * 1024)
+        return mpsl_fail("%s: column '%s': '%s' is too large (expected at most 1073741824 KiB, 1 TiB)", where, head[c],
+                         cell[c]);
       int64_t b = (int64_t)llround(v * 1024);
       if (c == 2)
         l->act_bytes = b;
@@ -207,7 +213,9 @@ int mpsl_table_load(mpsl_table *t, const char *path) {
   if (rc == 0 && ferror(f)) rc = mpsl_fail("%s: read error (%s)", path, strerror(errno));
   if (rc == 0 && !head)
     rc = mpsl_fail("%s: no header line (expected index,layer,activation_kib,parameter_kib,...)", path);
-  if (rc == 0 && t->nlayers == 0) rc = mpsl_fail("%s: no layers (expected one row per layer after the header)", path);
+  if (rc == 0 && t->nlayers < 2)
+    rc = mpsl_fail("%s: %s (expected one row per layer after the header, at least 2 layers to split)", path,
+                   t->nlayers ? "only one layer" : "no layers");
   if (rc == 0 && !t->batch)
     rc = mpsl_fail("%s: no '# batch = N' line (expected the batch size the times and activations are for)", path);
   if (rc == 0 && !t->source) {

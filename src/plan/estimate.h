@@ -5,7 +5,8 @@
  * backward tasks uncontended) that the simulator does not make.
  *
  * R x H in general: every pipeline is estimated with the multihop formula for its own
- * data owners (owner k is served by pipeline k % R) and the round waits for the slowest;
+ * data owners (sl_owner_pipeline: k % R, or the blocks of `distribution`) and the round
+ * waits for the slowest;
  * one-hop (H = 1) and horizontally scaled one-hop (R pipelines of 1 hop) are special
  * cases of the same arithmetic. */
 #ifndef MPSL_PLAN_ESTIMATE_H

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu/table.h"
+#include "sl/memplan.h"
 #include "util/err.h"
 
 int mpsl_plan_hop_devices(const emu_scenario *s, int first, int H, double *speed, int64_t *cap,
@@ -19,14 +21,15 @@ int mpsl_plan_hop_devices(const emu_scenario *s, int first, int H, double *speed
         "%d hops need %d compute-node devices but cn_devices names %d (a mix covers the configuration's "
         "R*H = %d compute nodes; one name covers any number)",
         H, first + H, n, n);
-  /* a layer table: the planner reads the first hop's columns, so every hop must use them */
+  /* a layer table: the planner reads the pipeline's first hop's columns, so every hop of
+   * the pipeline must use them */
   for (int h = 0; h < H && s->cn_col; h++) {
-    int i = first + h < n ? first + h : 0;
-    if (s->cn_col[i] != s->cn_col[0])
+    int i = first + h < n ? first + h : 0, i0 = first < n ? first : 0;
+    if (s->cn_col[i] != s->cn_col[i0])
       return mpsl_fail(
-          "the planner needs the compute nodes of a layer table on one device's columns; hop %d ('%s') "
-          "uses other columns than hop 1 ('%s')",
-          h + 1, s->cn_dev[i]->name, s->cn_dev[0]->name);
+          "the planner needs the compute nodes of a pipeline of a layer table on one device's columns; hop %d "
+          "('%s') uses other columns than hop 1 ('%s')",
+          h + 1, s->cn_dev[i]->name, s->cn_dev[i0]->name);
   }
   for (int h = 0; h < H; h++) {
     int i = first + h < n ? first + h : 0;
@@ -63,16 +66,23 @@ double mpsl_plan_load(const emu_input *in, int p, int n) {
   mpsl_cut_problem pb;
   mpsl_cut_plan e;
   if (mpsl_plan_hop_devices(&in->s, p * H, H, speed, cap, NULL)) {
-    mpsl_clear_error();
+    mpsl_clear_error(); /* mpsl_plan_distribution reports it */
     return INFINITY;
   }
   for (int h = 0; h < H && !in->c.memory_check; h++) cap[h] = 0;
-  if (mpsl_cut_problem_init(&pb, &in->profile, in->c.cuts.v[0], in->c.cuts.v[H], H, speed, cap, n)) {
-    mpsl_clear_error();
-    return INFINITY;
+  /* a layer table's pipeline may run on other columns than pipeline 0's */
+  mpsl_profile own = {0};
+  const mpsl_profile *prof = &in->profile;
+  if (in->m.table && in->s.cn_col[p * H] != in->s.cn_col[0]) {
+    emu_table_profile(&in->m, &in->m.table->dev[in->s.cn_col[p * H]], &own);
+    prof = &own;
   }
-  int bad = mpsl_cut_eval(&pb, in->c.cuts.v, &e);
-  mpsl_cut_problem_free(&pb);
+  int bad = mpsl_cut_problem_init(&pb, prof, in->c.cuts.v[0], in->c.cuts.v[H], H, speed, cap, n);
+  if (!bad) {
+    bad = mpsl_cut_eval(&pb, in->c.cuts.v, &e);
+    mpsl_cut_problem_free(&pb);
+  }
+  mpsl_profile_free(&own);
   if (bad) mpsl_clear_error();
   return !bad && e.feasible ? n * e.period : INFINITY;
 }
@@ -81,6 +91,10 @@ static double load_of(void *ctx, int p, int n) { return mpsl_plan_load(ctx, p, n
 
 int mpsl_plan_distribution(const emu_input *in, int *n) {
   const emu_scenario *s = &in->s;
+  double speed[MPSL_PLAN_MAX_HOPS];
+  int64_t cap[MPSL_PLAN_MAX_HOPS];
+  for (int p = 0; p < s->R; p++)
+    if (mpsl_plan_hop_devices(s, p * s->H, s->H, speed, cap, NULL)) return mpsl_fail_context("pipeline %d", p);
   if (mpsl_distribute_owners(s->R, s->K, load_of, (void *)in, n)) return -1;
   for (int p = 0; p < s->R; p++)
     if (n[p] < 1)
@@ -94,12 +108,14 @@ static int planned_cuts(const emu_input *in, sl_config *c) {
   mpsl_cut_plan opt;
   if (mpsl_plan_pipeline(in, 0, H, mpsl_plan_owners_of(&in->s, 0), &opt, NULL, NULL))
     return mpsl_fail_context("cuts = plan");
-  if (!opt.feasible)
+  if (!opt.feasible) {
+    char need[32], cap[32];
     return mpsl_fail(
-        "cuts = plan: no cuts of layers %d..%d over %d hop(s) fit the memory caps: hop %d needs at least %.2f GiB "
-        "for %d copies, its cap is %.2f GiB (mpsl plan shows the arithmetic)",
-        in->c.cuts.v[0] + 1, in->c.cuts.v[H], H, opt.worst_hop + 1, (double)opt.need / (1 << 30),
-        mpsl_plan_owners_of(&in->s, 0), (double)opt.need_cap / (1 << 30));
+        "cuts = plan: no cuts of layers %d..%d over %d hop(s) fit the memory caps: hop %d needs at least %s for %d "
+        "copies, its cap is %s (mpsl plan shows the arithmetic)",
+        in->c.cuts.v[0] + 1, in->c.cuts.v[H], H, opt.worst_hop + 1, sl_mem_human(opt.need, need, sizeof need),
+        mpsl_plan_owners_of(&in->s, 0), sl_mem_human(opt.need_cap, cap, sizeof cap));
+  }
   memset(&c->cuts, 0, sizeof c->cuts);
   c->cuts.n = H + 1;
   for (int h = 0; h <= H; h++) c->cuts.v[h] = opt.cuts[h];

@@ -185,17 +185,25 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   memset(t, 0, sizeof *t);
   int H = c->hops;
   if (mpsl_model_check_batch(m, c->batch)) return -1;
+  if (!mpsl_model_trainable(m) && c->width != 1)
+    return mpsl_fail("width = %g: a layer table (%s) is the model it describes, at width 1", c->width, m->name);
+  if (!mpsl_model_trainable(m) && c->profile[0])
+    return mpsl_fail("profile = %s: a layer table (%s) has its own times; profile is for mpsl's own models", c->profile,
+                     m->name);
   if (c->cuts.plan) {
     /* a placeholder until the planner has chosen (plan/resolve.h): the default cuts, or
-     * the given ends with the hops between them one layer each */
-    int ends[2] = {c->cuts.v[0], c->cuts.v[1]}, given = c->cuts.n == 2;
-    if (sl_default_cuts(m, H, c->cuts.v)) return -1;
-    if (given) {
-      if (ends[1] - ends[0] < H || ends[0] < 1)
-        return mpsl_fail("cuts = plan:%d,%d: the layers between the two ends cannot give each of %d hop(s) a layer",
-                         ends[0], ends[1], H);
-      c->cuts.v[0] = ends[0];
-      for (int h = 1; h <= H; h++) c->cuts.v[h] = ends[1] - H + h;
+     * the given ends with the hops before the last one layer each */
+    if (c->cuts.n == 2) {
+      int a = c->cuts.v[0], b = c->cuts.v[1], top = m->table ? m->nlayers : m->nlayers - 1;
+      if (a < 1 || b > top || b - a < H)
+        return mpsl_fail(
+            "cuts = plan:%d,%d: expected 1 <= FIRST and LAST <= %d with at least one layer for each of "
+            "the %d hop(s) between them (%s has %d layers)",
+            a, b, top, H, m->name, m->nlayers);
+      for (int h = 0; h < H; h++) c->cuts.v[h] = a + h;
+      c->cuts.v[H] = b;
+    } else if (sl_default_cuts(m, H, c->cuts.v)) {
+      return -1;
     }
     c->cuts.n = H + 1;
   } else if (c->cuts.n == 0) {
