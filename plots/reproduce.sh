@@ -20,6 +20,14 @@ group() {
     END { for (i = 1; i <= n; i++) printf \"\\\"%s\\\"\\n%s\\n\\n\", order[i], d[order[i]] }"
 }
 
+# plot_pairs DATA SIM_COL EST_COL EST_STYLE: the plot command of every block of DATA, the
+# simulation solid and the estimate in EST_STYLE, one colour per block
+plot_pairs() {
+  grep '^"' "$1" | awk -v f="$1" -v a="$2" -v b="$3" -v st="$4" '{ s = $0; gsub(/"/, "", s)
+      out = out sprintf("%s\"%s\" index %d using 1:%s with linespoints lw 2 pt 7 lc %d title \"simulate, %s\", \"%s\" index %d using 1:%s with %s lc %d title \"estimate, %s\"", (NR > 1 ? ", " : ""), f, NR - 1, a, NR, s, f, NR - 1, b, st, NR, s) }
+    END { print "plot " out }'
+}
+
 case $name in
   edgesys-fig3)
     # one block per (model, P): K, simulated minutes, estimated minutes
@@ -42,9 +50,7 @@ case $name in
     {
       echo "set title \"EdgeSys'25 Fig. 4 reproduced: ResNet-101, K = 30, mixes of d1 and d2 ({/=9 d2 = d1 x 7.25/3.15; do\\\\_times=paper: d1's parts at the paper's 3.15 s})\""
       echo 'set grid; set key outside right font ",9"; set xlabel "data owners on d1 (the rest on d2)"; set ylabel "epoch time (min)"; set yrange [0:*]; set xrange [32:-2]'
-      grep '^"' "$tmp/d" | awk -v f="$tmp/d" '{ s = $0; gsub(/"/, "", s)
-          out = out sprintf("%s\"%s\" index %d using 1:3 with linespoints lw 2 pt 7 lc %d title \"simulate, %s\", \"%s\" index %d using 1:4 with linespoints lw 1 dt 2 pt 4 ps 1.6 lc %d title \"estimate, %s\"", (NR > 1 ? ", " : ""), f, NR - 1, NR, s, f, NR - 1, NR, s) }
-        END { print "plot " out }'
+      plot_pairs "$tmp/d" 3 4 "linespoints lw 1 dt 2 pt 4 ps 1.6"
     } >"$tmp/body.gp"
     render "$figdir/$name" "$tmp/body.gp" 1100 520 ;;
   edgesys-fig6)
@@ -67,9 +73,7 @@ case $name in
     {
       printf "%s\n" "set title \"Where the links start to matter: one compute node (P = 3), epoch time vs the data owners' bandwidth\\n{/=9 $scenario}\""
       echo 'set grid; set key top right font ",9"; set logscale xy; set xrange [0.8:1300]; set xlabel "data owner <-> compute node bandwidth (Mbit/s)"; set ylabel "epoch time (min)"; set arrow from 8, graph 0 to 8, graph 1 nohead dt 3 lc rgb "gray40"; set label "8 Mbit/s: the testbed of the paper" at 8.6, graph 0.04 font ",9"'
-      grep '^"' "$tmp/d" | awk -v f="$tmp/d" '{ s = $0; gsub(/"/, "", s)
-          out = out sprintf("%s\"%s\" index %d using 1:2 with linespoints lw 2 pt 7 lc %d title \"simulate, %s\", \"%s\" index %d using 1:3 with lines lw 1 dt 2 lc %d title \"estimate, %s\"", (NR > 1 ? ", " : ""), f, NR - 1, NR, s, f, NR - 1, NR, s) }
-        END { print "plot " out }'
+      plot_pairs "$tmp/d" 2 3 "lines lw 1 dt 2"
     } >"$tmp/body.gp"
     render "$figdir/$name" "$tmp/body.gp" 1000 560 ;;
   *) echo "reproduce.sh: unknown figure $name" >&2; exit 2 ;;
