@@ -57,11 +57,10 @@ static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, 
   for (int h = 0; h <= H; h++) d.cut_bytes[h] = in->profile.layers[plan->cuts[h] - 1].out_bytes;
   for (int h = 0; h < H; h++) {
     d.hop[h].fwd = plan->fwd[h], d.hop[h].bwd = plan->bwd[h];
-    /* the protocol sends a part's state as doubles: twice its float bytes (a layer table's
-     * parts send their float32 parameters) */
-    for (int l = plan->cuts[h] + 1; l <= plan->cuts[h + 1]; l++)
-      d.hop_state[h] +=
-          (in->m.table ? 1 : 2) * (in->profile.layers[l - 1].params_bytes + in->profile.layers[l - 1].stats_bytes);
+    if ((d.hop_state[h] = emu_state_bytes(&in->m, plan->cuts[h] + 1, plan->cuts[h + 1])) < 0) {
+      mpsl_clear_error();
+      d.hop_state[h] = 0;
+    }
   }
   mpsl_estimate_terms e;
   int rc = mpsl_estimate(&d, &e);

@@ -30,7 +30,7 @@ void emu_table_profile(const mpsl_model *m, const mpsl_table_device *d, mpsl_pro
     r->update_s = r->update_min_s = r->update_max_s = 1e-3 * ms[2];
     r->params_bytes = r->grads_bytes = r->optim_bytes = t->layers[i].param_bytes;
     r->out_bytes = t->layers[i].act_bytes;
-    r->act_bytes = t->layers[i].act_bytes; /* the part's input: the planner's edge buffers */
+    r->act_bytes = t->layers[i].act_bytes; /* its output; a part's input counts once more (input_once) */
     out->layers_step_s += 1e-3 * (ms[0] + ms[1] + ms[2]);
   }
   out->whole_step_s = out->whole_step_min_s = out->whole_step_max_s = out->layers_step_s;

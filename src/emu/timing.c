@@ -324,10 +324,7 @@ static int owner_links(const sl_config *c, int K, emu_link *cn, emu_link *agg) {
   return 0;
 }
 
-/* Bytes of a part's state as the protocol sends it (doubles: parameters, running
- * statistics, counters), from a one-sample instance of the part; a layer table's part
- * sends its parameters in float32 (docs/table.md). */
-static int64_t state_bytes(const mpsl_model *m, int first, int last) {
+int64_t emu_state_bytes(const mpsl_model *m, int first, int last) {
   if (m->table) {
     int64_t b = 0;
     for (int i = first; i <= last; i++) b += m->table->layers[i - 1].param_bytes;
@@ -446,11 +443,12 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   }
   for (int j = 0; j < nseen; j++) mpsl_profile_free(&table_prof[j]);
   for (int i = 0; i <= t->H; i++) s->cut_bytes[i] = mpsl_model_out_bytes(m, t->last[i], c->batch);
-  int64_t s1 = state_bytes(m, t->first[0], t->last[0]), sp = state_bytes(m, t->first[t->P - 1], t->last[t->P - 1]);
+  int64_t s1 = emu_state_bytes(m, t->first[0], t->last[0]),
+          sp = emu_state_bytes(m, t->first[t->P - 1], t->last[t->P - 1]);
   if (s1 < 0 || sp < 0) goto fail;
   s->owner_state = s1 + sp;
   for (int h = 0; h < t->H; h++)
-    if ((s->hop_state[h] = state_bytes(m, t->first[h + 1], t->last[h + 1])) < 0) goto fail;
+    if ((s->hop_state[h] = emu_state_bytes(m, t->first[h + 1], t->last[h + 1])) < 0) goto fail;
 
   emu_link dc, da;
   if (link_of("do_cn_bw", c->do_cn_bw, c->do_cn_lat, &dc) || link_of("do_agg_bw", c->do_agg_bw, c->do_agg_lat, &da) ||
@@ -484,8 +482,8 @@ int emu_input_load(emu_input *in) {
   memset(&in->s, 0, sizeof in->s);
   if (sl_config_model(c, &in->m) || sl_config_resolve(c, &in->m, &in->t)) return -1;
   if (in->m.table) {
-    /* no host profile: every device has its own columns; the planner reads those of pipeline
-     * 0's first hop (emu_input_table_profile) */
+    /* no host profile: every device has its own columns; in->profile is those of pipeline
+     * 0's first hop, which the planner reads */
     snprintf(in->profile_path, sizeof in->profile_path, "%s", in->m.table->path);
     if (emu_scenario_build(&in->s, c, &in->m, &in->t, NULL, false)) return -1;
     emu_table_profile(&in->m, &in->m.table->dev[in->s.cn_col[0]], &in->profile);

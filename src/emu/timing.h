@@ -117,6 +117,11 @@ int emu_profile_get(const sl_config *c, const char *model, int batch, int size, 
 void emu_profile_path(const sl_config *c, const char *model, int batch, int size, int channels, int classes,
                       double width, char *buf, int cap);
 
+/* Bytes of the state of layers first..last as the protocol sends it: doubles of parameters,
+ * running statistics and counters (from a one-sample instance of the part), or a layer
+ * table's float32 parameters (docs/table.md). -1 with mpsl_fail. */
+int64_t emu_state_bytes(const mpsl_model *m, int first, int last);
+
 /* Seconds of layers first..last (1-based, inclusive) of a profile: sums of the per-layer
  * medians (forward; backward + update), divided by speed. */
 emu_cost emu_range_cost(const mpsl_profile *p, int first, int last, double speed);

@@ -47,7 +47,7 @@ static int part_get(part_cache *pc, const mpsl_model *m, int first, int last, in
     pi->in = first > 1 ? (mpsl_model_out_bytes(m, first - 1, batch) / 4 + batch - 1) / batch
                        : (int64_t)m->channels * m->size * m->size;
     pi->out = last >= first ? (mpsl_model_out_bytes(m, last, batch) / 4 + batch - 1) / batch : pi->in;
-    pi->state = (pi->mem.params + 7) / 8; /* float32 parameters, counted in doubles as the plan sizes buffers */
+    pi->state = (emu_state_bytes(m, first, last) + 7) / 8; /* in doubles, as the plan sizes buffers */
     *out = pi;
     return 0;
   }
