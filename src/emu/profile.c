@@ -12,7 +12,6 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +21,7 @@
 
 #include "config.h"
 #include "nn/nn.h"
+#include "util/cpu.h"
 #include "util/err.h"
 #include "util/rng.h"
 #include "util/timer.h"
@@ -54,17 +54,6 @@ static void fill(float *x, int64_t n, uint64_t seed, double scale) {
 }
 
 /* ---- how busy the cores were ------------------------------------------------------- */
-
-/* The cores this process may run on (its affinity mask: a Slurm job's cpuset, taskset),
- * as a set and a count; every online core when the mask cannot be read. */
-static int usable_cores(cpu_set_t *set) {
-  CPU_ZERO(set);
-  if (sched_getaffinity(0, sizeof *set, set) == 0 && CPU_COUNT(set) > 0) return CPU_COUNT(set);
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  if (n < 1) n = 1;
-  for (long i = 0; i < n && i < CPU_SETSIZE; i++) CPU_SET((int)i, set);
-  return (int)(n < CPU_SETSIZE ? n : CPU_SETSIZE);
-}
 
 /* Busy and total clock ticks of the cores in `set` from /proc/stat (the per-core `cpuN`
  * lines: busy = user + nice + system + irq + softirq + steal, total = busy + idle +
@@ -119,7 +108,7 @@ typedef struct {
 
 static void meter_init(load_meter *lm) {
   memset(lm, 0, sizeof *lm);
-  lm->ncores = usable_cores(&lm->cores);
+  lm->ncores = mpsl_usable_cores(&lm->cores);
   lm->stat_ok = read_proc_stat(&lm->cores, &lm->busy0, &lm->total0) == 0;
   lm->win_cpu0 = process_cpu_s();
   lm->win_wall0 = mpsl_now();
@@ -413,6 +402,17 @@ int mpsl_profile_measure(mpsl_profile *p, const mpsl_model *m, const mpsl_profil
   return 0;
 }
 
+/* A POSIX record lock (fcntl) on the whole file, not flock: NFS (lockd, v4), Lustre mounted
+ * with -o flock and GPFS hold record locks across nodes, so array tasks on several nodes
+ * that share PROFILE_DIR measure a missing profile once; flock is node-local on some of
+ * them. The lock goes with the process: also when it is killed. */
+static int lock_file(int fd, int wait) {
+  struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+  int rc;
+  while ((rc = fcntl(fd, wait ? F_SETLKW : F_SETLK, &l)) != 0 && errno == EINTR) continue;
+  return rc;
+}
+
 int mpsl_profile_lock(const char *path) {
   size_t n = strlen(path) + sizeof ".lock";
   char *lock = mpsl_xmalloc(n, "lock path");
@@ -423,10 +423,10 @@ int mpsl_profile_lock(const char *path) {
     free(lock);
     return -1;
   }
-  int rc = flock(fd, LOCK_EX | LOCK_NB);
-  if (rc && errno == EWOULDBLOCK) {
+  int rc = lock_file(fd, 0);
+  if (rc && (errno == EACCES || errno == EAGAIN)) {
     fprintf(stderr, "mpsl: waiting for %s: another process is measuring this profile\n", lock);
-    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR) continue;
+    rc = lock_file(fd, 1);
   }
   if (rc) {
     fprintf(stderr, "mpsl: note: cannot lock %s (%s): measuring without the lock\n", lock, strerror(errno));
@@ -440,8 +440,7 @@ int mpsl_profile_lock(const char *path) {
 
 void mpsl_profile_unlock(int fd) {
   if (fd < 0) return;
-  flock(fd, LOCK_UN);
-  close(fd);
+  close(fd); /* closing releases the process's record locks on the file */
 }
 
 int mpsl_profile_warn(const mpsl_profile *p, const char *path, FILE *f) {

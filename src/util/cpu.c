@@ -1,0 +1,15 @@
+#define _GNU_SOURCE
+#include "util/cpu.h"
+
+#include <unistd.h>
+
+int mpsl_usable_cores(cpu_set_t *set) {
+  cpu_set_t mine;
+  if (!set) set = &mine;
+  CPU_ZERO(set);
+  if (sched_getaffinity(0, sizeof *set, set) == 0 && CPU_COUNT(set) > 0) return CPU_COUNT(set);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  if (n < 1) n = 1;
+  for (long i = 0; i < n && i < CPU_SETSIZE; i++) CPU_SET((int)i, set);
+  return (int)(n < CPU_SETSIZE ? n : CPU_SETSIZE);
+}
