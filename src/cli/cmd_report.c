@@ -53,6 +53,44 @@ static int by_link(const void *a, const void *b) {
   return x->round < y->round ? -1 : x->round > y->round;
 }
 
+/* "hosts: 2 (mpsl-a: ranks 0-2; mpsl-b: ranks 3-4)" from the `hosts` attribute of `mpsl run`
+ * (lines "rank host role threads", in rank order); nothing for files without one (simulate). */
+static void print_hosts(const char *path) {
+  char *hosts = NULL;
+  if (mpsl_results_attr(path, "hosts", &hosts)) {
+    mpsl_clear_error();
+    return;
+  }
+  enum { MAXH = 64 };
+  char name[MAXH][256], *line, *save = NULL;
+  int n = 0, ranks = 0;
+  char seen[4096] = "";
+  size_t at = 0;
+  int first = -1, prev = -1, prev_host = -1;
+  for (line = strtok_r(hosts, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    int rank;
+    char host[256];
+    if (sscanf(line, "%d %255s", &rank, host) != 2) continue;
+    ranks++;
+    int h = 0;
+    while (h < n && strcmp(name[h], host)) h++;
+    if (h == n && n < MAXH) snprintf(name[n++], sizeof name[0], "%s", host);
+    /* a run of consecutive ranks on one host is one range */
+    if (h != prev_host || rank != prev + 1) {
+      if (first >= 0 && at < sizeof seen)
+        at += (size_t)snprintf(seen + at, sizeof seen - at, first == prev ? "%s%s: rank %d" : "%s%s: ranks %d-%d",
+                               at ? "; " : "", name[prev_host], first, prev);
+      first = rank;
+    }
+    prev = rank, prev_host = h;
+  }
+  if (first >= 0 && at < sizeof seen)
+    snprintf(seen + at, sizeof seen - at, first == prev ? "%s%s: rank %d" : "%s%s: ranks %d-%d", at ? "; " : "",
+             name[prev_host], first, prev);
+  if (ranks) printf("hosts: %d (%s)\n", n, seen);
+  free(hosts);
+}
+
 static int summary(const char *path) {
   char *status = NULL, *program = NULL, *config = NULL;
   if (mpsl_results_attr(path, "status", &status) || mpsl_results_attr(path, "program", &program) ||
@@ -71,6 +109,7 @@ static int summary(const char *path) {
     }
   }
   printf("\n");
+  print_hosts(path);
   free(status);
   free(program);
   free(config);

@@ -73,11 +73,7 @@ static int print_memory(sl_config *c) {
   if (sl_config_model(c, &m)) return cli_error("run");
   int rc = sl_config_resolve(c, &m, &t);
 #ifdef _OPENMP
-  if (!rc) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = c->threads > 0 ? c->threads : (int)(cores / t.nranks);
-    omp_set_num_threads(threads < 1 ? 1 : threads);
-  }
+  if (!rc) omp_set_num_threads(sl_threads(c->threads, t.nranks));
 #endif
   rc = rc || sl_memplan_build(&p, c, &m, &t, NULL, -1);
   if (!rc) {

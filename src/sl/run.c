@@ -51,17 +51,14 @@ void sl_mem_add(mpsl_res_memory *r, const nn_part *p) {
   sl_mem_row_add(r, &m, 1);
 }
 
-/* Threads per rank: the cores of this host shared by the ranks on it, unless configured. */
+/* Threads of this rank (sl_threads): how many ranks share its host. */
 static int pick_threads(MPI_Comm world, int asked) {
-  if (asked > 0) return asked;
   MPI_Comm local;
   int here = 1;
   MPI_CHECK(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
   MPI_CHECK(MPI_Comm_size(local, &here));
   MPI_Comm_free(&local);
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  int t = (int)(cores / here);
-  return t < 1 ? 1 : t;
+  return sl_threads(asked, here);
 }
 
 /* A setup step every rank went through: the lowest failing rank prints its reason, and
@@ -192,21 +189,23 @@ static void gather_round(sl_run_state *s, const char *out) {
 }
 
 /* Root attributes: configuration, versions, hosts, seeds. Collective (host names). */
-static int create_results(sl_run_state *s, const char *out) {
+static int create_results(sl_run_state *s, const char *out, int threads) {
   sl_ctx *x = s->x;
   int size = x->net.size, len;
   char name[MPI_MAX_PROCESSOR_NAME] = {0};
   MPI_CHECK(MPI_Get_processor_name(name, &len));
   char *names = x->rank == 0 ? mpsl_xcalloc((size_t)size, MPI_MAX_PROCESSOR_NAME, "host names") : NULL;
+  int *nthreads = x->rank == 0 ? mpsl_xcalloc((size_t)size, sizeof *nthreads, "threads") : NULL;
   MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, names, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, s->world));
+  MPI_CHECK(MPI_Gather(&threads, 1, MPI_INT, nthreads, 1, MPI_INT, 0, s->world));
   int rc = 0;
   if (x->rank == 0 && out[0]) {
-    size_t cap = (size_t)size * (MPI_MAX_PROCESSOR_NAME + 16) + 1;
+    size_t cap = (size_t)size * (MPI_MAX_PROCESSOR_NAME + 32) + 1;
     char *hosts = mpsl_xcalloc(cap, 1, "hosts"), mpi[MPI_MAX_LIBRARY_VERSION_STRING], h5[32], seed[32], ranks[32];
     size_t k = 0;
     for (int r = 0; r < size; r++)
-      k += (size_t)snprintf(hosts + k, cap - k, "%d %s %s\n", r, names + (size_t)r * MPI_MAX_PROCESSOR_NAME,
-                            sl_role_name(sl_rank_role(x->t, r, &(int){0}, &(int){0})));
+      k += (size_t)snprintf(hosts + k, cap - k, "%d %s %s %d\n", r, names + (size_t)r * MPI_MAX_PROCESSOR_NAME,
+                            sl_role_name(sl_rank_role(x->t, r, &(int){0}, &(int){0})), nthreads[r]);
     MPI_CHECK(MPI_Get_library_version(mpi, &len));
     unsigned maj, min, rel;
     H5get_libversion(&maj, &min, &rel);
@@ -231,6 +230,7 @@ static int create_results(sl_run_state *s, const char *out) {
     free(hosts);
   }
   free(names);
+  free(nthreads);
   return rc;
 }
 
@@ -282,10 +282,11 @@ int sl_run(MPI_Comm world, sl_config *c) {
     mpsl_model_free(&m);
     return config_error(rank, msg);
   }
+  int threads = pick_threads(world, c->threads);
 #ifdef _OPENMP
-  omp_set_num_threads(pick_threads(world, c->threads));
+  omp_set_num_threads(threads);
 #else
-  (void)pick_threads;
+  threads = 1;
 #endif
   sl_ctx x = {0};
   emu_scenario sc = {0}; /* x.emu once built */
@@ -330,7 +331,7 @@ int sl_run(MPI_Comm world, sl_config *c) {
                                         : 1);
   x.ev = mpsl_xmalloc((size_t)x.cap_ev * sizeof *x.ev, "events");
   const char *out = c->output;
-  if (agree(&x, create_results(&s, out), world)) goto out;
+  if (agree(&x, create_results(&s, out, threads), world)) goto out;
   if (!x.profiled) write_partition(&s, out); /* profiled compute reads no data */
 
   if (x.emulated) {

@@ -2,10 +2,12 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "data/data.h"
 #include "models/table.h"
+#include "util/cpu.h"
 #include "util/err.h"
 
 static const mpsl_opt keys[] = {
@@ -108,7 +110,9 @@ static const mpsl_opt keys[] = {
     {"test_limit", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, test_limit), "0", 0, 1 << 30, NULL,
      "evaluate on the first N test samples only (0: all)", 0},
     {"threads", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, threads), "0", 0, 1024, NULL,
-     "OpenMP threads per rank (0: the host's cores divided by the ranks on it, at least 1)", 0},
+     "OpenMP threads per rank (0: $SLURM_CPUS_PER_TASK under Slurm, else the CPUs of the rank's affinity divided by "
+     "the ranks on its host, at least 1)",
+     0},
     {"output", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, output), "mpsl-run.h5", 0, 0, NULL,
      "results file (HDF5, docs/results.md; empty: none)", 0},
     {"save_model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, save_model), NULL, 0, 0, NULL,
@@ -287,6 +291,14 @@ void sl_rank_owners(const sl_topo *t, int rank, int *first, int *n) {
   *first = j * t->opr;
   *n = t->K - *first < t->opr ? t->K - *first : t->opr;
   if (j < 0 || *n < 0) *first = *n = 0;
+}
+
+int sl_threads(int asked, int ranks_here) {
+  if (asked > 0) return asked;
+  const char *slurm = getenv("SLURM_CPUS_PER_TASK");
+  if (slurm && atoi(slurm) > 0) return atoi(slurm);
+  int t = mpsl_usable_cores(NULL) / (ranks_here > 0 ? ranks_here : 1);
+  return t < 1 ? 1 : t;
 }
 
 const char *sl_role_name(sl_role r) {
