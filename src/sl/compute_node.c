@@ -44,6 +44,7 @@ struct sl_compute_node {
   /* emulation, model seconds */
   int idx;                 /* p*H + h: the node in the scenario */
   double free;             /* end of the last task */
+  double picked;           /* when it last picked a task this round (-inf before the first) */
   double to_next, to_prev; /* when the links to the next and previous hop are free */
   double *to_owner;        /* (K) when the link to each data owner is free */
 };
@@ -150,6 +151,8 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
   sl_recv_at(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE,
              &arrival, 1);
   sl_task task = {i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, arrival};
+  /* due by a pick that is already made: the host delivered it too late to be chosen */
+  if (arrival <= cn->picked) x->missed++;
   int at = cn->qlen;
   while (at > 0 && sl_task_before(&task, &cn->queue[at - 1])) at--;
   memmove(cn->queue + at + 1, cn->queue + at, (size_t)(cn->qlen - at) * sizeof *cn->queue);
@@ -220,6 +223,7 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
   sl_ctx *x = cn->x;
   MPI_Status st;
   cn->free = x->round_start;
+  cn->picked = -INFINITY;
   while (left > 0) {
     if (sl_poll(&x->net, &st)) {
       take(cn, &st);
@@ -237,6 +241,7 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
     sl_task task = cn->queue[i];
     memmove(cn->queue + i, cn->queue + i + 1, (size_t)(cn->qlen - i - 1) * sizeof *cn->queue);
     cn->qlen--;
+    cn->picked = at;
     sl_emu_start(x, at);
     cn->free = run_task_emu(cn, task, at);
     left--;

@@ -113,9 +113,10 @@ int64_t sl_emu_overruns(sl_ctx *x, MPI_Comm world) {
 }
 
 void sl_emu_report(sl_ctx *x, MPI_Comm world, int64_t overruns) {
-  int64_t late = 0;
+  int64_t late = 0, missed = 0;
   double worst = 0;
   MPI_CHECK(MPI_Reduce(&x->late, &late, 1, MPI_INT64_T, MPI_SUM, 0, world));
+  MPI_CHECK(MPI_Reduce(&x->missed, &missed, 1, MPI_INT64_T, MPI_SUM, 0, world));
   MPI_CHECK(MPI_Reduce(&x->late_max, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, world));
   if (x->rank != 0) return;
   if (overruns)
@@ -128,6 +129,13 @@ void sl_emu_report(sl_ctx *x, MPI_Comm world, int64_t overruns) {
             "mpsl run: warning: %lld task(s) began more than %g ms (wall) after their time, by up to %.1f ms: the "
             "host is too busy for time_scale %g; the model times assume they began on time\n",
             (long long)late, LATE_S * 1e3, worst * 1e3, x->scale);
+  if (missed)
+    fprintf(stderr,
+            "mpsl run: warning: %lld message(s) reached their compute node after it had picked its next task at a "
+            "time not before their arrival: the host delivered them too late for time_scale %g, so tasks may have "
+            "run in another order than in the model and the round times differ from mpsl simulate's: raise "
+            "time_scale\n",
+            (long long)missed, x->scale);
 }
 
 static void nap(double wall_s) {

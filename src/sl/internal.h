@@ -36,6 +36,7 @@ typedef struct {
   int64_t overruns;        /* this round: tasks whose real compute outlasted the device's time */
   int64_t late;            /* this run: tasks this rank reached well after their time */
   double late_max;         /* the worst of them, wall seconds */
+  int64_t missed;          /* this run: messages a compute node took after it had picked its task at their arrival */
 } sl_ctx;
 
 static inline double sl_clock(const sl_ctx *x) { return MPI_Wtime() - x->t0; }
