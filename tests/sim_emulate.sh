@@ -6,24 +6,10 @@
 # the waits it emulates dominate the cost of messages and polling on a busy host.
 . "$(dirname "$0")/testlib.sh"
 # data owners 20 times slower than the table's host, compute nodes 5 times slower
-cat >"$tmp/dev.ini" <<'INI'
-[do_test]
-description = a data owner 20 times slower than this host
-columns = host
-speed = 0.05
-memory = auto
-source = an assumption of this test
-[cn_test]
-description = a compute node 5 times slower than this host
-columns = host
-speed = 0.2
-memory = auto
-source = an assumption of this test
-INI
 common="--set model=csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv --set batch=4 --set batches=2
-  --set local_epochs=2 --set rounds=2 --set test_limit=8 --set threads=1 --set compute=profiled --set devices=$tmp/dev.ini
-  --set do_devices=do_test --set cn_devices=cn_test --set do_cn_bw=8Mbit --set do_cn_lat=0.005 --set cn_cn_bw=40Mbit
-  --set policy=fifo"
+  --set local_epochs=2 --set rounds=2 --set test_limit=8 --set threads=1 --set compute=profiled
+  --set devices=$MPSL_SRCDIR/tests/fixtures/slow-devices.ini --set do_devices=do_test --set cn_devices=cn_test
+  --set do_cn_bw=8Mbit --set do_cn_lat=0.005 --set cn_cn_bw=40Mbit --set policy=fifo"
 
 compare() { # name, then the configuration's own keys
   name=$1
