@@ -3,40 +3,25 @@
 # slurmd from Debian's slurm-wlm, auth/none, everything under a temporary directory):
 # a sweep of 4 tiny emulate points of 3 to 5 ranks runs as job arrays (one per rank
 # count), every point's results file is finished, and the figure job ran after all of
-# them (afterok) and drew its figure. Needs root (SlurmUser=root); without root or
+# them (afterany) and drew its figure. Needs root (SlurmUser=root); without root or
 # slurm-wlm the test is skipped, and fails under CI=true.
 set -u
 : "${MPSL_BUILDDIR:=.}" "${MPSL_SRCDIR:=.}"
-skip() {
-  if [ "${CI:-}" = true ]; then
-    echo "FAIL (CI): $*"
-    exit 1
-  fi
-  echo "SKIP: $*"
-  exit 77
-}
+. "$(dirname "$0")/slurmlib.sh"
 fail() {
   echo "FAIL: $*"
-  [ -n "${tmp:-}" ] && for f in "$tmp"/slurmctld.log "$tmp"/slurmd.log "$tmp"/out/slurm-*.out; do
+  [ -n "${tmp:-}" ] && for f in "$tmp"/slurmctld.log "$tmp"/slurmd-*.log "$tmp"/out/slurm-*.out; do
     [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
   done
   exit 1
 }
-[ "$(id -u)" = 0 ] || skip "a private Slurm needs root (SlurmUser=root)"
-for c in slurmctld slurmd sbatch squeue scontrol; do
-  command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip "$c not found (Debian package slurm-wlm)"
-done
-PATH=$PATH:/usr/sbin
+slurm_require slurmctld slurmd sbatch squeue scontrol
 
 tmp=$(mktemp -d)
 ctld= slurmd_pid=
 cleanup() {
   # Only the daemons this test started, by their process ids.
-  for p in $slurmd_pid $ctld; do kill "$p" 2>/dev/null; done
-  for p in $slurmd_pid $ctld; do
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$p" 2>/dev/null
-  done
+  slurm_stop $slurmd_pid $ctld
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -44,35 +29,14 @@ trap cleanup EXIT
 # Ports from the process id, so that two test suites running at once do not meet.
 port=$((20000 + ($$ % 2000) * 2))
 node=$(hostname -s)
-mkdir -p "$tmp/state" "$tmp/spool" "$tmp/out" "$tmp/fig"
+mkdir -p "$tmp/state" "$tmp/spool/$node" "$tmp/out" "$tmp/fig"
 export SLURM_CONF=$tmp/slurm.conf
 cat >"$SLURM_CONF" <<CONF
 ClusterName=mpsltest
 SlurmctldHost=$node
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
-AuthType=auth/none
-CredType=cred/none
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SlurmUser=root
-SlurmdUser=root
-StateSaveLocation=$tmp/state
-SlurmdSpoolDir=$tmp/spool
-SlurmctldPidFile=$tmp/slurmctld.pid
-SlurmdPidFile=$tmp/slurmd.pid
-SlurmctldLogFile=$tmp/slurmctld.log
-SlurmdLogFile=$tmp/slurmd.log
-SlurmdParameters=config_overrides
-MpiDefault=none
-ReturnToService=2
-MinJobAge=3600
-SchedulerType=sched/backfill
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/none
+$(slurm_conf "$tmp")
 NodeName=$node CPUs=8 State=UNKNOWN
 PartitionName=mpsltest Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
@@ -93,15 +57,7 @@ name = slurmtest
 output = $tmp/out
 mode = emulate
 plot = fig1_round_time
-[base]
-model = vgg11-cifar
-width = 0.25
-batch = 8
-batches = 2
-local_epochs = 1
-rounds = 2
-test_limit = 16
-threads = 1
+base = $MPSL_SRCDIR/tests/fixtures/tiny-run.ini
 [axes]
 hops = 1, 2
 clients = 1, 2
@@ -114,7 +70,7 @@ cat "$tmp/submit"
 arrays=$(sed -n 's/.*array job \([0-9]*\),.*/\1/p' "$tmp/submit")
 fig=$(sed -n 's/.*figure job \([0-9]*\) after.*/\1/p' "$tmp/submit")
 [ -n "$fig" ] || fail "no figure job"
-scontrol show job "$fig" | grep -q "Dependency=afterok" || fail "the figure job does not depend on the arrays: $(scontrol show job "$fig")"
+scontrol show job "$fig" | grep -q "Dependency=afterany" || fail "the figure job does not depend on the arrays: $(scontrol show job "$fig")"
 for a in $arrays; do
   scontrol show job "$fig" | grep -q "$a" || fail "the figure job does not wait for array $a"
 done
@@ -136,7 +92,7 @@ done
 # Each array task had the ranks of its point: 1 + H + K.
 for h in 1 2; do
   for k in 1 2; do
-    n=$(grep -l "^point .* $((1 + h + k)) tasks$" "$tmp"/out/slurm-*_*.out | wc -l)
+    n=$(grep -l "^point .* $((1 + h + k)) tasks on 1 node" "$tmp"/out/slurm-*_*.out | wc -l)
     [ "$n" -ge 1 ] || fail "no array task of $((1 + h + k)) tasks"
   done
 done
