@@ -27,7 +27,14 @@ typedef struct {
   float *din;                     /* (batch, in)  gradient sent back */
   int64_t batch;                  /* batches of this owner finished here this run */
   MPI_Request sent_out, sent_din; /* sends of out and din still in progress */
+  /* exact emulation: the message this copy waits for, and no sooner than when it comes */
+  int expect; /* EXPECT_NONE (its task is queued or its round is over), _PREV, _NEXT */
+  double lb;  /* model seconds */
 } cn_copy;
+
+/* The message a copy waits for: an activation from the previous hop (or its data owner,
+ * on hop 0), a gradient from the next hop (or its data owner, on the last hop). */
+enum { EXPECT_NONE = 0, EXPECT_PREV = 1, EXPECT_NEXT = 2 };
 
 struct sl_compute_node {
   sl_ctx *x;
@@ -45,6 +52,12 @@ struct sl_compute_node {
   int idx;                 /* p*H + h: the node in the scenario */
   double free;             /* end of the last task */
   double picked;           /* when it last picked a task this round (-inf before the first) */
+  /* exact emulation (round_emu): promises to and from the neighbouring hops, [0] the
+   * previous one, [1] the next one, model seconds */
+  int exact;        /* the pipeline's hop-to-hop promises can always grow (see exact_ok) */
+  double heard[2];  /* no message from that hop arrives before this */
+  double told[2];   /* the last promise sent to it */
+  double ahead[2];  /* a message to it arrives at least this long after the task that sends it starts */
   double to_next, to_prev; /* when the links to the next and previous hop are free */
   double *to_owner;        /* (K) when the link to each data owner is free */
 };
@@ -151,8 +164,10 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
   sl_recv_at(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE,
              &arrival, 1);
   sl_task task = {i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, arrival};
-  /* due by a pick that is already made: the host delivered it too late to be chosen */
+  /* due by a pick that is already made: the host delivered it too late to be chosen (never
+   * when the emulation is exact) */
   if (arrival <= cn->picked) x->missed++;
+  cp->expect = EXPECT_NONE;
   int at = cn->qlen;
   while (at > 0 && sl_task_before(&task, &cn->queue[at - 1])) at--;
   memmove(cn->queue + at + 1, cn->queue + at, (size_t)(cn->qlen - at) * sizeof *cn->queue);
@@ -178,6 +193,132 @@ static void run_task(sl_compute_node *cn, sl_task task) {
     sl_event(x, cp->owner, cp->batch, MPSL_DIR_BWD, cn->part, start, sl_clock(x), start - task.arrival, cn->in_bytes);
     cp->batch++;
   }
+}
+
+/* ---- exact emulation: a node picks at T only once no message due by T can still come ---- */
+
+/* Model seconds a task of hop j of this pipeline takes at least: its profiled cost (0 with
+ * real compute, which is measured). */
+static double hop_min(const sl_compute_node *cn, int j, int fwd) {
+  const sl_ctx *x = cn->x;
+  if (!x->profiled) return 0;
+  emu_cost c = x->emu->hop[x->pipeline * x->t->H + j];
+  return fwd ? c.fwd : c.bwd;
+}
+
+/* The forward and backward tasks of hops from..to-1, at least. */
+static double hops_min(const sl_compute_node *cn, int from, int to) {
+  double t = 0;
+  for (int j = from; j < to; j++) t += hop_min(cn, j, 1) + hop_min(cn, j, 0);
+  return t;
+}
+
+/* Data owner k's tasks between two messages, at least: M_P forward and backward (last),
+ * or M_1 backward and the next M_1 forward; jitter shortens them by up to `jitter`. */
+static double owner_min(const sl_compute_node *cn, int k, int last) {
+  const sl_ctx *x = cn->x;
+  const emu_scenario *s = x->emu;
+  if (!x->profiled) return 0;
+  emu_cost c = last ? s->last[k] : s->first[k];
+  double j = 1 - s->jitter;
+  return (c.fwd + c.bwd) * (j > 0 ? j : 0);
+}
+
+/* Can a pipeline's hops always promise more than they heard? Each promise adds the task and
+ * link time of its sender, so around every pair of neighbours that must be positive;
+ * otherwise (real compute over unlimited links without latency) the node picks by the wall
+ * clock as before, and late messages are counted. */
+static int exact_ok(const sl_compute_node *cn) {
+  const emu_scenario *s = cn->x->emu;
+  for (int j = 0; j + 1 < cn->x->t->H; j++) {
+    double busy = emu_link_busy(s->cn_cn, s->cut_bytes[j + 1]);
+    if (!(hop_min(cn, j, 1) + hop_min(cn, j + 1, 0) + 2 * (busy + s->cn_cn.lat) > 0)) return 0;
+  }
+  return 1;
+}
+
+/* When the message copy cp waits for arrives at the earliest: its own bound, and for one from
+ * a neighbouring hop that hop's promise. */
+static double bound(const sl_compute_node *cn, const cn_copy *cp) {
+  int H = cn->x->t->H, h = cn->x->hop, side = cp->expect == EXPECT_PREV ? 0 : 1;
+  int from_hop = side == 0 ? h > 0 : h < H - 1;
+  return from_hop && cn->heard[side] > cp->lb ? cn->heard[side] : cp->lb;
+}
+
+/* Every message due by `at` is here: the node may pick at `at`. */
+static int safe(const sl_compute_node *cn, double at) {
+  for (int i = 0; i < cn->n; i++)
+    if (cn->copies[i].expect != EXPECT_NONE && !(bound(cn, &cn->copies[i]) > at)) return 0;
+  return 1;
+}
+
+/* Promises to the neighbouring hops: no task of this node starts before the earliest of its
+ * queue and of the messages it waits for (never before it is free), so nothing it sends
+ * arrives before that plus ahead[]. After its round's last task: nothing more at all. */
+static void tell(sl_compute_node *cn, int64_t left) {
+  sl_ctx *x = cn->x;
+  int H = x->t->H, h = x->hop;
+  double e = INFINITY;
+  if (left > 0) {
+    if (cn->qlen) e = cn->queue[0].arrival;
+    for (int i = 0; i < cn->n; i++)
+      if (cn->copies[i].expect != EXPECT_NONE && bound(cn, &cn->copies[i]) < e) e = bound(cn, &cn->copies[i]);
+    if (e < cn->free) e = cn->free;
+  }
+  for (int side = 0; side < 2; side++) {
+    if (side == 0 ? h == 0 : h == H - 1) continue;
+    double v = e + cn->ahead[side];
+    if (v > cn->told[side]) {
+      sl_send_promise(&x->net, sl_compute_rank(x->t, x->pipeline, side ? h + 1 : h - 1), v);
+      cn->told[side] = v;
+    }
+  }
+}
+
+/* A promise from a neighbouring hop. */
+static void hear(sl_compute_node *cn, const MPI_Status *st) {
+  sl_ctx *x = cn->x;
+  int side = st->MPI_SOURCE == sl_compute_rank(x->t, x->pipeline, x->hop + 1);
+  double v = sl_recv_promise(&x->net, st->MPI_SOURCE);
+  if (v > cn->heard[side]) cn->heard[side] = v;
+}
+
+/* Time on the link between hop c-1 and hop c (cut c), and on data owner k's link with the
+ * hops for cut c, at least: a message occupies its link for its bytes and then its latency. */
+static double cut_link(const sl_compute_node *cn, int c) {
+  const emu_scenario *s = cn->x->emu;
+  return emu_link_time(s->cn_cn, s->cut_bytes[c]);
+}
+static double owner_link(const sl_compute_node *cn, int k, int c) {
+  const emu_scenario *s = cn->x->emu;
+  return emu_link_time(s->owner_cn[k], s->cut_bytes[c]);
+}
+
+/* What copy cp waits for after a task whose message arrives at `arrival` (at the next or
+ * previous hop, or at the data owner): the way back to this node passes the rest of the
+ * pipeline's hops, their links and the data owner, each at least its minimum. */
+static void expect_next(sl_compute_node *cn, cn_copy *cp, int fwd, double arrival, int more) {
+  const sl_ctx *x = cn->x;
+  int H = x->t->H, h = x->hop, k = cp->owner;
+  double t = arrival;
+  if (fwd) {
+    /* hops h+1 .. H-1 forward, the owner's M_P, hops H-1 .. h+1 backward */
+    cp->expect = EXPECT_NEXT;
+    t += hops_min(cn, h + 1, H) + owner_min(cn, k, 1) + owner_link(cn, k, H);
+    if (h < H - 1) t += owner_link(cn, k, H);
+    for (int c = h + 2; c <= H - 1; c++) t += cut_link(cn, c);
+    for (int c = h + 1; c <= H - 1; c++) t += cut_link(cn, c);
+  } else if (more) {
+    /* hops h-1 .. 0 backward, the owner's M_1 backward and next forward, hops 0 .. h-1 forward */
+    cp->expect = EXPECT_PREV;
+    t += hops_min(cn, 0, h) + owner_min(cn, k, 0) + owner_link(cn, k, 0);
+    if (h > 0) t += owner_link(cn, k, 0);
+    for (int c = 1; c <= h - 1; c++) t += cut_link(cn, c);
+    for (int c = 1; c <= h; c++) t += cut_link(cn, c);
+  } else {
+    cp->expect = EXPECT_NONE;
+  }
+  cp->lb = t;
 }
 
 /* One task in emulation, starting at model time `start`: compute (or not), the message
@@ -214,27 +355,62 @@ static double run_task_emu(sl_compute_node *cn, sl_task task, double start) {
     sl_send_at(&x->net, SL_MSG_GRADIENT, k, cp->din, bytes, prev_rank(cn, k), &cp->sent_din, &arrival, 1);
   sl_event(x, k, cp->batch, task.direction, cn->part, start, end, start - task.arrival, bytes);
   if (!fwd) cp->batch++;
+  int64_t per_round = (int64_t)c->local_epochs * c->batches;
+  expect_next(cn, cp, fwd, arrival, cp->batch < (int64_t)(x->round + 1) * per_round);
   return end;
 }
 
-/* The emulated round: the node is idle at cn->free and picks among the tasks that arrived
- * by then, or waits for the next arrival; the wall clock follows. */
+/* The emulated round: the node is idle at cn->free and picks at T = max(free, earliest
+ * arrival in its queue) among the tasks that arrived by T, once the wall clock got there.
+ * Exact (docs/timing.md): it picks only once every message due by T is here, which it knows
+ * from the data owners' own timing and from its neighbours' promises, so the host's delays
+ * change when a task starts in wall time, never its model time. */
 static void round_emu(sl_compute_node *cn, int64_t left) {
   sl_ctx *x = cn->x;
+  const emu_scenario *s = x->emu;
+  int H = x->t->H, h = x->hop;
   MPI_Status st;
   cn->free = x->round_start;
   cn->picked = -INFINITY;
-  while (left > 0) {
+  cn->exact = exact_ok(cn);
+  cn->heard[0] = cn->heard[1] = x->round_start;
+  cn->told[0] = cn->told[1] = -INFINITY;
+  cn->ahead[0] = hop_min(cn, h, 0) + emu_link_time(s->cn_cn, cn->in_bytes);
+  cn->ahead[1] = hop_min(cn, h, 1) + emu_link_time(s->cn_cn, cn->out_bytes);
+  for (int i = 0; i < cn->n; i++) {
+    /* batch 0 of the round: the data owner's M_1 forward from the round's start, then the
+     * hops before this one */
+    cn_copy *cp = &cn->copies[i];
+    const emu_cost *f = &s->first[cp->owner];
+    double j = 1 - s->jitter;
+    cp->expect = EXPECT_PREV;
+    cp->lb = x->round_start + (x->profiled ? f->fwd * (j > 0 ? j : 0) : 0) + owner_link(cn, cp->owner, 0);
+    for (int q = 0; q < h; q++) cp->lb += hop_min(cn, q, 1) + cut_link(cn, q + 1);
+  }
+  for (;;) {
     if (sl_poll(&x->net, &st)) {
-      take(cn, &st);
+      if (SL_TAG_TYPE(st.MPI_TAG) == (sl_msg_type)SL_PROMISE)
+        hear(cn, &st);
+      else
+        take(cn, &st);
       continue;
     }
+    if (cn->exact) tell(cn, left);
+    if (left == 0) break;
     if (cn->qlen == 0) {
       sl_emu_wait(x, INFINITY, &st);
       continue;
     }
     double at = cn->free > cn->queue[0].arrival ? cn->free : cn->queue[0].arrival;
-    if (sl_emu_wait(x, at + SL_EMU_GRACE_S / x->scale, &st)) continue;
+    if (cn->exact) {
+      if (!safe(cn, at)) {
+        sl_wait_any(&x->net, &st); /* a promise or a message, polled closely */
+        continue;
+      }
+      if (sl_emu_wait(x, at, &st)) continue;
+    } else if (sl_emu_wait(x, at + SL_EMU_GRACE_S / x->scale, &st)) {
+      continue;
+    }
     int n = 0;
     while (n < cn->qlen && cn->queue[n].arrival <= at) n++;
     int i = cn->pick(cn->queue, n);
@@ -245,6 +421,13 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
     sl_emu_start(x, at);
     cn->free = run_task_emu(cn, task, at);
     left--;
+  }
+  /* the neighbours' last promises (nothing more this round) must not reach the next round */
+  while (cn->exact && ((h > 0 && cn->heard[0] < INFINITY) || (h < H - 1 && cn->heard[1] < INFINITY))) {
+    sl_wait_any(&x->net, &st);
+    if (SL_TAG_TYPE(st.MPI_TAG) != (sl_msg_type)SL_PROMISE)
+      sl_abort(x, "a message (tag %d) from rank %d after the round's last task", st.MPI_TAG, st.MPI_SOURCE);
+    hear(cn, &st);
   }
 }
 

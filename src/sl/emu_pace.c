@@ -133,8 +133,9 @@ void sl_emu_report(sl_ctx *x, MPI_Comm world, int64_t overruns) {
     fprintf(stderr,
             "mpsl run: warning: %lld message(s) reached their compute node after it had picked its next task at a "
             "time not before their arrival: the host delivered them too late for time_scale %g, so tasks may have "
-            "run in another order than in the model and the round times differ from mpsl simulate's: raise "
-            "time_scale\n",
+            "run in another order than in the model and the round times differ from mpsl simulate's. Real compute "
+            "over hop-to-hop links without bandwidth limit or latency is the one case the emulation cannot keep "
+            "exact (docs/timing.md): give cn_cn_lat a value, or raise time_scale\n",
             (long long)missed, x->scale);
 }
 

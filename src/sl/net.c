@@ -97,12 +97,9 @@ void sl_done(MPI_Request *req) {
   if (*req != MPI_REQUEST_NULL) MPI_CHECK(MPI_Wait(req, MPI_STATUS_IGNORE));
 }
 
-/* MPI keeps the order of two sends from one rank to another on one communicator, so a
- * stamp is always the next message from its sender about that owner after its data. */
-void sl_send_at(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req,
-                const double *arr, int narr) {
-  sl_send(n, type, owner, buf, bytes, dst, req);
-  if (!n->stamped || narr <= 0) return;
+/* Doubles of a stamp or a promise, sent without blocking from a buffer of the pool that
+ * stays put until MPI is done with it. */
+static void send_doubles(sl_net *n, const double *v, int count, int dst, int tag) {
   struct sl_stamp *s = NULL;
   for (int i = 0; i < n->nstamps && !s; i++) {
     int done = 1;
@@ -116,13 +113,29 @@ void sl_send_at(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t
     s = &n->stamps[n->nstamps++];
     *s = (struct sl_stamp){NULL, 0, MPI_REQUEST_NULL};
   }
-  if (s->cap < narr) {
+  if (s->cap < count) {
     free(s->v);
-    s->v = mpsl_xmalloc((size_t)narr * sizeof *s->v, "stamps");
-    s->cap = narr;
+    s->v = mpsl_xmalloc((size_t)count * sizeof *s->v, "stamps");
+    s->cap = count;
   }
-  memcpy(s->v, arr, (size_t)narr * sizeof *arr);
-  MPI_CHECK(MPI_Isend(s->v, narr, MPI_DOUBLE, dst, SL_TAG(SL_STAMP, owner), n->comm, &s->req));
+  memcpy(s->v, v, (size_t)count * sizeof *v);
+  MPI_CHECK(MPI_Isend(s->v, count, MPI_DOUBLE, dst, tag, n->comm, &s->req));
+}
+
+/* MPI keeps the order of two sends from one rank to another on one communicator, so a
+ * stamp is always the next message from its sender about that owner after its data. */
+void sl_send_at(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req,
+                const double *arr, int narr) {
+  sl_send(n, type, owner, buf, bytes, dst, req);
+  if (n->stamped && narr > 0) send_doubles(n, arr, narr, dst, SL_TAG(SL_STAMP, owner));
+}
+
+void sl_send_promise(sl_net *n, int dst, double t) { send_doubles(n, &t, 1, dst, SL_TAG(SL_PROMISE, 0)); }
+
+double sl_recv_promise(sl_net *n, int src) {
+  double t;
+  MPI_CHECK(MPI_Recv(&t, 1, MPI_DOUBLE, src, SL_TAG(SL_PROMISE, 0), n->comm, MPI_STATUS_IGNORE));
+  return t;
 }
 
 void sl_recv_at(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src, double *arr, int narr) {

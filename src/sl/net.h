@@ -19,6 +19,10 @@ typedef enum {
 /* Emulation only: the arrival times (model seconds) of the message sent just before it on
  * the same link, one double per data owner it concerns. Not protocol traffic, not counted. */
 #define SL_STAMP 7
+/* Emulation only, between the hops of a pipeline: a promise, one double: no message from
+ * the sender will reach the receiver at a model time before it (docs/timing.md). Not
+ * protocol traffic, not counted. Tagged with data owner 0. */
+#define SL_PROMISE 6
 
 #define SL_TAG(type, owner) ((int)(owner)*8 + (int)(type))
 #define SL_TAG_TYPE(tag) ((sl_msg_type)((tag) % 8))
@@ -55,6 +59,9 @@ void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, i
 void sl_send_at(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req,
                 const double *arr, int narr);
 void sl_recv_at(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src, double *arr, int narr);
+/* A promise (SL_PROMISE) to rank dst, sent without blocking; and the one waiting from src. */
+void sl_send_promise(sl_net *n, int dst, double t);
+double sl_recv_promise(sl_net *n, int src);
 /* Waits for the next message from anyone; sleeps briefly between polls, since on an
  * oversubscribed host a spinning rank steals the core of the rank it is waiting for. */
 void sl_wait_any(sl_net *n, MPI_Status *st);
