@@ -49,15 +49,15 @@ struct sl_compute_node {
   double *acc; /* (state_len) weighted sum of the copies' states */
   int64_t state_len;
   /* emulation, model seconds */
-  int idx;                 /* p*H + h: the node in the scenario */
-  double free;             /* end of the last task */
-  double picked;           /* when it last picked a task this round (-inf before the first) */
+  int idx;       /* p*H + h: the node in the scenario */
+  double free;   /* end of the last task */
+  double picked; /* when it last picked a task this round (-inf before the first) */
   /* exact emulation (round_emu): promises to and from the neighbouring hops, [0] the
    * previous one, [1] the next one, model seconds */
-  int exact;        /* the pipeline's hop-to-hop promises can always grow (see exact_ok) */
-  double heard[2];  /* no message from that hop arrives before this */
-  double told[2];   /* the last promise sent to it */
-  double ahead[2];  /* a message to it arrives at least this long after the task that sends it starts */
+  int exact;               /* the pipeline's hop-to-hop promises can always grow (see exact_ok) */
+  double heard[2];         /* no message from that hop arrives before this */
+  double told[2];          /* the last promise sent to it */
+  double ahead[2];         /* a message to it arrives at least this long after the task that sends it starts */
   double to_next, to_prev; /* when the links to the next and previous hop are free */
   double *to_owner;        /* (K) when the link to each data owner is free */
 };
