@@ -54,40 +54,58 @@ static int by_link(const void *a, const void *b) {
 }
 
 /* "hosts: 2 (mpsl-a: ranks 0-2; mpsl-b: ranks 3-4)" from the `hosts` attribute of `mpsl run`
- * (lines "rank host role threads", in rank order); nothing for files without one (simulate). */
+ * (lines "rank host role threads"): every host in order of its first rank, with its ranks
+ * as ranges; nothing for files without one (simulate). */
 static void print_hosts(const char *path) {
   char *hosts = NULL;
   if (mpsl_results_attr(path, "hosts", &hosts)) {
     mpsl_clear_error();
     return;
   }
-  enum { MAXH = 64 };
-  char name[MAXH][256], *line, *save = NULL;
-  int n = 0, ranks = 0;
-  char seen[4096] = "";
-  size_t at = 0;
-  int first = -1, prev = -1, prev_host = -1;
-  for (line = strtok_r(hosts, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-    int rank;
-    char host[256];
-    if (sscanf(line, "%d %255s", &rank, host) != 2) continue;
-    ranks++;
-    int h = 0;
-    while (h < n && strcmp(name[h], host)) h++;
-    if (h == n && n < MAXH) snprintf(name[n++], sizeof name[0], "%s", host);
-    /* a run of consecutive ranks on one host is one range */
-    if (h != prev_host || rank != prev + 1) {
-      if (first >= 0 && at < sizeof seen)
-        at += (size_t)snprintf(seen + at, sizeof seen - at, first == prev ? "%s%s: rank %d" : "%s%s: ranks %d-%d",
-                               at ? "; " : "", name[prev_host], first, prev);
-      first = rank;
+  int n = 0, cap = 0, nh = 0;
+  int *rank = NULL, *host = NULL; /* (n) a rank and the index of its host in name[] */
+  char **name = NULL;             /* (nh) */
+  char *save = NULL;
+  for (char *line = strtok_r(hosts, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    int r, len = 0;
+    if (sscanf(line, "%d %n", &r, &len) != 1 || !line[len]) continue;
+    char *h = line + len;
+    h[strcspn(h, " ")] = '\0';
+    int i = 0;
+    while (i < nh && strcmp(name[i], h)) i++;
+    if (i == nh) {
+      name = realloc(name, (size_t)(nh + 1) * sizeof *name);
+      if (!name) MPSL_DIE("out of memory for host names");
+      name[nh++] = h;
     }
-    prev = rank, prev_host = h;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 64;
+      rank = realloc(rank, (size_t)cap * sizeof *rank);
+      host = realloc(host, (size_t)cap * sizeof *host);
+      if (!rank || !host) MPSL_DIE("out of memory for %d ranks", cap);
+    }
+    rank[n] = r, host[n++] = i;
   }
-  if (first >= 0 && at < sizeof seen)
-    snprintf(seen + at, sizeof seen - at, first == prev ? "%s%s: rank %d" : "%s%s: ranks %d-%d", at ? "; " : "",
-             name[prev_host], first, prev);
-  if (ranks) printf("hosts: %d (%s)\n", n, seen);
+  if (n) {
+    printf("hosts: %d (", nh);
+    for (int i = 0; i < nh; i++) {
+      int count = 0, runs = 0;
+      for (int j = 0; j < n; j++) count += host[j] == i;
+      printf("%s%s: rank%s", i ? "; " : "", name[i], count > 1 ? "s" : "");
+      for (int j = 0; j < n; j++) {
+        if (host[j] != i) continue;
+        int e = j; /* the run of consecutive ranks on host i from rank[j] */
+        while (e + 1 < n && host[e + 1] == i && rank[e + 1] == rank[e] + 1) e++;
+        printf(runs++ ? ", %d" : " %d", rank[j]);
+        if (e > j) printf("-%d", rank[e]);
+        j = e;
+      }
+    }
+    printf(")\n");
+  }
+  free(rank);
+  free(host);
+  free(name);
   free(hosts);
 }
 

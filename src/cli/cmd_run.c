@@ -24,6 +24,7 @@
 #include "sl/reference.h"
 #include "sl/runconfig.h"
 #include "sl/sl.h"
+#include "util/cpu.h"
 #include "util/err.h"
 
 static const char actions_help[] =
@@ -73,7 +74,7 @@ static int print_memory(sl_config *c) {
   if (sl_config_model(c, &m)) return cli_error("run");
   int rc = sl_config_resolve(c, &m, &t);
 #ifdef _OPENMP
-  if (!rc) omp_set_num_threads(sl_threads(c->threads, t.nranks));
+  if (!rc) omp_set_num_threads(sl_threads(c->threads, mpsl_core_count(), t.nranks));
 #endif
   rc = rc || sl_memplan_build(&p, c, &m, &t, NULL, -1);
   if (!rc) {

@@ -1,5 +1,6 @@
 /* One run: roles from the topology, the rounds, and everything the results file holds,
  * gathered to the aggregator at the end of every round. */
+#define _GNU_SOURCE /* cpu_set_t, CPU_AND */
 #include <hdf5.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "sl/memplan.h"
 #include "sl/scheduler.h"
 #include "sl/sl.h"
+#include "util/cpu.h"
 #include "util/err.h"
 
 void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, double start, double end, double wait,
@@ -51,14 +53,24 @@ void sl_mem_add(mpsl_res_memory *r, const nn_part *p) {
   sl_mem_row_add(r, &m, 1);
 }
 
-/* Threads of this rank (sl_threads): how many ranks share its host. */
+/* Threads of this rank (sl_threads): the CPUs it may run on, shared with the ranks of its
+ * host whose CPUs overlap them (all of them unless a launcher bound the ranks apart). */
 static int pick_threads(MPI_Comm world, int asked) {
   MPI_Comm local;
   int here = 1;
   MPI_CHECK(MPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local));
   MPI_CHECK(MPI_Comm_size(local, &here));
+  cpu_set_t mine, both;
+  int cores = mpsl_usable_cores(&mine), sharing = 0;
+  cpu_set_t *all = mpsl_xmalloc((size_t)here * sizeof *all, "affinity masks");
+  MPI_CHECK(MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, local));
+  for (int r = 0; r < here; r++) {
+    CPU_AND(&both, &mine, &all[r]);
+    sharing += CPU_COUNT(&both) > 0;
+  }
+  free(all);
   MPI_Comm_free(&local);
-  return sl_threads(asked, here);
+  return sl_threads(asked, cores, sharing);
 }
 
 /* A setup step every rank went through: the lowest failing rank prints its reason, and

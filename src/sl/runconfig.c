@@ -7,7 +7,6 @@
 
 #include "data/data.h"
 #include "models/table.h"
-#include "util/cpu.h"
 #include "util/err.h"
 
 static const mpsl_opt keys[] = {
@@ -111,7 +110,7 @@ static const mpsl_opt keys[] = {
      "evaluate on the first N test samples only (0: all)", 0},
     {"threads", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, threads), "0", 0, 1024, NULL,
      "OpenMP threads per rank (0: $SLURM_CPUS_PER_TASK under Slurm, else the CPUs of the rank's affinity divided by "
-     "the ranks on its host, at least 1)",
+     "the ranks of its host whose CPUs overlap its own, at least 1)",
      0},
     {"output", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, output), "mpsl-run.h5", 0, 0, NULL,
      "results file (HDF5, docs/results.md; empty: none)", 0},
@@ -293,11 +292,11 @@ void sl_rank_owners(const sl_topo *t, int rank, int *first, int *n) {
   if (j < 0 || *n < 0) *first = *n = 0;
 }
 
-int sl_threads(int asked, int ranks_here) {
+int sl_threads(int asked, int cores, int sharing) {
   if (asked > 0) return asked;
   const char *slurm = getenv("SLURM_CPUS_PER_TASK");
-  if (slurm && atoi(slurm) > 0) return atoi(slurm);
-  int t = mpsl_usable_cores(NULL) / (ranks_here > 0 ? ranks_here : 1);
+  int t = slurm && atoi(slurm) > 0 ? atoi(slurm) : cores / (sharing > 0 ? sharing : 1);
+  if (t > cores) t = cores;
   return t < 1 ? 1 : t;
 }
 

@@ -67,11 +67,10 @@ int sl_config_check_run(const sl_config *c, const mpsl_model *m);
  * and the layers between are cut into H contiguous groups of about equal forward FLOPs. */
 int sl_default_cuts(const mpsl_model *m, int hops, int *cuts);
 
-/* OpenMP threads of a rank that shares its host with ranks_here ranks (itself included):
- * `asked` when positive; else the CPUs Slurm gave each task (SLURM_CPUS_PER_TASK); else
- * the CPUs this process may run on (its affinity, which a launcher's binding narrows)
- * divided by ranks_here; at least 1. */
-int sl_threads(int asked, int ranks_here);
+/* OpenMP threads of a rank that may run on `cores` CPUs (its affinity) shared with
+ * `sharing` ranks (itself included): `asked` when positive; else the CPUs Slurm gave each
+ * task (SLURM_CPUS_PER_TASK), at most `cores`; else cores / sharing; at least 1. */
+int sl_threads(int asked, int cores, int sharing);
 
 sl_role sl_rank_role(const sl_topo *t, int rank, int *pipeline, int *hop);
 int sl_compute_rank(const sl_topo *t, int pipeline, int hop);

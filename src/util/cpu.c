@@ -13,3 +13,5 @@ int mpsl_usable_cores(cpu_set_t *set) {
   for (long i = 0; i < n && i < CPU_SETSIZE; i++) CPU_SET((int)i, set);
   return (int)(n < CPU_SETSIZE ? n : CPU_SETSIZE);
 }
+
+int mpsl_core_count(void) { return mpsl_usable_cores(NULL); }
