@@ -9,8 +9,10 @@
 #     file records the two hosts, every link carried the same bytes, and each activation
 #     that crossed the shaped link took at least its bytes at the link's rate;
 #   - threads = 0: each rank gets the cores of its own host divided by the ranks there;
-#   - emulation (profiled compute, devices and links): the model times of every round are
-#     those of the same scenario emulated on one host, within the 5 % of sim_emulate.sh.
+#   - emulation (profiled compute, devices and links, 3 owners on 2 hops): the same tasks at
+#     the same model times as mpsl simulate and as the emulation on one host, to 1e-9 of a
+#     round (tests/same_events.py), although every message between the hosts also crosses
+#     the shaped link in wall time.
 # Skipped (not failed) where network namespaces cannot be made (not root, no iproute2).
 . "$(dirname "$0")/testlib.sh"
 . "$(dirname "$0")/netns.sh"
@@ -47,14 +49,17 @@ esac
 exec nsenter --net="/run/netns/\$ns" unshare --uts sh -c "hostname \$name && \$*"
 AGENT
 chmod +x "$tmp/agent"
-# two_hosts NA NB ARGS...: an mpsl job of NA ranks on mpsl-a (from rank 0) and NB on mpsl-b
+# two_hosts NA NB ARGS...: an mpsl job of NA ranks on mpsl-a (from rank 0) and NB on mpsl-b,
+# unbound (each rank may use every core of its host), stopped after 5 minutes at most
 two_hosts() {
   local na=$1 nb=$2
   shift 2
-  on_host a mpirun --host "$ipa:$na,$ipb:$nb" -np $((na + nb)) --mca plm_rsh_agent "$tmp/agent" \
-    --mca plm_rsh_no_tree_spawn 1 --mca oob_tcp_if_include "$net" --mca btl_tcp_if_include "$net" \
-    --mca btl self,vader,tcp "$mpsl" run "$@"
+  on_host a timeout 300 mpirun --host "$ipa:$na,$ipb:$nb" -np $((na + nb)) --bind-to none \
+    --mca plm_rsh_agent "$tmp/agent" --mca plm_rsh_no_tree_spawn 1 --mca oob_tcp_if_include "$net" \
+    --mca btl_tcp_if_include "$net" --mca btl self,vader,tcp "$mpsl" run "$@"
 }
+# threads = 0 must not follow a Slurm allocation this suite may run in
+unset SLURM_CPUS_PER_TASK
 
 # ---- real compute: 1 aggregator + 2 hops on mpsl-a, 2 data-owner ranks on mpsl-b --------
 set -- --set model=vgg11-cifar --set width=0.0625 --set clients=2 --set hops=2 --set batch=8 --set batches=3 \
@@ -62,7 +67,7 @@ set -- --set model=vgg11-cifar --set width=0.0625 --set clients=2 --set hops=2 -
 np=$("$mpsl" run --ranks "$@") || fail "mpsl run --ranks"
 [ "$np" = 5 ] || fail "expected 5 ranks, got $np"
 # shellcheck disable=SC2086 # MPSL_LAUNCH is a command line
-$MPSL_LAUNCH -np 5 "$mpsl" run "$@" --set output="$tmp/one.h5" --set save_model="$tmp/one-model.h5" \
+timeout 300 $MPSL_LAUNCH -np 5 "$mpsl" run "$@" --set output="$tmp/one.h5" --set save_model="$tmp/one-model.h5" \
   >"$tmp/one.log" 2>&1 || { tail "$tmp/one.log"; fail "the single-host run"; }
 two_hosts 3 2 "$@" --set output="$tmp/two.h5" --set save_model="$tmp/two-model.h5" >"$tmp/two.log" 2>&1 ||
   { tail -20 "$tmp/two.log"; fail "the two-host run"; }
@@ -94,11 +99,11 @@ awk -F, -v rate="$rate_bit" -v burst="$burst" '
       if (!(k in back)) { print "no M_P forward for an activation"; exit 1 }
       need = (bytes[k] - burst) * 8 / rate; took = back[k] - sent[k]
       if (took < need) { printf "an activation of %d bytes came back after %.4f s, under the %.4f s the link needs\n", bytes[k], took, need; exit 1 }
-      if (min == "" || took - need < min) min = took - need
+      if (n == 0 || took < fastest) { fastest = took; least = need }
       n++
     }
     if (n != 12) { print "expected 12 activations (2 rounds x 2 owners x 3 batches), got " n; exit 1 }
-    printf "multinode: %d activations crossed the shaped link, each at least %.1f ms, the link'"'"'s time for its bytes\n", n, need * 1e3
+    printf "multinode: %d activations crossed the shaped link and back, the fastest in %.1f ms, no less than the %.1f ms its bytes need\n", n, fastest * 1e3, least * 1e3
   }' "$tmp/ev.csv" || fail "the real link does not show in the event times"
 paste -d, "$tmp/one-rounds.csv" "$tmp/two-rounds.csv" | awk -F, 'NR > 1 { printf "multinode: round %d wall_s: one host %.3f s, two hosts %.3f s\n", $1, $2, $9 }'
 
@@ -121,26 +126,25 @@ echo "multinode: threads = 0 gave $want_a thread(s) to each of mpsl-a's 2 ranks 
 set -- --set model=csv:"$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 --set batches=2 \
   --set local_epochs=2 --set rounds=2 --set threads=1 --set compute=profiled --set devices="$MPSL_SRCDIR/tests/fixtures/slow-devices.ini" \
   --set do_devices=do_test --set cn_devices=cn_test --set do_cn_bw=8Mbit --set do_cn_lat=0.005 --set cn_cn_bw=40Mbit \
-  --set clients=2 --set hops=1
+  --set clients=3 --set hops=2 --set policy=bwd-first --set cn_cn_lat=0.002
 "$mpsl" simulate "$@" --set output="$tmp/sim.h5" >"$tmp/sim.log" 2>&1 || { cat "$tmp/sim.log"; fail "mpsl simulate"; }
 "$mpsl" report --csv rounds "$tmp/sim.h5" >"$tmp/sim.csv" || fail "report of the simulation"
-# wall seconds per model second: the longest round lasts about 2 wall seconds
-scale=$(awk -F, 'NR > 1 && $3 > m { m = $3 } END { print 2 / m }' "$tmp/sim.csv")
+# wall seconds per model second: the longest round lasts about 0.5 wall seconds
+scale=$(awk -F, 'NR > 1 && $3 > m { m = $3 } END { print 0.5 / m }' "$tmp/sim.csv")
 np=$("$mpsl" run --ranks "$@") || fail "mpsl run --ranks (emulation)"
-[ "$np" = 4 ] || fail "expected 4 ranks, got $np"
+[ "$np" = 6 ] || fail "expected 6 ranks, got $np"
 # shellcheck disable=SC2086
-$MPSL_LAUNCH -np 4 "$mpsl" run "$@" --set time_scale="$scale" --set output="$tmp/emu1.h5" >"$tmp/emu1.log" 2>&1 ||
+timeout 300 $MPSL_LAUNCH -np 6 "$mpsl" run "$@" --set time_scale="$scale" --set output="$tmp/emu1.h5" >"$tmp/emu1.log" 2>&1 ||
   { tail "$tmp/emu1.log"; fail "the single-host emulation"; }
-two_hosts 2 2 "$@" --set time_scale="$scale" --set output="$tmp/emu2.h5" >"$tmp/emu2.log" 2>&1 ||
+two_hosts 3 3 "$@" --set time_scale="$scale" --set output="$tmp/emu2.h5" >"$tmp/emu2.log" 2>&1 ||
   { tail -20 "$tmp/emu2.log"; fail "the two-host emulation"; }
-"$mpsl" report "$tmp/emu2.h5" | grep -q '^hosts: 2 (mpsl-a: ranks 0-1; mpsl-b: ranks 2-3)' || fail "emulation: hosts"
-"$mpsl" report --csv rounds "$tmp/emu1.h5" >"$tmp/emu1.csv" && "$mpsl" report --csv rounds "$tmp/emu2.h5" >"$tmp/emu2.csv" ||
-  fail "report of the emulations"
-paste -d, "$tmp/sim.csv" "$tmp/emu1.csv" "$tmp/emu2.csv" | awk -F, '
-  NR == 1 { next }
-  { s = $3; one = $10; two = $17; d = (two - one) / one; if (d < 0) d = -d
-    printf "multinode: emulated round %d: one host %.4f s, two hosts %.4f s (%+.2f %%); simulated %.4f s\n", $1, one,
-      two, 100 * (two - one) / one, s
-    if (d > 0.05) bad = 1; n++ }
-  END { exit bad || n != 2 }' || fail "the two-host emulation differs from the single-host one by more than 5 %"
+"$mpsl" report "$tmp/emu2.h5" | grep -q '^hosts: 2 (mpsl-a: ranks 0-2; mpsl-b: ranks 3-5)' || fail "emulation: hosts"
+py=${MPSL_PYTHON:-/usr/bin/python3}
+for f in emu1 emu2; do
+  grep 'warning: .* message(s) reached' "$tmp/$f.log" && fail "$f: the emulation missed messages"
+done
+printf 'multinode: emulated on two hosts against simulated: '
+"$py" "$MPSL_SRCDIR/tests/same_events.py" "$tmp/sim.h5" "$tmp/emu2.h5" || fail "the two-host emulation differs from mpsl simulate"
+printf 'multinode: emulated on two hosts against one host: '
+"$py" "$MPSL_SRCDIR/tests/same_events.py" "$tmp/emu1.h5" "$tmp/emu2.h5" || fail "the two-host emulation differs from the single-host one"
 echo "multinode: ok"

@@ -5,13 +5,18 @@
 #                     octets, e.g. 10.231.7), sets ipa, ipb and net; skips the test
 #                     (exit 77) when namespaces cannot be made here
 #   on_host a|b CMD...  runs CMD on that host
-#   hosts_down        removes both namespaces (the veth pair goes with them); hosts_up
-#                     arranges it on exit, with the removal of $tmp
+#   hosts_down        kills what still runs in the two namespaces (only this test's
+#                     processes can be there) and removes them (the veth pair goes with
+#                     them); hosts_up arranges it on exit, with the removal of $tmp
 # Names carry this shell's pid, so two test suites at once do not meet.
 nsa=mpsla$$ nsb=mpslb$$
 hosts_down() {
-  ip netns del "$nsa" 2>/dev/null
-  ip netns del "$nsb" 2>/dev/null
+  local ns p
+  for ns in "$nsa" "$nsb"; do
+    for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  ip link del "va$$" 2>/dev/null # left in this namespace only if moving it failed
 }
 hosts_up() {
   local p=$1

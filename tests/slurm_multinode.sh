@@ -18,7 +18,9 @@ slurm_require slurmctld slurmd sbatch squeue scontrol sinfo srun
 command -v nsenter >/dev/null 2>&1 || slurm_skip "nsenter not found (util-linux)"
 hosts_up 10.231.8
 cleanup() {
-  # only the daemons this test started, by the process ids in their pid files
+  # the jobs of this private cluster, then only the daemons this test started, by the
+  # process ids in their pid files (hosts_down kills what else runs on its hosts)
+  on_host a scancel --quiet --user=root 2>/dev/null
   # shellcheck disable=SC2046 # one pid per word
   slurm_stop $(cat "$tmp"/slurmd-mpsl-a.pid "$tmp"/slurmd-mpsl-b.pid "$tmp"/slurmctld.pid 2>/dev/null)
   hosts_down
@@ -110,11 +112,13 @@ fig2=$(sed -n 's/.*figure job \([0-9]*\) after.*/\1/p' "$tmp/srun.ini.submit")
 [ -n "$fig" ] && [ -n "$fig2" ] || fail "no figure job"
 on_a scontrol show job "$fig" | grep -q "Dependency=afterany" || fail "the figure job does not wait with afterany"
 
+# until the queue is empty (15 minutes at most); a slurmctld that stopped answering fails
 for _ in $(seq 900); do
-  [ -z "$(on_a squeue -h -o %i 2>/dev/null)" ] && break
+  ids=$(on_a squeue -h -o %i 2>"$tmp/squeue.err") || fail "squeue: $(cat "$tmp/squeue.err")"
+  [ -z "$ids" ] && break
   sleep 1
 done
-[ -z "$(on_a squeue -h -o %i)" ] || fail "jobs still queued: $(on_a squeue)"
+[ -z "$ids" ] || fail "jobs still queued after 15 minutes: $(on_a squeue)"
 
 for f in "$tmp"/out/emulate_clients=2_hops=2_save_model=*m1.h5.h5 "$tmp"/out/emulate_clients=2_hops=2_save_model=*m2.h5.h5 \
   "$tmp/out-srun/emulate_clients=2_hops=2_seed=7.h5"; do
