@@ -1,7 +1,7 @@
 #ifndef MPSL_CLI_INTERNAL_H
 #define MPSL_CLI_INTERNAL_H
 
-#include "cli/opts.h"
+#include "config/opts.h"
 
 #define MPSL_MODEL_HELP                                                                              \
   "vgg11, vgg13, vgg16, vgg19 (each also _bn), resnet18, resnet34, resnet50, resnet101, resnet152; " \

@@ -22,7 +22,7 @@
 #include "plan/resolve.h"
 #include "sl/memplan.h"
 #include "sl/reference.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 #include "sl/sl.h"
 #include "util/cpu.h"
 #include "util/err.h"

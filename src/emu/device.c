@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/opts.h"
+#include "config/opts.h"
 #include "models/model.h"
 #include "util/err.h"
 

@@ -18,7 +18,7 @@
 #include "emu/device.h"
 #include "emu/profile.h"
 #include "models/model.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 /* A directed link class: a message of n bytes sent at t leaves at max(t, the link's free
  * time), occupies the link for n / bw, and arrives latency later. bw 0 = unlimited. */

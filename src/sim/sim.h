@@ -16,7 +16,7 @@
 
 #include "emu/timing.h"
 #include "io/results.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 typedef struct sim sim;
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "data/data.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 typedef struct {
   int owner;

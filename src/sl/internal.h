@@ -10,7 +10,7 @@
 #include "io/results.h"
 #include "nn/nn.h"
 #include "sl/net.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 typedef struct {
   const sl_config *c;

@@ -32,7 +32,7 @@
 #include "io/results.h"
 #include "models/model.h"
 #include "nn/nn.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 typedef struct {
   mpsl_res_memory mem; /* round 0, rank, role, accounted by kind; cap; dataset; peak_rss and baseline 0 */

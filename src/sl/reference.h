@@ -10,7 +10,7 @@
 
 #include "data/data.h"
 #include "nn/stack.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 /* Initialises *global (one part, batch c->batch) and trains c->rounds rounds into it.
  * log (may be NULL) gets one line per round with the mean training loss and, when test is

@@ -5,7 +5,7 @@
 
 #include <mpi.h>
 
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 /* Every rank of `world` calls it with the same configuration. Prints progress on rank 0;
  * a mistake in the configuration or a failed setup is reported once, by the lowest

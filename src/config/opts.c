@@ -1,4 +1,4 @@
-#include "cli/opts.h"
+#include "config/opts.h"
 
 #include <ctype.h>
 #include <errno.h>

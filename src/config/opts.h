@@ -16,8 +16,8 @@
  *
  * Errors in user input are one line through mpsl_fail() and return -1; a malformed
  * table is a bug and ends the program (checked by mpsl_opts_defaults). */
-#ifndef MPSL_CLI_OPTS_H
-#define MPSL_CLI_OPTS_H
+#ifndef MPSL_CONFIG_OPTS_H
+#define MPSL_CONFIG_OPTS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 
 #include <math.h>
 #include <stddef.h>

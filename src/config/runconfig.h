@@ -6,13 +6,13 @@
  * owners, owners j*opr .. (j+1)*opr-1 on the j-th of them. Data owner k is served by
  * pipeline k % R, or by contiguous blocks of the sizes `distribution` gives. Parts are numbered 0 .. P-1 (P = H + 2):
  * part 0 is M_1 and part P-1 is M_P (both on the data owner), part h+1 is hop h. */
-#ifndef MPSL_SL_RUNCONFIG_H
-#define MPSL_SL_RUNCONFIG_H
+#ifndef MPSL_CONFIG_RUNCONFIG_H
+#define MPSL_CONFIG_RUNCONFIG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cli/opts.h"
+#include "config/opts.h"
 #include "models/model.h"
 
 typedef struct {
