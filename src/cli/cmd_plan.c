@@ -12,16 +12,13 @@
 #include "plan/cuts.h"
 #include "plan/estimate.h"
 #include "plan/resolve.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
+/* A memory cap: 0 means none. */
 static const char *bytes_str(int64_t b, char *buf) {
-  if (b <= 0)
-    snprintf(buf, 32, "unlimited");
-  else if (b >= ((int64_t)1 << 30))
-    snprintf(buf, 32, "%.2f GiB", (double)b / (1 << 30));
-  else
-    snprintf(buf, 32, "%.2f MiB", (double)b / (1 << 20));
-  return buf;
+  if (b <= 0) return snprintf(buf, 32, "unlimited"), buf;
+  return mpsl_bytes_str(b, buf, 32);
 }
 
 static void cuts_str(const mpsl_cut_plan *p, int H, char *buf, int cap) {

@@ -13,6 +13,7 @@
 #include "emu/device.h"
 #include "emu/profile.h"
 #include "emu/table.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 typedef struct {
@@ -63,7 +64,7 @@ static void print_devices(const mpsl_devices *c, const mpsl_profile *p, FILE *f)
     const mpsl_device *d = &c->dev[i];
     double speed;
     char mem[32];
-    snprintf(mem, sizeof mem, "%.3g GiB", (double)d->memory / (1 << 30));
+    mpsl_bytes_str(d->memory, mem, sizeof mem);
     const char *fits = p->whole_bytes <= d->memory ? "yes" : "no";
     if (mpsl_device_speed(d, p, &speed) == 0) {
       /* which figure the speed came from: a reference step of this model, or the fixed speed */
@@ -92,8 +93,9 @@ static void print_devices(const mpsl_devices *c, const mpsl_profile *p, FILE *f)
       fprintf(f, "  %-10s %10s %12s %10s %5s  %s\n", d->name, "-", "-", mem, fits, why);
     }
   }
-  fprintf(f, "  (fits: the whole model's bytes at this batch, %.3g GiB, within the device's memory)\n",
-          (double)p->whole_bytes / (1 << 30));
+  char whole[32];
+  fprintf(f, "  (fits: the whole model's bytes at this batch, %s, within the device's memory)\n",
+          mpsl_bytes_str(p->whole_bytes, whole, sizeof whole));
 }
 
 /* The shipped catalogue, then the user's. A missing shipped file is only a note. */

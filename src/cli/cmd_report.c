@@ -5,6 +5,7 @@
 
 #include "cli/cli_internal.h"
 #include "io/results.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 typedef struct {
@@ -37,11 +38,6 @@ static int csv(const char *path, mpsl_res_table t) {
   }
   free(rows);
   return 0;
-}
-
-static const char *mib(double bytes, char *buf) {
-  snprintf(buf, 32, "%.2f MiB", bytes / (1024.0 * 1024.0));
-  return buf;
 }
 
 static const char *role_name(int r) { return r == 0 ? "aggregator" : r == 1 ? "compute node" : "data owner"; }
@@ -162,9 +158,10 @@ static int summary(const char *path) {
     if (m[i].round != last) continue;
     char b6[32];
     printf("%5d %-13s %14s %14s %14s %14s %14s %14s\n", m[i].rank, role_name(m[i].role),
-           mib((double)m[i].accounted, b1), mib((double)(m[i].params + m[i].grads + m[i].optim + m[i].stats), b2),
-           mib((double)(m[i].activations + m[i].act_grads), b3), mib((double)m[i].buffers, b4),
-           mib((double)m[i].peak_rss, b5), m[i].cap ? mib((double)m[i].cap, b6) : "-");
+           mpsl_bytes_str(m[i].accounted, b1, 32),
+           mpsl_bytes_str((m[i].params + m[i].grads + m[i].optim + m[i].stats), b2, 32),
+           mpsl_bytes_str((m[i].activations + m[i].act_grads), b3, 32), mpsl_bytes_str(m[i].buffers, b4, 32),
+           mpsl_bytes_str(m[i].peak_rss, b5, 32), m[i].cap ? mpsl_bytes_str(m[i].cap, b6, 32) : "-");
   }
   free(m);
 

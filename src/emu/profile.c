@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "nn/nn.h"
+#include "util/bytes.h"
 #include "util/cpu.h"
 #include "util/err.h"
 #include "util/rng.h"
@@ -481,15 +482,6 @@ void mpsl_profile_scale(const mpsl_profile *host, double speed, mpsl_profile *ou
   for (size_t k = 0; k < sizeof w / sizeof *w; k++) *w[k] /= speed;
 }
 
-/* Bytes in binary units with three significant digits: "1.25 MiB". */
-static const char *bytes_str(char *buf, size_t n, double v) {
-  const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int i = 0;
-  while (v >= 1024 && i < 4) v /= 1024, i++;
-  snprintf(buf, n, i ? "%.3g %s" : "%.0f %s", v, u[i]);
-  return buf;
-}
-
 void mpsl_profile_print(const mpsl_profile *p, FILE *f) {
   fprintf(f, "# %s, batch %d, %d classes, input %dx%dx%d, width %g\n", p->model, p->batch, p->classes, p->channels,
           p->size, p->size, p->width);
@@ -514,9 +506,9 @@ void mpsl_profile_print(const mpsl_profile *p, FILE *f) {
     snprintf(fb, sizeof fb, "%.3f [%.3f-%.3f]", 1e3 * r->fwd_s, 1e3 * r->fwd_min_s, 1e3 * r->fwd_max_s);
     snprintf(bb, sizeof bb, "%.3f [%.3f-%.3f]", 1e3 * r->bwd_s, 1e3 * r->bwd_min_s, 1e3 * r->bwd_max_s);
     fprintf(f, "%5d %-14s %-7s %26s %26s %9.3f %10s %10s %10s %10s %10s %8.3f\n", r->index, r->name, r->kind, fb, bb,
-            1e3 * r->update_s, bytes_str(b1, sizeof b1, (double)r->params_bytes),
-            bytes_str(b2, sizeof b2, (double)r->optim_bytes), bytes_str(b3, sizeof b3, (double)r->act_bytes),
-            bytes_str(b4, sizeof b4, (double)r->workspace_bytes), bytes_str(b5, sizeof b5, (double)r->out_bytes),
+            1e3 * r->update_s, mpsl_bytes_str(r->params_bytes, b1, sizeof b1),
+            mpsl_bytes_str(r->optim_bytes, b2, sizeof b2), mpsl_bytes_str(r->act_bytes, b3, sizeof b3),
+            mpsl_bytes_str(r->workspace_bytes, b4, sizeof b4), mpsl_bytes_str(r->out_bytes, b5, sizeof b5),
             1e-9 * (double)r->flops);
     params += r->params_bytes, grads += r->grads_bytes, optim += r->optim_bytes, act += r->act_bytes;
     ws += r->workspace_bytes, flops += r->flops;
@@ -536,9 +528,9 @@ void mpsl_profile_print(const mpsl_profile *p, FILE *f) {
   fprintf(f,
           "bytes: params %s, grads %s, optim %s, stored activations %s (sum of layers), workspace %s; "
           "whole model as one part %s\n",
-          bytes_str(b1, sizeof b1, (double)params), bytes_str(b2, sizeof b2, (double)grads),
-          bytes_str(b3, sizeof b3, (double)optim), bytes_str(b4, sizeof b4, (double)act),
-          bytes_str(b5, sizeof b5, (double)ws), bytes_str(b6, sizeof b6, (double)p->whole_bytes));
+          mpsl_bytes_str(params, b1, sizeof b1), mpsl_bytes_str(grads, b2, sizeof b2),
+          mpsl_bytes_str(optim, b3, sizeof b3), mpsl_bytes_str(act, b4, sizeof b4), mpsl_bytes_str(ws, b5, sizeof b5),
+          mpsl_bytes_str(p->whole_bytes, b6, sizeof b6));
   if (p->whole_step_s > 0)
     fprintf(f, "whole model: %.3g GFLOP per step (3 x forward), %.1f GFLOP/s\n", 3e-9 * (double)flops,
             3e-9 * (double)flops / p->whole_step_s);

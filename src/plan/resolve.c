@@ -9,6 +9,7 @@
 
 #include "emu/table.h"
 #include "sl/memplan.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 int mpsl_plan_hop_devices(const emu_scenario *s, int first, int H, double *speed, int64_t *cap,
@@ -113,8 +114,8 @@ static int planned_cuts(const emu_input *in, sl_config *c) {
     return mpsl_fail(
         "cuts = plan: no cuts of layers %d..%d over %d hop(s) fit the memory caps: hop %d needs at least %s for %d "
         "copies, its cap is %s (mpsl plan shows the arithmetic)",
-        in->c.cuts.v[0] + 1, in->c.cuts.v[H], H, opt.worst_hop + 1, sl_mem_human(opt.need, need, sizeof need),
-        mpsl_plan_owners_of(&in->s, 0), sl_mem_human(opt.need_cap, cap, sizeof cap));
+        in->c.cuts.v[0] + 1, in->c.cuts.v[H], H, opt.worst_hop + 1, mpsl_bytes_str(opt.need, need, sizeof need),
+        mpsl_plan_owners_of(&in->s, 0), mpsl_bytes_str(opt.need_cap, cap, sizeof cap));
   }
   memset(&c->cuts, 0, sizeof c->cuts);
   c->cuts.n = H + 1;

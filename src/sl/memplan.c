@@ -14,6 +14,7 @@
 #include "emu/table.h"
 #include "nn/nn.h"
 #include "nn/replica.h"
+#include "util/bytes.h"
 #include "util/err.h"
 
 /* What the plan needs of one part: its memory as nn_part_new allocated it, its edges and
@@ -102,18 +103,6 @@ int64_t sl_rss_now(void) {
   fclose(f);
   long page = sysconf(_SC_PAGESIZE);
   return ok && page > 0 ? (int64_t)resident * page : 0;
-}
-
-const char *sl_mem_human(int64_t bytes, char *buf, int cap) {
-  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = (double)bytes;
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, u++;
-  if (u == 0 || v == (double)(int64_t)v)
-    snprintf(buf, (size_t)cap, "%lld %s", (long long)v, units[u]);
-  else
-    snprintf(buf, (size_t)cap, "%.1f %s", v, units[u]);
-  return buf;
 }
 
 /* The devices of the configuration's keys, from its catalogues (emu_devices_load). */
@@ -291,27 +280,28 @@ void sl_memrank_explain(const sl_memrank *r, const mpsl_model *m, char *buf, int
   if (x->role == SL_COMPUTE) {
     snprintf(buf, (size_t)cap,
              "rank %d (compute node, pipeline %d hop %d, part %s): needs %s for %d %s but device '%s' has %s", x->rank,
-             r->pipeline, r->hop + 1, a, sl_mem_human(x->accounted, need, sizeof need), r->copies,
-             r->copies == 1 ? "copy" : "copies", r->device, sl_mem_human(x->cap, has, sizeof has));
+             r->pipeline, r->hop + 1, a, mpsl_bytes_str(x->accounted, need, sizeof need), r->copies,
+             r->copies == 1 ? "copy" : "copies", r->device, mpsl_bytes_str(x->cap, has, sizeof has));
   } else if (x->role == SL_OWNER && !r->over) {
     /* at run time the rank as a whole against the sum of its owners' devices */
     layer_span(m, r->first2, r->last2, b, sizeof b);
     snprintf(buf, (size_t)cap,
              "rank %d (data owner, owners %d..%d, parts M_1 %s and M_P %s): needs %s for %d data %s but %s %s %s",
              x->rank, r->owner_first, r->owner_first + r->copies - 1, a, b,
-             sl_mem_human(x->accounted, need, sizeof need), r->copies, r->copies == 1 ? "owner" : "owners",
+             mpsl_bytes_str(x->accounted, need, sizeof need), r->copies, r->copies == 1 ? "owner" : "owners",
              r->copies == 1 ? "its device" : "their devices", r->copies == 1 ? "has" : "have",
-             sl_mem_human(x->cap, has, sizeof has));
+             mpsl_bytes_str(x->cap, has, sizeof has));
   } else if (x->role == SL_OWNER) {
     layer_span(m, r->first2, r->last2, b, sizeof b);
     snprintf(buf, (size_t)cap,
              "rank %d (data owner, owners %d..%d, parts M_1 %s and M_P %s): data owner %d needs %s for its parts "
              "and buffers but device '%s' has %s",
              x->rank, r->owner_first, r->owner_first + r->copies - 1, a, b, r->over_owner,
-             sl_mem_human(r->per_copy, need, sizeof need), r->over_device, sl_mem_human(r->over_cap, has, sizeof has));
+             mpsl_bytes_str(r->per_copy, need, sizeof need), r->over_device,
+             mpsl_bytes_str(r->over_cap, has, sizeof has));
   } else {
     snprintf(buf, (size_t)cap, "rank %d (aggregator, the whole model, %s): needs %s but device '%s' has %s", x->rank, a,
-             sl_mem_human(x->accounted, need, sizeof need), r->device, sl_mem_human(x->cap, has, sizeof has));
+             mpsl_bytes_str(x->accounted, need, sizeof need), r->device, mpsl_bytes_str(x->cap, has, sizeof has));
   }
 }
 
@@ -343,10 +333,11 @@ void sl_memplan_print(const sl_memplan *p, const sl_config *c, const mpsl_model 
       snprintf(layers, sizeof layers, "%d..%d", w->first, w->last);
     int64_t per = x->role == SL_AGGREGATOR ? x->accounted : w->per_copy;
     fprintf(f, "%4d %-14s %-8s %-12s %6d %11s %11s %11s %11s %11s %11s %11s %11s %4s\n", r, role, w->device, layers,
-            w->copies, sl_mem_human(per, h[0], 32), sl_mem_human(x->params + x->grads + x->optim + x->stats, h[1], 32),
-            sl_mem_human(x->weight_copies, h[2], 32), sl_mem_human(x->activations + x->act_grads, h[3], 32),
-            sl_mem_human(x->scratch + x->workspace, h[4], 32), sl_mem_human(x->buffers, h[5], 32),
-            sl_mem_human(x->accounted, h[6], 32), x->cap ? sl_mem_human(x->cap, h[7], 32) : "-",
+            w->copies, mpsl_bytes_str(per, h[0], 32),
+            mpsl_bytes_str(x->params + x->grads + x->optim + x->stats, h[1], 32),
+            mpsl_bytes_str(x->weight_copies, h[2], 32), mpsl_bytes_str(x->activations + x->act_grads, h[3], 32),
+            mpsl_bytes_str(x->scratch + x->workspace, h[4], 32), mpsl_bytes_str(x->buffers, h[5], 32),
+            mpsl_bytes_str(x->accounted, h[6], 32), x->cap ? mpsl_bytes_str(x->cap, h[7], 32) : "-",
             w->over ? "NO" : "yes");
   }
   const mpsl_res_memory *a = &p->row[0].mem;
@@ -357,11 +348,11 @@ void sl_memplan_print(const sl_memplan *p, const sl_config *c, const mpsl_model 
             "# one instance of the model (every part once, batch %d): parameters %s, gradients %s, momenta %s, "
             "running statistics %s, weight copies %s, stored activations %s, activation gradients %s, scratchpad "
             "%s, workspaces %s; total %s\n",
-            c->batch, sl_mem_human(a->params, k[0], 32), sl_mem_human(a->grads, k[1], 32),
-            sl_mem_human(a->optim, k[2], 32), sl_mem_human(a->stats, k[3], 32),
-            sl_mem_human(a->weight_copies, k[4], 32), sl_mem_human(a->activations, k[5], 32),
-            sl_mem_human(a->act_grads, k[6], 32), sl_mem_human(a->scratch, k[7], 32),
-            sl_mem_human(a->workspace, k[8], 32), sl_mem_human(a->accounted - a->buffers, k[9], 32));
+            c->batch, mpsl_bytes_str(a->params, k[0], 32), mpsl_bytes_str(a->grads, k[1], 32),
+            mpsl_bytes_str(a->optim, k[2], 32), mpsl_bytes_str(a->stats, k[3], 32),
+            mpsl_bytes_str(a->weight_copies, k[4], 32), mpsl_bytes_str(a->activations, k[5], 32),
+            mpsl_bytes_str(a->act_grads, k[6], 32), mpsl_bytes_str(a->scratch, k[7], 32),
+            mpsl_bytes_str(a->workspace, k[8], 32), mpsl_bytes_str(a->accounted - a->buffers, k[9], 32));
   }
   for (int r = 0; r < p->n; r++)
     if (p->row[r].over) {

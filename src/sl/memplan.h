@@ -28,11 +28,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config/runconfig.h"
 #include "emu/timing.h"
 #include "io/results.h"
 #include "models/model.h"
 #include "nn/nn.h"
-#include "config/runconfig.h"
 
 typedef struct {
   mpsl_res_memory mem; /* round 0, rank, role, accounted by kind; cap; dataset; peak_rss and baseline 0 */
@@ -87,8 +87,5 @@ int64_t sl_mem_row_total(const mpsl_res_memory *r);
 
 /* Resident bytes of this process now (/proc/self/statm; 0 where unavailable). */
 int64_t sl_rss_now(void);
-
-/* "81.2 GiB", "16 GiB", "742.3 MiB": binary units, one decimal unless whole. */
-const char *sl_mem_human(int64_t bytes, char *buf, int cap);
 
 #endif
