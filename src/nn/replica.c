@@ -36,4 +36,12 @@ void nn_part_state_load(nn_part *p, const double *st) {
   nn_part_params_changed(p);
 }
 
+void nn_state_add(double *acc, const double *state, int64_t n, double w) {
+  for (int64_t i = 0; i < n; i++) acc[i] += w * state[i];
+}
+
+void nn_state_average(double *acc, int64_t n, double total) {
+  for (int64_t i = 0; i < n; i++) acc[i] /= total;
+}
+
 void nn_part_reset_momenta(nn_part *p) { memset(nn_part_momenta(p), 0, (size_t)nn_part_arena_len(p) * sizeof(float)); }

@@ -79,10 +79,9 @@ void sl_agg_aggregate(sl_aggregator *a) {
     sl_recv_at(&x->net, SL_MSG_MODEL, k, a->in, bytes, sl_owner_rank(t, k), &a->arr[k], 1);
     if (a->arr[k] > last) last = a->arr[k];
     if (x->profiled) continue;
-    double w = (double)x->counts[k];
-    for (int64_t i = 0; i < n; i++) a->acc[i] += w * a->in[i];
+    nn_state_add(a->acc, a->in, n, (double)x->counts[k]);
   }
-  for (int64_t i = 0; i < n && !x->profiled; i++) a->acc[i] /= (double)x->total;
+  if (!x->profiled) nn_state_average(a->acc, n, (double)x->total);
   if (x->emulated) {
     const emu_scenario *s = x->emu;
     sl_emu_sleep(x, last);

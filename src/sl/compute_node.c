@@ -491,7 +491,7 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
   for (int i = 0; i < cn->n; i++)
     nn_part_state_accumulate(cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
-  for (int64_t j = 0; j < cn->state_len; j++) cn->acc[j] /= (double)x->total;
+  nn_state_average(cn->acc, cn->state_len, (double)x->total);
   for (int i = 0; i < cn->n; i++) nn_part_state_load(cn->copies[i].part, cn->acc);
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }

@@ -57,7 +57,7 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
       nn_part_state_accumulate(w, (double)part->count[k], acc);
       sl_batches_free(&b);
     }
-    for (int64_t i = 0; i < len; i++) acc[i] /= (double)total;
+    nn_state_average(acc, len, (double)total);
     nn_part_state_load(g, acc);
     if ((log || results) && !rc) {
       double tl = NAN, ta = NAN;
