@@ -14,15 +14,15 @@
 #endif
 
 #include "cli/cli_internal.h"
-#include "config.h"
+#include "config/runconfig.h"
 #include "data/data.h"
 #include "io/results.h"
 #include "io/weights.h"
 #include "nn/stack.h"
 #include "plan/resolve.h"
+#include "sl/header.h"
 #include "sl/memplan.h"
 #include "sl/reference.h"
-#include "config/runconfig.h"
 #include "sl/sl.h"
 #include "util/cpu.h"
 #include "util/err.h"
@@ -104,17 +104,8 @@ static int reference(sl_config *c) {
 #endif
   const char *out = c->output[0] ? c->output : NULL;
   if (out) {
-    char *ini = mpsl_opts_to_ini(&sl_config_opts, c), seed[32];
-    snprintf(seed, sizeof seed, "%lld", (long long)c->seed);
-    mpsl_res_attr attrs[] = {{"program", "mpsl " PACKAGE_VERSION},
-                             {"mode", "reference"},
-                             {"config", ini},
-                             {"onednn_version", nn_dnnl_version()},
-                             {"seed", seed},
-                             {"model", m.name},
-                             {"hops", "0 (unsplit: every data owner trains the whole model, then FedAvg)"}};
-    int bad = mpsl_results_create(out, attrs, (int)(sizeof attrs / sizeof attrs[0]));
-    free(ini);
+    mpsl_res_attr attrs[] = {{"hops", "0 (unsplit: every data owner trains the whole model, then FedAvg)"}};
+    int bad = sl_results_header(out, "reference", &sl_config_opts, c, &m, 1, attrs, 1);
     if (bad) goto out;
   }
   if (sl_reference_run(c, &m, &train, &part, &test, &g, stdout, out)) goto out;

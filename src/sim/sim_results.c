@@ -4,16 +4,15 @@
  * the plots read either. Everything written is a function of the configuration and the
  * profile, except the two attributes that measure the simulator itself (sim_wall_s,
  * sim_events_per_s). */
-#include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "config.h"
 #include "data/data.h"
 #include "plan/resolve.h"
 #include "sim/sim.h"
+#include "sl/header.h"
 #include "sl/memplan.h"
 #include "util/err.h"
 
@@ -99,27 +98,12 @@ static void write_partition(const sl_config *c, const sl_topo *t, const char *ou
 /* ---- the command -------------------------------------------------------------------- */
 
 static int create_results(const sl_config *c, const sl_topo *t, const mpsl_model *m, const char *profile) {
-  char seed[32], ranks[32], h5[32];
-  unsigned maj, min, rel;
-  H5get_libversion(&maj, &min, &rel);
-  snprintf(h5, sizeof h5, "%u.%u.%u", maj, min, rel);
-  snprintf(seed, sizeof seed, "%lld", (long long)c->seed);
-  snprintf(ranks, sizeof ranks, "%d", t->nranks);
-  char *ini = mpsl_opts_to_ini(sim_config_opts(), c);
   mpsl_res_attr attrs[] = {
-      {"program", "mpsl " PACKAGE_VERSION},
-      {"mode", "simulate"},
-      {"config", ini},
-      {"hdf5_version", h5},
-      {"seed", seed},
-      {"ranks", ranks},
-      {"model", m->name},
       {"profile", profile},
       {"time", "model seconds (docs/timing.md); wall_s = time_s: the simulation has no wall clock of its own"},
   };
-  int rc = mpsl_results_create(c->output, attrs, (int)(sizeof attrs / sizeof attrs[0]));
-  free(ini);
-  return rc;
+  return sl_results_header(c->output, "simulate", sim_config_opts(), c, m, t->nranks, attrs,
+                           (int)(sizeof attrs / sizeof attrs[0]));
 }
 
 int sim_simulate(sl_config *c, FILE *out) {
@@ -141,14 +125,8 @@ int sim_simulate(sl_config *c, FILE *out) {
   const sl_topo *t = &in.t;
   const emu_scenario *s = &in.s;
 
-  fprintf(out, "# mpsl simulate: resolved configuration\n");
-  mpsl_opts_print(sim_config_opts(), c, out, "# ");
-  fprintf(out,
-          "# %s: %d ranks = 1 aggregator + %d pipeline(s) x %d hop(s) + %d data-owner rank(s) hosting %d data "
-          "owner(s); parts:",
-          m->name, t->nranks, t->R, t->H, t->owner_ranks, t->K);
-  for (int p = 0; p < t->P; p++) fprintf(out, " %d..%d", t->first[p], t->last[p]);
-  fprintf(out, "\n# host profile %s\n", in.profile_path);
+  sl_banner(out, "simulate", sim_config_opts(), c, m, t);
+  fprintf(out, "# host profile %s\n", in.profile_path);
   emu_scenario_print(s, out, "# ");
 
   if (sl_memplan_build(&plan, c, m, t, s, -1) || memory_check(c, m, &plan)) goto out;

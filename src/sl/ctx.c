@@ -1,0 +1,39 @@
+/* The services a rank's context gives its role: events, buffers, memory columns, a fatal
+ * error (sl/internal.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sl/internal.h"
+#include "sl/memplan.h"
+#include "util/err.h"
+
+void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, double start, double end, double wait,
+              int64_t bytes) {
+  if (x->nev == x->cap_ev) sl_abort(x, "more tasks in a round than the protocol allows (%d)", x->cap_ev);
+  x->ev[x->nev++] = (mpsl_res_event){
+      x->round, x->rank, (int32_t)x->role, owner, (int32_t)batch, direction, part, start, end, wait, bytes};
+}
+
+_Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "mpsl run: error: rank %d (%s): ", x->rank, sl_role_name(x->role));
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  exit(1);
+}
+
+float *sl_buffer(sl_ctx *x, int64_t floats, const char *what) {
+  x->buffers += floats * (int64_t)sizeof(float);
+  return mpsl_xalloc_aligned((size_t)floats * sizeof(float), what);
+}
+
+void sl_mem_add(mpsl_res_memory *r, const nn_part *p) {
+  nn_mem_stats m;
+  nn_part_memory(p, &m);
+  sl_mem_row_add(r, &m, 1);
+}

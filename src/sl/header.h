@@ -1,0 +1,21 @@
+/* What `mpsl run`, `mpsl run --reference` and `mpsl simulate` say before they start: the
+ * banner on stdout and the root attributes of the results file (docs/results.md). */
+#ifndef MPSL_SL_HEADER_H
+#define MPSL_SL_HEADER_H
+
+#include <stdio.h>
+
+#include "config/runconfig.h"
+#include "io/results.h"
+
+/* "# mpsl CMD: resolved configuration", every key, then the ranks and parts of t. */
+void sl_banner(FILE *f, const char *cmd, const mpsl_optset *opts, const sl_config *c, const mpsl_model *m,
+               const sl_topo *t);
+
+/* Creates the results file `path` with the attributes every mode writes (program, mode,
+ * config, library versions, seed, ranks, model) and then `extra` (n of them). -1 with
+ * mpsl_fail. */
+int sl_results_header(const char *path, const char *mode, const mpsl_optset *opts, const sl_config *c,
+                      const mpsl_model *m, int ranks, const mpsl_res_attr *extra, int n);
+
+#endif
