@@ -16,7 +16,7 @@
 #include "io/results.h"
 #include "models/model.h"
 #include "nn/replica.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 #include "sl_util.h"
 #include "util/err.h"
 #include "workdir.h"

@@ -16,7 +16,7 @@
 
 #include "io/results.h"
 #include "sl/memplan.h"
-#include "sl/runconfig.h"
+#include "config/runconfig.h"
 #include "sl_util.h"
 #include "textfile.h"
 #include "util/err.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/opts.h"
+#include "config/opts.h"
 #include "util/err.h"
 
 typedef struct {

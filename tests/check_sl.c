@@ -12,13 +12,13 @@
 #include <omp.h>
 #endif
 
+#include "config/runconfig.h"
 #include "data/data.h"
 #include "io/results.h"
 #include "nn/stack.h"
 #include "nn_util.h"
+#include "proto/scheduler.h"
 #include "sl/reference.h"
-#include "sl/runconfig.h"
-#include "sl/scheduler.h"
 #include "sl_util.h"
 #include "util/err.h"
 
@@ -287,12 +287,18 @@ START_TEST(topology_roles) {
 END_TEST
 
 START_TEST(policies) {
-  sl_task q[] = {{0, MPSL_DIR_FWD, 1.0}, {1, MPSL_DIR_FWD, 2.0}, {2, MPSL_DIR_BWD, 3.0}, {3, MPSL_DIR_BWD, 4.0}};
+  sl_task f = {0, MPSL_DIR_FWD, 1.0}, b = {2, MPSL_DIR_BWD, 3.0}, early = {1, MPSL_DIR_BWD, 0.5};
+  sl_task tie = {0, MPSL_DIR_BWD, 1.0}, later_owner = {1, MPSL_DIR_BWD, 1.0};
   sl_pick_fn fifo = sl_policy_find("fifo"), bwd = sl_policy_find("bwd-first");
-  ck_assert(fifo && bwd && !sl_policy_find("lifo"));
-  ck_assert_int_eq(fifo(q, 4), 0);
-  ck_assert_int_eq(bwd(q, 4), 2);
-  ck_assert_int_eq(bwd(q, 2), 0);
+  ck_assert(fifo && bwd && !sl_policy_find("lifo") && sl_policy_index("lifo") == -1);
+  ck_assert(sl_policy_at(sl_policy_index("bwd-first")) == bwd && !sl_policy_at(2));
+  ck_assert_int_eq(fifo(&f, &b), MPSL_DIR_FWD);           /* the older one */
+  ck_assert_int_eq(fifo(&f, &early), MPSL_DIR_BWD);       /* the older one */
+  ck_assert_int_eq(fifo(&f, &tie), MPSL_DIR_FWD);         /* a tie: forward before backward */
+  ck_assert_int_eq(fifo(&f, &later_owner), MPSL_DIR_FWD); /* a tie: the lower data owner */
+  ck_assert_int_eq(fifo(NULL, &b), MPSL_DIR_BWD);
+  ck_assert_int_eq(bwd(&f, &b), MPSL_DIR_BWD);
+  ck_assert_int_eq(bwd(&f, NULL), MPSL_DIR_FWD);
 }
 END_TEST
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/opts.h"
+#include "config/opts.h"
 #include "emu/timing.h"
 #include "textfile.h"
 #include "util/err.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/opts.h"
-#include "sl/runconfig.h"
+#include "config/opts.h"
+#include "config/runconfig.h"
 #include "util/err.h"
 
 /* The defaults, then the space-separated arguments of `a` and then of `b` (either may be

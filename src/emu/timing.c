@@ -12,6 +12,7 @@
 #include "emu/table.h"
 #include "nn/nn.h"
 #include "nn/replica.h"
+#include "proto/scheduler.h"
 #include "util/err.h"
 #include "util/rng.h"
 
@@ -342,7 +343,8 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   memset(s, 0, sizeof *s);
   s->K = t->K, s->H = t->H, s->R = t->R, s->P = t->P;
   s->batch = c->batch, s->B = c->batches, s->r = c->local_epochs;
-  s->policy = !strcmp(c->policy, "bwd-first");
+  s->policy = sl_policy_index(c->policy);
+  if (s->policy < 0) return mpsl_fail("policy = %s: expected fifo or bwd-first", c->policy);
   s->compute = emu_needs_profile(c) ? EMU_COMPUTE_PROFILED : EMU_COMPUTE_REAL;
   s->time_scale = c->time_scale;
   s->jitter = c->jitter;

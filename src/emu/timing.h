@@ -39,7 +39,7 @@ typedef struct {
   /* topology and protocol, as in sl_topo / sl_config */
   int K, H, R, P;
   int batch, B, r; /* samples per batch, batches per local epoch, local epochs */
-  int policy;      /* 0 fifo, 1 bwd-first (sl_policy_find's names) */
+  int policy;      /* index of the policy (proto/scheduler.h: sl_policy_at): 0 fifo, 1 bwd-first */
   emu_compute compute;
   double time_scale; /* emulation only: wall seconds per model second */
   bool emulated;     /* false: no delay anywhere (host devices, unlimited links, real compute) */

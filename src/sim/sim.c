@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/scheduler.h"
 #include "sim/sim.h"
 #include "util/err.h"
 
@@ -53,6 +54,7 @@ enum { L_UP_FIRST = 0, L_UP_LAST = 1, L_DOWN_FIRST = 2, L_DOWN_LAST = 3 };
 struct sim {
   const emu_scenario *s;
   const sl_topo *t;
+  sl_pick_fn pick; /* the scenario's policy */
   int K, H, R, N, per_round;
   int up_last, down_last; /* L_UP_LAST / L_DOWN_LAST, or their one-hop aliases */
 
@@ -224,13 +226,11 @@ static void dispatch(sim *x, int i, double t) {
   sim_node *nd = &x->nodes[i];
   nd->pending = 0;
   if (nd->busy || nd->n[0] + nd->n[1] == 0) return;
-  int dir;
-  if (nd->n[MPSL_DIR_BWD] == 0)
-    dir = MPSL_DIR_FWD;
-  else if (nd->n[MPSL_DIR_FWD] == 0 || x->s->policy == 1)
-    dir = MPSL_DIR_BWD;
-  else /* fifo: the earlier arrival; on a tie the lower data owner, then forward */
-    dir = task_less(&nd->q[MPSL_DIR_BWD][0], &nd->q[MPSL_DIR_FWD][0]) ? MPSL_DIR_BWD : MPSL_DIR_FWD;
+  /* the policy of every engine (proto/scheduler.h), between the oldest task of each direction */
+  sl_task f = {0, MPSL_DIR_FWD, 0}, b = {0, MPSL_DIR_BWD, 0};
+  if (nd->n[MPSL_DIR_FWD]) f.copy = nd->q[MPSL_DIR_FWD][0].owner, f.arrival = nd->q[MPSL_DIR_FWD][0].t;
+  if (nd->n[MPSL_DIR_BWD]) b.copy = nd->q[MPSL_DIR_BWD][0].owner, b.arrival = nd->q[MPSL_DIR_BWD][0].t;
+  int dir = x->pick(nd->n[MPSL_DIR_FWD] ? &f : NULL, nd->n[MPSL_DIR_BWD] ? &b : NULL);
   nd->cur = q_pop(nd->q[dir], &nd->n[dir]);
   nd->cur_dir = dir;
   nd->cur_start = t;
@@ -280,6 +280,8 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
   sim *x = mpsl_xcalloc(1, sizeof *x, "simulator");
   x->s = s;
   x->t = t;
+  x->pick = sl_policy_at(s->policy);
+  if (!x->pick) MPSL_DIE("simulation: no policy %d", s->policy);
   x->K = t->K, x->H = t->H, x->R = t->R, x->N = t->R * t->H;
   x->per_round = s->r * s->B;
   x->up_last = t->H == 1 ? L_UP_FIRST : L_UP_LAST;

@@ -12,10 +12,10 @@
 #include <string.h>
 
 #include "nn/replica.h"
+#include "proto/scheduler.h"
 #include "sl/batches.h"
 #include "sl/emu_pace.h"
 #include "sl/internal.h"
-#include "sl/scheduler.h"
 #include "util/err.h"
 
 typedef struct {
@@ -142,6 +142,20 @@ static int prev_rank(const sl_compute_node *cn, int owner) {
 static int next_rank(const sl_compute_node *cn, int owner) {
   const sl_ctx *x = cn->x;
   return x->hop == x->t->H - 1 ? sl_owner_rank(x->t, owner) : sl_compute_rank(x->t, x->pipeline, x->hop + 1);
+}
+
+/* Index in the queue of the task to run among its first n (n > 0): the policy chooses
+ * between the oldest forward and the oldest backward one. */
+static int pick_index(const sl_compute_node *cn, int n) {
+  int f = -1, b = -1;
+  for (int i = 0; i < n && (f < 0 || b < 0); i++) {
+    if (cn->queue[i].direction == MPSL_DIR_FWD) {
+      if (f < 0) f = i;
+    } else if (b < 0) {
+      b = i;
+    }
+  }
+  return cn->pick(f >= 0 ? &cn->queue[f] : NULL, b >= 0 ? &cn->queue[b] : NULL) == MPSL_DIR_BWD ? b : f;
 }
 
 /* Receives one waiting message into its copy's buffer and queues the task it makes. */
@@ -413,7 +427,7 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
     }
     int n = 0;
     while (n < cn->qlen && cn->queue[n].arrival <= at) n++;
-    int i = cn->pick(cn->queue, n);
+    int i = pick_index(cn, n);
     sl_task task = cn->queue[i];
     memmove(cn->queue + i, cn->queue + i + 1, (size_t)(cn->qlen - i - 1) * sizeof *cn->queue);
     cn->qlen--;
@@ -452,7 +466,7 @@ void sl_cn_round(sl_compute_node *cn) {
       sl_wait_any(&x->net, &st);
       continue;
     }
-    int i = cn->pick(cn->queue, cn->qlen);
+    int i = pick_index(cn, cn->qlen);
     sl_task task = cn->queue[i];
     memmove(cn->queue + i, cn->queue + i + 1, (size_t)(cn->qlen - i - 1) * sizeof *cn->queue);
     cn->qlen--;

@@ -13,7 +13,7 @@
 #include "sl/header.h"
 #include "sl/internal.h"
 #include "sl/memplan.h"
-#include "sl/scheduler.h"
+#include "proto/scheduler.h"
 #include "sl/sl.h"
 #include "util/cpu.h"
 #include "util/err.h"
