@@ -85,10 +85,7 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
       /* nothing is computed: buffers of the real message sizes, whole floats */
       const emu_scenario *s = x->emu;
       int64_t in = s->cut_bytes[x->hop] / 4, out = s->cut_bytes[x->hop + 1] / 4;
-      cp->in = sl_buffer(x, in, "activation");
-      cp->din = sl_buffer(x, in, "gradient");
-      cp->out = sl_buffer(x, out, "activation");
-      cp->dout = sl_buffer(x, out, "gradient");
+      sl_alloc_copy(x, &(sl_copy_layout){in, out}, &cp->in, &cp->din, &cp->out, &cp->dout);
       cn->in_bytes = in * 4;
       cn->out_bytes = out * 4;
       continue;
@@ -101,10 +98,7 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
     nn_part_init_weights(cp->part, (uint64_t)x->c->seed);
     nn_part_set_dropout_seed(cp->part, sl_owner_dropout_seed(x->c, k));
     int64_t in = nn_part_in_numel(cp->part) * batch, out = nn_part_out_numel(cp->part) * batch;
-    cp->in = sl_buffer(x, in, "activation");
-    cp->din = sl_buffer(x, in, "gradient");
-    cp->out = sl_buffer(x, out, "activation");
-    cp->dout = sl_buffer(x, out, "gradient");
+    sl_alloc_copy(x, &(sl_copy_layout){in, out}, &cp->in, &cp->din, &cp->out, &cp->dout);
     cn->in_bytes = in * (int64_t)sizeof(float);
     cn->out_bytes = out * (int64_t)sizeof(float);
   }

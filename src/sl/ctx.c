@@ -28,8 +28,27 @@ _Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) {
 }
 
 float *sl_buffer(sl_ctx *x, int64_t floats, const char *what) {
+  if (floats <= 0) return NULL;
   x->buffers += floats * (int64_t)sizeof(float);
   return mpsl_xalloc_aligned((size_t)floats * sizeof(float), what);
+}
+
+void sl_alloc_copy(sl_ctx *x, const sl_copy_layout *l, float **in, float **din, float **out, float **dout) {
+  *in = sl_buffer(x, l->in, "activation");
+  *din = sl_buffer(x, l->in, "gradient");
+  *out = sl_buffer(x, l->out, "activation");
+  *dout = sl_buffer(x, l->out, "gradient");
+}
+
+void sl_alloc_owner(sl_ctx *x, const sl_owner_layout *l, float **xb, float **a1, float **da1, float **ain, float **dain,
+                    float **logits, float **dlogits) {
+  *xb = sl_buffer(x, l->x, "batch");
+  *a1 = sl_buffer(x, l->a1, "activation");
+  *da1 = sl_buffer(x, l->a1, "gradient");
+  *ain = sl_buffer(x, l->ain, "activation");
+  *dain = sl_buffer(x, l->ain, "gradient");
+  *logits = sl_buffer(x, l->logits, "logits");
+  *dlogits = sl_buffer(x, l->logits, "logits");
 }
 
 void sl_mem_add(mpsl_res_memory *r, const nn_part *p) {

@@ -69,10 +69,8 @@ static void new_profiled(sl_owner_host *d) {
     do_owner *o = &d->o[i];
     o->k = d->first + i;
     o->sent_a1 = o->sent_dain = MPI_REQUEST_NULL;
-    o->a1 = sl_buffer(x, a1, "activation");
-    o->da1 = sl_buffer(x, a1, "gradient");
-    o->ain = sl_buffer(x, ain, "activation");
-    o->dain = sl_buffer(x, ain, "gradient");
+    sl_alloc_owner(x, &(sl_owner_layout){0, a1, ain, 0}, &o->x, &o->a1, &o->da1, &o->ain, &o->dain, &o->logits,
+                   &o->dlogits);
     x->counts[o->k] = 0;
   }
   d->a1_bytes = a1 * 4;
@@ -119,14 +117,9 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
     }
     sl_batches_init(&o->b, c, o->k, d->part.index[o->k], d->part.count[o->k]);
     int64_t a1 = nn_part_out_numel(o->m1) * B, ain = nn_part_in_numel(o->mp) * B;
-    o->x = sl_buffer(x, nn_part_in_numel(o->m1) * B, "batch");
     o->y = mpsl_xmalloc((size_t)B * sizeof *o->y, "labels");
-    o->a1 = sl_buffer(x, a1, "activation");
-    o->da1 = sl_buffer(x, a1, "gradient");
-    o->ain = sl_buffer(x, ain, "activation");
-    o->dain = sl_buffer(x, ain, "gradient");
-    o->logits = sl_buffer(x, (int64_t)x->m->classes * B, "logits");
-    o->dlogits = sl_buffer(x, (int64_t)x->m->classes * B, "logits");
+    sl_owner_layout l = {nn_part_in_numel(o->m1) * B, a1, ain, (int64_t)x->m->classes * B};
+    sl_alloc_owner(x, &l, &o->x, &o->a1, &o->da1, &o->ain, &o->dain, &o->logits, &o->dlogits);
     d->a1_bytes = a1 * (int64_t)sizeof(float);
     d->ain_bytes = ain * (int64_t)sizeof(float);
   }

@@ -5,12 +5,13 @@
 #include <mpi.h>
 #include <stdio.h>
 
+#include "config/runconfig.h"
 #include "data/data.h"
 #include "emu/timing.h"
 #include "io/results.h"
 #include "nn/nn.h"
+#include "sl/memplan.h"
 #include "sl/net.h"
-#include "config/runconfig.h"
 
 typedef struct {
   const sl_config *c;
@@ -48,8 +49,12 @@ void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, doub
 /* A failure in the middle of the protocol: prints "mpsl run: error: rank R (ROLE): reason"
  * and takes the whole job down. */
 _Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* An aligned buffer of the protocol, counted in the rank's accounted memory. */
+/* An aligned buffer of the protocol, counted in the rank's accounted memory (NULL for 0). */
 float *sl_buffer(sl_ctx *x, int64_t floats, const char *what);
+/* The buffers of a layout (sl/memplan.h): what the memory plan counts, allocated. */
+void sl_alloc_copy(sl_ctx *x, const sl_copy_layout *l, float **in, float **din, float **out, float **dout);
+void sl_alloc_owner(sl_ctx *x, const sl_owner_layout *l, float **xb, float **a1, float **da1, float **ain, float **dain,
+                    float **logits, float **dlogits);
 
 /* ---- the roles: new (NULL with mpsl_fail), train one round, aggregate, free ---- */
 

@@ -138,8 +138,8 @@ static void plan_compute(sl_memrank *r, const sl_config *c, const sl_topo *t, co
   r->first = pi->first;
   r->last = pi->last;
   sl_mem_row_add(&r->mem, &pi->mem, n);
-  /* per copy: input, its gradient, output, its gradient; one FedAvg accumulator */
-  int64_t per_copy_buf = 2 * (pi->in + pi->out) * B * (int64_t)sizeof(float);
+  /* per copy its buffers; one FedAvg accumulator */
+  int64_t per_copy_buf = sl_copy_layout_bytes(&(sl_copy_layout){pi->in * B, pi->out * B});
   r->mem.buffers = n * per_copy_buf + (n ? pi->state * (int64_t)sizeof(double) : 0);
   r->per_copy = nn_mem_total(&pi->mem) + per_copy_buf;
   r->mem.cap = dev ? dev->memory : 0;
@@ -157,9 +157,9 @@ static void plan_owner(sl_memrank *r, const sl_config *c, const mpsl_model *m, c
   r->first2 = mp->first, r->last2 = mp->last;
   sl_mem_row_add(&r->mem, &m1->mem, n);
   sl_mem_row_add(&r->mem, &mp->mem, n);
-  /* per owner: input batch, cut activation and gradient at both cuts, logits and their
-   * gradient; one state buffer of M_1 + M_P for the whole rank */
-  int64_t per_owner_buf = (m1->in + 2 * m1->out + 2 * mp->in + 2 * (int64_t)m->classes) * B * (int64_t)sizeof(float);
+  /* per owner its buffers; one state buffer of M_1 + M_P for the whole rank */
+  int64_t per_owner_buf =
+      sl_owner_layout_bytes(&(sl_owner_layout){m1->in * B, m1->out * B, mp->in * B, (int64_t)m->classes * B});
   int64_t state = (m1->state + mp->state) * (int64_t)sizeof(double);
   r->mem.buffers = n * per_owner_buf + state;
   r->per_copy = nn_mem_total(&m1->mem) + nn_mem_total(&mp->mem) + per_owner_buf + state;

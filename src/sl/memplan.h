@@ -4,8 +4,8 @@
  * A rank's accounted bytes are exactly what memory_row of the run reports: the nn_part
  * memory (parameters, gradients, momenta, running statistics, reordered weight copies,
  * stored activations, activation gradients, scratchpad, workspaces) of every part copy it
- * holds, plus the protocol buffers as the roles allocate them (sl_buffer and the
- * aggregation accumulators). The plan builds ONE instance of each distinct part at the
+ * holds, plus the protocol buffers, which the roles allocate from the same layouts
+ * (sl_copy_layout, sl_owner_layout) the plan counts, and the aggregation accumulators. The plan builds ONE instance of each distinct part at the
  * batch size, reads its memory and frees it, then multiplies by the copies a rank holds:
  * planning a hop that serves 100 data owners never allocates 100 copies.
  *
@@ -33,6 +33,23 @@
 #include "io/results.h"
 #include "models/model.h"
 #include "nn/nn.h"
+
+/* The protocol buffers of the roles, in floats of one batch: the one description that a
+ * role allocates (sl_alloc_copy, sl_alloc_owner in sl/ctx.c) and that the memory plan
+ * counts (the bytes below), so the two cannot differ. A size of 0 is not allocated. */
+typedef struct {
+  int64_t in, out; /* a compute node's copy: input and output activations, each with its gradient */
+} sl_copy_layout;
+typedef struct {
+  int64_t x;      /* a data owner: its input batch */
+  int64_t a1;     /* the activation at its first cut (to hop 1), and its gradient */
+  int64_t ain;    /* the activation at its last cut (from the last hop), and its gradient */
+  int64_t logits; /* the logits, and their gradient */
+} sl_owner_layout;
+static inline int64_t sl_copy_layout_bytes(const sl_copy_layout *l) { return 2 * (l->in + l->out) * 4; }
+static inline int64_t sl_owner_layout_bytes(const sl_owner_layout *l) {
+  return (l->x + 2 * (l->a1 + l->ain + l->logits)) * 4;
+}
 
 typedef struct {
   mpsl_res_memory mem; /* round 0, rank, role, accounted by kind; cap; dataset; peak_rss and baseline 0 */
