@@ -29,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 fail() {
   echo "FAIL: $*"
-  for f in "$tmp"/slurmctld.log "$tmp"/slurmd-mpsl-*.log "$tmp"/out*/slurm-*.out; do
+  for f in "$tmp"/slurmctld.log "$tmp"/slurmd-mpsl-*.log "$tmp"/out*/slurm-*.out "$tmp"/out*/emulate_*.log; do
     [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
   done
   exit 1

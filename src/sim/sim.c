@@ -1,18 +1,20 @@
-/* The event engine. Everything lives in flat arrays sized at sim_new: per data owner its
- * progress, the free times of its four link directions and its message counters; per
- * compute node two queues (forward, backward) kept as binary heaps, its running task and
- * its two hop-to-hop links. Pending events sit in one binary heap.
+/* The event engine of `mpsl simulate`: it drives the roles of proto/roles.h in virtual
+ * time. Everything lives in flat arrays sized at sim_new: per data owner its role, the free
+ * times of its four link directions and its message counters; per compute node its role
+ * (two queues kept as binary heaps), its running task and its two hop-to-hop links.
+ * Pending events sit in one binary heap.
  *
- * A data owner is a device of its own with one batch in flight, so it is always idle when
- * a message reaches it: its tasks (M_P forward and backward on an activation, M_1 backward
- * and the next M_1 forward on a gradient) are settled as soon as the message's arrival is
- * known, and only messages to compute nodes, task ends and dispatches go through the heap.
- * Its links carry one message at a time for the same reason, but they keep their free
- * times like every link, so that the link rule of docs/timing.md holds as written. */
+ * A data owner is a device of its own with one batch in flight, so it is idle whenever a
+ * message reaches it: its tasks are settled as soon as the message's arrival is known (the
+ * engine's clock `now` follows the owner through them), and only messages to compute
+ * nodes, task ends and dispatches go through the heap. Its links carry one message at a
+ * time for the same reason, but they keep their free times like every link, so that the
+ * link rule of docs/timing.md holds as written. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/roles.h"
 #include "proto/scheduler.h"
 #include "sim/sim.h"
 #include "util/err.h"
@@ -30,16 +32,9 @@ typedef struct {
 } sim_ev;
 
 typedef struct {
-  double t; /* arrival of the message that made the task */
-  int32_t owner;
-} sim_task;
-
-typedef struct {
-  sim_task *q[2]; /* waiting forward / backward tasks, heaps on (arrival, owner) */
-  int n[2];
-  int busy, pending; /* running a task; a dispatch is in the event heap */
-  sim_task cur;      /* the running task */
-  int cur_dir;
+  proto_node role;
+  int pending;    /* a dispatch is in the event heap */
+  proto_task cur; /* the running task */
   double cur_start;
   double last_end;             /* end of its last task this round */
   double free_next, free_prev; /* its links to hop h+1 and hop h-1 */
@@ -57,12 +52,15 @@ struct sim {
   sl_pick_fn pick; /* the scenario's policy */
   int K, H, R, N, per_round;
   int up_last, down_last; /* L_UP_LAST / L_DOWN_LAST, or their one-hop aliases */
+  proto_ops ops;          /* this engine, for the roles */
+  proto_ctx ctx;
+  double now; /* the time the roles act at */
 
-  sim_node *nodes; /* (N) */
-  sim_task *qmem;  /* backing store of all queues */
+  sim_node *nodes;    /* (N) */
+  proto_wait *qmem;   /* backing store of all queues */
+  proto_owner *owner; /* (K) */
 
   /* per data owner */
-  int *done;      /* batches finished this round */
   int *orank;     /* rank hosting it */
   double *ofree;  /* (4K) link free times */
   double *finish; /* end of its last M_1 backward this round */
@@ -74,7 +72,6 @@ struct sim {
 
   /* the round being played */
   int round;
-  int64_t base; /* batches of an owner in earlier rounds */
   const sim_sink *sink;
   mpsl_res_event *buf;
   int64_t nbuf, capbuf;
@@ -120,38 +117,6 @@ static sim_ev pop(sim *x) {
   return top;
 }
 
-/* ---- compute-node queues: ties by data owner (docs/timing.md) ----------------------- */
-
-static inline int task_less(const sim_task *a, const sim_task *b) {
-  return a->t < b->t || (a->t == b->t && a->owner < b->owner);
-}
-
-static void q_push(sim_task *q, int *n, sim_task v) {
-  int i = (*n)++;
-  while (i > 0) {
-    int up = (i - 1) / 2;
-    if (!task_less(&v, &q[up])) break;
-    q[i] = q[up];
-    i = up;
-  }
-  q[i] = v;
-}
-
-static sim_task q_pop(sim_task *q, int *n) {
-  sim_task top = q[0], last = q[--*n];
-  int i = 0;
-  for (;;) {
-    int c = 2 * i + 1;
-    if (c >= *n) break;
-    if (c + 1 < *n && task_less(&q[c + 1], &q[c])) c++;
-    if (!task_less(&q[c], &last)) break;
-    q[i] = q[c];
-    i = c;
-  }
-  if (*n > 0) q[i] = last;
-  return top;
-}
-
 /* ---- rows ------------------------------------------------------------------------ */
 
 static void flush(sim *x) {
@@ -171,107 +136,86 @@ static inline void row(sim *x, int rank, int role, int owner, int64_t batch, int
   if (x->nbuf == x->capbuf) flush(x);
 }
 
-/* ---- the data owners -------------------------------------------------------------- */
-
-/* M_1 forward of the owner's next batch at t; the activation goes to hop 1. */
-static void owner_start(sim *x, int k, double t) {
-  const emu_scenario *s = x->s;
-  int64_t step = x->base + x->done[k];
-  double end = t + s->first[k].fwd * emu_jitter(s, k, step, 0);
-  int64_t bytes = s->cut_bytes[0];
-  row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_FWD, 1, t, end, 0, bytes);
-  double at = emu_link_send(&x->ofree[4 * k + L_UP_FIRST], s->owner_cn[k], bytes, end);
-  x->cnt[4 * k + 0]++;
-  push(x, at, EV_ARRIVE, sl_owner_pipeline(x->t, k) * x->H, k * 2 + MPSL_DIR_FWD);
-}
-
-/* The activation reached the owner at t: M_P forward and loss, backward and update; the
- * gradient goes to the last hop. */
-static void owner_forward(sim *x, int k, double t) {
-  const emu_scenario *s = x->s;
-  int64_t step = x->base + x->done[k];
-  int P = x->t->P;
-  double mid = t + s->last[k].fwd * emu_jitter(s, k, step, 1);
-  double end = mid + s->last[k].bwd * emu_jitter(s, k, step, 2);
-  int64_t bytes = s->cut_bytes[x->H];
-  row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_FWD, P, t, mid, 0, 0);
-  row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_BWD, P, mid, end, 0, bytes);
-  double at = emu_link_send(&x->ofree[4 * k + x->up_last], s->owner_cn[k], bytes, end);
-  x->cnt[4 * k + 1]++;
-  push(x, at, EV_ARRIVE, sl_owner_pipeline(x->t, k) * x->H + x->H - 1, k * 2 + MPSL_DIR_BWD);
-}
-
-/* The gradient reached the owner at t: M_1 backward and update; the next batch starts at
- * once, or the owner is through with the round. */
-static void owner_backward(sim *x, int k, double t) {
-  const emu_scenario *s = x->s;
-  int64_t step = x->base + x->done[k];
-  double end = t + s->first[k].bwd * emu_jitter(s, k, step, 3);
-  row(x, x->orank[k], SL_OWNER, k, step, MPSL_DIR_BWD, 1, t, end, 0, 0);
-  if (++x->done[k] < x->per_round)
-    owner_start(x, k, end);
-  else
-    x->finish[k] = end;
-}
-
-/* ---- the compute nodes ------------------------------------------------------------ */
+/* ---- the engine's side of the roles (proto_ops) ----------------------------------------- */
 
 static void want_dispatch(sim *x, sim_node *nd, int i, double t) {
-  if (nd->busy || nd->pending) return;
+  if (!proto_node_ready(&nd->role) || nd->pending) return;
   nd->pending = 1;
   push(x, t, EV_DISPATCH, i, -EV_DISPATCH);
 }
 
-static void dispatch(sim *x, int i, double t) {
+/* A data owner's task ends its cost (x jitter) after now, and it goes on at once; a hop's
+ * task ends in the heap. */
+static void eng_run(void *e, const proto_task *t) {
+  sim *x = e;
+  const emu_scenario *s = x->s;
+  int k = t->owner;
+  if (t->hop < 0) {
+    const emu_cost *c = t->kind == PROTO_F1 || t->kind == PROTO_B1 ? &s->first[k] : &s->last[k];
+    int fwd = t->kind == PROTO_F1 || t->kind == PROTO_FP, first = t->kind == PROTO_F1 || t->kind == PROTO_B1;
+    double start = x->now, end = start + (fwd ? c->fwd : c->bwd) * emu_jitter(s, k, t->step, t->kind);
+    int64_t bytes = t->kind == PROTO_F1 ? s->cut_bytes[0] : t->kind == PROTO_BP ? s->cut_bytes[x->H] : 0;
+    row(x, x->orank[k], SL_OWNER, k, t->step, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, first ? 1 : x->t->P, start, end, 0,
+        bytes);
+    x->now = end;
+    proto_owner_finished(&x->owner[k], &x->ctx, t);
+    return;
+  }
+  int i = emu_owner_pipe(s, k) * x->H + t->hop;
   sim_node *nd = &x->nodes[i];
-  nd->pending = 0;
-  if (nd->busy || nd->n[0] + nd->n[1] == 0) return;
-  /* the policy of every engine (proto/scheduler.h), between the oldest task of each direction */
-  sl_task f = {0, MPSL_DIR_FWD, 0}, b = {0, MPSL_DIR_BWD, 0};
-  if (nd->n[MPSL_DIR_FWD]) f.copy = nd->q[MPSL_DIR_FWD][0].owner, f.arrival = nd->q[MPSL_DIR_FWD][0].t;
-  if (nd->n[MPSL_DIR_BWD]) b.copy = nd->q[MPSL_DIR_BWD][0].owner, b.arrival = nd->q[MPSL_DIR_BWD][0].t;
-  int dir = x->pick(nd->n[MPSL_DIR_FWD] ? &f : NULL, nd->n[MPSL_DIR_BWD] ? &b : NULL);
-  nd->cur = q_pop(nd->q[dir], &nd->n[dir]);
-  nd->cur_dir = dir;
-  nd->cur_start = t;
-  nd->busy = 1;
-  push(x, t + (dir == MPSL_DIR_FWD ? nd->cost.fwd : nd->cost.bwd), EV_DONE, i, -EV_DONE);
+  nd->cur = *t;
+  nd->cur_start = x->now;
+  push(x, x->now + (t->kind == PROTO_HF ? nd->cost.fwd : nd->cost.bwd), EV_DONE, i, -EV_DONE);
 }
 
-/* The running task of node i ended at t: log it, send its output, pick again. */
+/* A message takes its directed link (docs/timing.md); one to a data owner is settled at
+ * its arrival at once, one to a hop arrives through the heap. */
+static void eng_send(void *e, const proto_msg *m) {
+  sim *x = e;
+  const emu_scenario *s = x->s;
+  int k = m->owner, fwd = m->dir == MPSL_DIR_FWD, base = emu_owner_pipe(s, k) * x->H;
+  if (m->from < 0) {
+    double at = emu_link_send(&x->ofree[4 * k + (fwd ? L_UP_FIRST : x->up_last)], s->owner_cn[k],
+                              fwd ? s->cut_bytes[0] : s->cut_bytes[x->H], x->now);
+    x->cnt[4 * k + (fwd ? 0 : 1)]++;
+    push(x, at, EV_ARRIVE, base + m->to, k * 2 + m->dir);
+  } else if (m->to < 0) {
+    double at = emu_link_send(&x->ofree[4 * k + (fwd ? x->down_last : L_DOWN_FIRST)], s->owner_cn[k],
+                              fwd ? s->cut_bytes[x->H] : s->cut_bytes[0], x->now);
+    x->cnt[4 * k + (fwd ? 2 : 3)]++;
+    double now = x->now;
+    x->now = at;
+    proto_owner_arrived(&x->owner[k], &x->ctx, m);
+    x->now = now;
+  } else {
+    sim_node *nd = &x->nodes[base + m->from];
+    double at = emu_link_send(fwd ? &nd->free_next : &nd->free_prev, s->cn_cn,
+                              fwd ? s->cut_bytes[m->from + 1] : s->cut_bytes[m->from], x->now);
+    if (fwd)
+      nd->msgs_next++;
+    else
+      nd->msgs_prev++;
+    push(x, at, EV_ARRIVE, base + m->to, k * 2 + m->dir);
+  }
+}
+
+static void eng_done(void *e, int owner) {
+  sim *x = e;
+  x->finish[owner] = x->now;
+}
+
+/* The running task of node i ended at t: its row, its output, and the next pick. */
 static void task_done(sim *x, int i, double t) {
   const emu_scenario *s = x->s;
   sim_node *nd = &x->nodes[i];
-  int k = nd->cur.owner, h = nd->h;
-  int64_t step = x->base + x->done[k];
-  nd->busy = 0;
+  const proto_task *c = &nd->cur;
+  int fwd = c->kind == PROTO_HF;
   nd->last_end = t;
-  if (nd->cur_dir == MPSL_DIR_FWD) {
-    int64_t bytes = s->cut_bytes[h + 1];
-    row(x, nd->rank, SL_COMPUTE, k, step, MPSL_DIR_FWD, nd->part, nd->cur_start, t, nd->cur_start - nd->cur.t, bytes);
-    if (h < x->H - 1) {
-      double at = emu_link_send(&nd->free_next, s->cn_cn, bytes, t);
-      nd->msgs_next++;
-      push(x, at, EV_ARRIVE, i + 1, k * 2 + MPSL_DIR_FWD);
-    } else {
-      double at = emu_link_send(&x->ofree[4 * k + x->down_last], s->owner_cn[k], bytes, t);
-      x->cnt[4 * k + 2]++;
-      owner_forward(x, k, at);
-    }
-  } else {
-    int64_t bytes = s->cut_bytes[h];
-    row(x, nd->rank, SL_COMPUTE, k, step, MPSL_DIR_BWD, nd->part, nd->cur_start, t, nd->cur_start - nd->cur.t, bytes);
-    if (h > 0) {
-      double at = emu_link_send(&nd->free_prev, s->cn_cn, bytes, t);
-      nd->msgs_prev++;
-      push(x, at, EV_ARRIVE, i - 1, k * 2 + MPSL_DIR_BWD);
-    } else {
-      double at = emu_link_send(&x->ofree[4 * k + L_DOWN_FIRST], s->owner_cn[k], bytes, t);
-      x->cnt[4 * k + 3]++;
-      owner_backward(x, k, at);
-    }
-  }
-  if (nd->n[0] + nd->n[1]) want_dispatch(x, nd, i, t);
+  row(x, nd->rank, SL_COMPUTE, c->owner, c->step, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, nd->part, nd->cur_start, t,
+      nd->cur_start - c->arrival, fwd ? s->cut_bytes[nd->h + 1] : s->cut_bytes[nd->h]);
+  proto_task done = *c;
+  proto_node_finished(&nd->role, &x->ctx, &done);
+  want_dispatch(x, nd, i, t);
 }
 
 /* ---- the simulator ---------------------------------------------------------------- */
@@ -286,10 +230,12 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
   x->per_round = s->r * s->B;
   x->up_last = t->H == 1 ? L_UP_FIRST : L_UP_LAST;
   x->down_last = t->H == 1 ? L_DOWN_FIRST : L_DOWN_LAST;
+  x->ops = (proto_ops){eng_run, eng_send, eng_done};
+  x->ctx = (proto_ctx){t->H, x->per_round, 0, &x->ops, x};
   x->nodes = mpsl_xcalloc((size_t)x->N, sizeof *x->nodes, "compute nodes");
   /* a queue holds at most one task per data owner of its pipeline in each direction */
   x->qmem = mpsl_xmalloc((size_t)2 * t->H * (t->K + t->R) * sizeof *x->qmem, "queues");
-  sim_task *q = x->qmem;
+  proto_wait *q = x->qmem;
   for (int i = 0; i < x->N; i++) {
     sim_node *nd = &x->nodes[i];
     nd->p = i / t->H, nd->h = i % t->H;
@@ -297,11 +243,12 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
     nd->rank = sl_compute_rank(t, nd->p, nd->h);
     nd->part = nd->h + 2;
     nd->cost = s->hop[i];
-    for (int d = 0; d < 2; d++) nd->q[d] = q, q += nd->copies;
+    nd->role.hop = nd->h;
+    for (int d = 0; d < 2; d++) nd->role.q[d] = q, q += nd->copies;
   }
-  x->done = mpsl_xcalloc((size_t)x->K, sizeof *x->done, "owners");
+  x->owner = mpsl_xcalloc((size_t)x->K, sizeof *x->owner, "owners");
   x->orank = mpsl_xmalloc((size_t)x->K * sizeof *x->orank, "owners");
-  for (int k = 0; k < x->K; k++) x->orank[k] = sl_owner_rank(t, k);
+  for (int k = 0; k < x->K; k++) x->owner[k].k = k, x->orank[k] = sl_owner_rank(t, k);
   x->ofree = mpsl_xcalloc((size_t)4 * x->K, sizeof *x->ofree, "links");
   x->finish = mpsl_xcalloc((size_t)x->K, sizeof *x->finish, "owners");
   x->cnt = mpsl_xcalloc((size_t)4 * x->K, sizeof *x->cnt, "link counts");
@@ -314,7 +261,7 @@ void sim_free(sim *x) {
   if (!x) return;
   free(x->nodes);
   free(x->qmem);
-  free(x->done);
+  free(x->owner);
   free(x->orank);
   free(x->ofree);
   free(x->finish);
@@ -332,7 +279,7 @@ static inline double maxd(double a, double b) { return a > b ? a : b; }
 int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s) {
   const emu_scenario *s = x->s;
   x->round = round;
-  x->base = (int64_t)round * x->per_round;
+  x->ctx.base = (int64_t)round * x->per_round;
   x->sink = sink;
   x->stop = 0;
   x->nbuf = 0;
@@ -342,26 +289,33 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
   }
   for (int i = 0; i < x->N; i++) {
     sim_node *nd = &x->nodes[i];
-    nd->n[0] = nd->n[1] = nd->busy = nd->pending = 0;
+    proto_node_begin(&nd->role);
+    nd->pending = 0;
     nd->msgs_next = nd->msgs_prev = 0;
     nd->last_end = t0;
   }
-  memset(x->done, 0, (size_t)x->K * sizeof *x->done);
   memset(x->cnt, 0, (size_t)4 * x->K * sizeof *x->cnt);
 
-  for (int k = 0; k < x->K; k++) owner_start(x, k, t0);
+  for (int k = 0; k < x->K; k++) {
+    x->now = t0;
+    proto_owner_begin(&x->owner[k], &x->ctx);
+  }
   while (x->nheap > 0 && !x->stop) {
     sim_ev e = pop(x);
     x->events++;
+    x->now = e.t;
     if (e.arg >= 0) {
       sim_node *nd = &x->nodes[e.node];
-      int dir = e.arg & 1;
-      q_push(nd->q[dir], &nd->n[dir], (sim_task){e.t, e.arg >> 1});
+      int k = e.arg >> 1;
+      proto_msg m = {e.arg & 1, k, -1, nd->h, x->ctx.base + x->owner[k].done};
+      proto_node_arrived(&nd->role, &m, e.t);
       want_dispatch(x, nd, e.node, e.t);
     } else if (e.arg == -EV_DONE) {
       task_done(x, e.node, e.t);
     } else {
-      dispatch(x, e.node, e.t);
+      sim_node *nd = &x->nodes[e.node];
+      nd->pending = 0;
+      if (proto_node_ready(&nd->role)) proto_node_pick(&nd->role, &x->ctx, x->pick);
     }
   }
   flush(x);
@@ -370,8 +324,8 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     return x->stop;
   }
   for (int k = 0; k < x->K; k++)
-    if (x->done[k] != x->per_round)
-      MPSL_DIE("simulation: data owner %d finished %d of %d batches", k, x->done[k], x->per_round);
+    if (x->owner[k].done != x->per_round)
+      MPSL_DIE("simulation: data owner %d finished %d of %d batches", k, x->owner[k].done, x->per_round);
 
   /* the end of the round (docs/timing.md): hops average their copies, pipelines exchange
    * each hop's state twice, the aggregator averages M_1 and M_P once every state arrived

@@ -1,0 +1,100 @@
+/* The roles of the protocol (SPEC §2) as state machines, written once for every engine:
+ * no MPI, no clock, no tensors. An engine tells a role that a message arrived or that a
+ * task finished; the role answers by asking its engine, through proto_ops, to run a task
+ * on its device or to send a message. When things happen, what a task costs and how a
+ * message travels belong to the engine (mpsl simulate's event heap, sim/sim.c) and its
+ * compute backend.
+ *
+ * A data owner has one batch in flight: M_1 forward, the activation to hop 0; on the
+ * activation from the last hop, M_P forward with the loss, then M_P backward, the gradient
+ * to the last hop; on the gradient from hop 0, M_1 backward, and the next batch or the end
+ * of its round. A hop keeps one queue per direction of the tasks that arrived and, when
+ * its engine says it may pick, serves the one the policy (proto/scheduler.h) chooses; its
+ * output goes to the next hop (forward) or the previous one (backward), the data owner at
+ * either end. */
+#ifndef MPSL_PROTO_ROLES_H
+#define MPSL_PROTO_ROLES_H
+
+#include <stdint.h>
+
+#include "proto/scheduler.h"
+
+typedef enum {
+  PROTO_F1 = 0, /* data owner: M_1 forward of its next batch */
+  PROTO_FP = 1, /* data owner: M_P forward and the loss */
+  PROTO_BP = 2, /* data owner: M_P backward and update */
+  PROTO_B1 = 3, /* data owner: M_1 backward and update */
+  PROTO_HF = 4, /* hop: forward of the data owner's copy */
+  PROTO_HB = 5  /* hop: backward and update of the copy */
+} proto_kind;
+
+/* A task: its kind, the data owner it is for, the hop that runs it (-1: the data owner),
+ * the owner's batch counted over the run, and for a hop's task when its message arrived. */
+typedef struct {
+  int kind, owner, hop;
+  int64_t step;
+  double arrival;
+} proto_task;
+
+/* A message: an activation (dir MPSL_DIR_FWD) or a gradient (MPSL_DIR_BWD) about a data
+ * owner's batch, from hop `from` to hop `to` (-1 at either end: the data owner). */
+typedef struct {
+  int dir, owner, from, to;
+  int64_t step;
+} proto_msg;
+
+/* What a role asks of its engine. run starts the task now on the role's device; the
+ * engine calls the role's *_finished when it ends. send hands the message to its link now;
+ * the engine calls the receiver's *_arrived when it arrives. done: a data owner finished
+ * the last batch of its round. */
+typedef struct {
+  void (*run)(void *engine, const proto_task *t);
+  void (*send)(void *engine, const proto_msg *m);
+  void (*done)(void *engine, int owner);
+} proto_ops;
+
+/* What every role of a run knows: hops per pipeline and batches per round. */
+typedef struct {
+  int H, per_round;
+  int64_t base; /* batches of a data owner in earlier rounds: its first step this round */
+  const proto_ops *ops;
+  void *engine;
+} proto_ctx;
+
+/* ---- a data owner ---- */
+
+typedef struct {
+  int k;    /* which data owner */
+  int done; /* batches finished this round */
+} proto_owner;
+
+/* The round begins: batch 0 starts. */
+void proto_owner_begin(proto_owner *o, const proto_ctx *c);
+void proto_owner_arrived(proto_owner *o, const proto_ctx *c, const proto_msg *m);
+void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *t);
+
+/* ---- a hop (compute node) ---- */
+
+typedef struct {
+  double arrival;
+  int32_t owner;
+  int64_t step;
+} proto_wait;
+
+typedef struct {
+  int hop;
+  proto_wait *q[2]; /* waiting tasks per direction, binary heaps on (arrival, owner); the
+                     * engine gives each room for the data owners of the pipeline */
+  int n[2];
+  int busy;
+} proto_node;
+
+void proto_node_begin(proto_node *n);
+void proto_node_arrived(proto_node *n, const proto_msg *m, double arrival);
+/* Idle with a task waiting: the engine may let it pick (when is the engine's rule). */
+static inline int proto_node_ready(const proto_node *n) { return !n->busy && n->n[0] + n->n[1] > 0; }
+/* Runs the task the policy chooses among those waiting (proto_node_ready must hold). */
+void proto_node_pick(proto_node *n, const proto_ctx *c, sl_pick_fn pick);
+void proto_node_finished(proto_node *n, const proto_ctx *c, const proto_task *t);
+
+#endif
