@@ -1,5 +1,6 @@
 #include "proto/roles.h"
 
+#include <math.h>
 #include <stddef.h>
 
 #include "io/results.h"
@@ -77,11 +78,20 @@ void proto_node_arrived(proto_node *n, const proto_msg *m, double arrival) {
   q_push(n->q[m->dir], &n->n[m->dir], (proto_wait){arrival, m->owner, m->step});
 }
 
-void proto_node_pick(proto_node *n, const proto_ctx *c, sl_pick_fn pick) {
+double proto_node_earliest(const proto_node *n) {
+  double e = INFINITY;
+  for (int d = 0; d < 2; d++)
+    if (n->n[d] && n->q[d][0].arrival < e) e = n->q[d][0].arrival;
+  return e;
+}
+
+void proto_node_pick(proto_node *n, const proto_ctx *c, sl_pick_fn pick, double by) {
   sl_task f = {0, MPSL_DIR_FWD, 0}, b = {0, MPSL_DIR_BWD, 0};
-  if (n->n[MPSL_DIR_FWD]) f.copy = n->q[MPSL_DIR_FWD][0].owner, f.arrival = n->q[MPSL_DIR_FWD][0].arrival;
-  if (n->n[MPSL_DIR_BWD]) b.copy = n->q[MPSL_DIR_BWD][0].owner, b.arrival = n->q[MPSL_DIR_BWD][0].arrival;
-  int dir = pick(n->n[MPSL_DIR_FWD] ? &f : NULL, n->n[MPSL_DIR_BWD] ? &b : NULL);
+  int hf = n->n[MPSL_DIR_FWD] && n->q[MPSL_DIR_FWD][0].arrival <= by;
+  int hb = n->n[MPSL_DIR_BWD] && n->q[MPSL_DIR_BWD][0].arrival <= by;
+  if (hf) f.copy = n->q[MPSL_DIR_FWD][0].owner, f.arrival = n->q[MPSL_DIR_FWD][0].arrival;
+  if (hb) b.copy = n->q[MPSL_DIR_BWD][0].owner, b.arrival = n->q[MPSL_DIR_BWD][0].arrival;
+  int dir = pick(hf ? &f : NULL, hb ? &b : NULL);
   proto_wait w = q_pop(n->q[dir], &n->n[dir]);
   n->busy = 1;
   run(c, dir == MPSL_DIR_FWD ? PROTO_HF : PROTO_HB, w.owner, n->hop, w.step, w.arrival);

@@ -93,8 +93,11 @@ void proto_node_begin(proto_node *n);
 void proto_node_arrived(proto_node *n, const proto_msg *m, double arrival);
 /* Idle with a task waiting: the engine may let it pick (when is the engine's rule). */
 static inline int proto_node_ready(const proto_node *n) { return !n->busy && n->n[0] + n->n[1] > 0; }
-/* Runs the task the policy chooses among those waiting (proto_node_ready must hold). */
-void proto_node_pick(proto_node *n, const proto_ctx *c, sl_pick_fn pick);
+/* The earliest arrival among the waiting tasks (INFINITY: none). */
+double proto_node_earliest(const proto_node *n);
+/* Runs the task the policy chooses among those that arrived by `by` (INFINITY: all that
+ * wait); proto_node_ready must hold and the earliest must have arrived by then. */
+void proto_node_pick(proto_node *n, const proto_ctx *c, sl_pick_fn pick, double by);
 void proto_node_finished(proto_node *n, const proto_ctx *c, const proto_task *t);
 
 #endif

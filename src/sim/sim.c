@@ -315,7 +315,7 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     } else {
       sim_node *nd = &x->nodes[e.node];
       nd->pending = 0;
-      if (proto_node_ready(&nd->role)) proto_node_pick(&nd->role, &x->ctx, x->pick);
+      if (proto_node_ready(&nd->role)) proto_node_pick(&nd->role, &x->ctx, x->pick, INFINITY);
     }
   }
   flush(x);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nn/replica.h"
+#include "proto/roles.h"
 #include "proto/scheduler.h"
 #include "sl/batches.h"
 #include "sl/emu_pace.h"
@@ -41,10 +42,16 @@ struct sl_compute_node {
   int part;        /* index in the protocol: hop h is part h+2 of 1..P */
   cn_copy *copies; /* (n) */
   int n;
-  int *copy_of;   /* (K) copy index of a data owner, -1 if served elsewhere */
-  sl_task *queue; /* (n) pending tasks in arrival order */
-  int qlen;
+  int *copy_of;     /* (K) copy index of a data owner, -1 if served elsewhere */
+  proto_node role;  /* its queues and what it runs (proto/roles.h) */
+  proto_wait *qmem; /* (2n) the role's queues */
+  proto_ops ops;    /* this rank, for the role */
+  proto_ctx ctx;
   sl_pick_fn pick;
+  /* the task the role asked for: when it started and ended (wall seconds, or model seconds
+   * in emulation), for its message and its event */
+  proto_task task;
+  double start, end;
   int64_t in_bytes, out_bytes;
   double *acc; /* (state_len) weighted sum of the copies' states */
   int64_t state_len;
@@ -62,6 +69,9 @@ struct sl_compute_node {
   double *to_owner;        /* (K) when the link to each data owner is free */
 };
 
+static void cn_run(void *engine, const proto_task *t);
+static void cn_send(void *engine, const proto_msg *m);
+
 sl_compute_node *sl_cn_new(sl_ctx *x) {
   const sl_topo *t = x->t;
   sl_compute_node *cn = mpsl_xcalloc(1, sizeof *cn, "compute node");
@@ -71,7 +81,11 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
   cn->copy_of = mpsl_xmalloc((size_t)t->K * sizeof *cn->copy_of, "copy map");
   for (int k = 0; k < t->K; k++) cn->copy_of[k] = sl_owner_pipeline(t, k) == x->pipeline ? cn->n++ : -1;
   cn->copies = mpsl_xcalloc((size_t)cn->n, sizeof *cn->copies, "copies");
-  cn->queue = mpsl_xcalloc((size_t)cn->n, sizeof *cn->queue, "task queue");
+  cn->qmem = mpsl_xcalloc((size_t)2 * (cn->n ? cn->n : 1), sizeof *cn->qmem, "task queue");
+  cn->role.hop = x->hop;
+  cn->role.q[0] = cn->qmem, cn->role.q[1] = cn->qmem + cn->n;
+  cn->ops = (proto_ops){cn_run, cn_send, NULL};
+  cn->ctx = (proto_ctx){t->H, x->c->local_epochs * x->c->batches, 0, &cn->ops, cn};
   cn->idx = x->pipeline * t->H + x->hop;
   cn->to_owner = mpsl_xcalloc((size_t)t->K, sizeof *cn->to_owner, "links");
   int first = t->first[x->hop + 1], last = t->last[x->hop + 1], batch = x->c->batch;
@@ -122,7 +136,7 @@ void sl_cn_free(sl_compute_node *cn) {
   }
   free(cn->copies);
   free(cn->copy_of);
-  free(cn->queue);
+  free(cn->qmem);
   free(cn->to_owner);
   free(cn->acc);
   free(cn);
@@ -138,20 +152,6 @@ static int next_rank(const sl_compute_node *cn, int owner) {
   return x->hop == x->t->H - 1 ? sl_owner_rank(x->t, owner) : sl_compute_rank(x->t, x->pipeline, x->hop + 1);
 }
 
-/* Index in the queue of the task to run among its first n (n > 0): the policy chooses
- * between the oldest forward and the oldest backward one. */
-static int pick_index(const sl_compute_node *cn, int n) {
-  int f = -1, b = -1;
-  for (int i = 0; i < n && (f < 0 || b < 0); i++) {
-    if (cn->queue[i].direction == MPSL_DIR_FWD) {
-      if (f < 0) f = i;
-    } else if (b < 0) {
-      b = i;
-    }
-  }
-  return cn->pick(f >= 0 ? &cn->queue[f] : NULL, b >= 0 ? &cn->queue[b] : NULL) == MPSL_DIR_BWD ? b : f;
-}
-
 /* Receives one waiting message into its copy's buffer and queues the task it makes. */
 static void take(sl_compute_node *cn, const MPI_Status *st) {
   sl_ctx *x = cn->x;
@@ -160,47 +160,22 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
   int i = owner < x->t->K ? cn->copy_of[owner] : -1;
   if (i < 0 || (type != SL_MSG_ACTIVATION && type != SL_MSG_GRADIENT))
     sl_abort(x, "unexpected message (type %d, data owner %d) from rank %d", (int)type, owner, st->MPI_SOURCE);
-  if (cn->qlen == cn->n) sl_abort(x, "task queue overflow: data owner %d has two batches in flight", owner);
   cn_copy *cp = &cn->copies[i];
-  int fwd = type == SL_MSG_ACTIVATION;
+  int fwd = type == SL_MSG_ACTIVATION, dir = fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD;
+  if (cn->role.n[dir] == cn->n) sl_abort(x, "task queue overflow: data owner %d has two batches in flight", owner);
+  double arrival;
   if (!x->emulated) {
     sl_recv(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
-    cn->queue[cn->qlen++] = (sl_task){i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, sl_clock(x)};
-    return;
-  }
-  double arrival;
-  sl_recv_at(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE,
-             &arrival, 1);
-  sl_task task = {i, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, arrival};
-  /* due by a pick that is already made: the host delivered it too late to be chosen (never
-   * when the emulation is exact) */
-  if (arrival <= cn->picked) x->missed++;
-  cp->expect = EXPECT_NONE;
-  int at = cn->qlen;
-  while (at > 0 && sl_task_before(&task, &cn->queue[at - 1])) at--;
-  memmove(cn->queue + at + 1, cn->queue + at, (size_t)(cn->qlen - at) * sizeof *cn->queue);
-  cn->queue[at] = task;
-  cn->qlen++;
-}
-
-static void run_task(sl_compute_node *cn, sl_task task) {
-  sl_ctx *x = cn->x;
-  cn_copy *cp = &cn->copies[task.copy];
-  const sl_config *c = x->c;
-  double start = sl_clock(x);
-  if (task.direction == MPSL_DIR_FWD) {
-    sl_done(&cp->sent_out);
-    nn_part_forward(cp->part, cp->in, cp->out, 1);
-    sl_send(&x->net, SL_MSG_ACTIVATION, cp->owner, cp->out, cn->out_bytes, next_rank(cn, cp->owner), &cp->sent_out);
-    sl_event(x, cp->owner, cp->batch, MPSL_DIR_FWD, cn->part, start, sl_clock(x), start - task.arrival, cn->out_bytes);
+    arrival = sl_clock(x);
   } else {
-    sl_done(&cp->sent_din);
-    nn_part_backward(cp->part, cp->dout, cp->din);
-    nn_part_sgd(cp->part, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
-    sl_send(&x->net, SL_MSG_GRADIENT, cp->owner, cp->din, cn->in_bytes, prev_rank(cn, cp->owner), &cp->sent_din);
-    sl_event(x, cp->owner, cp->batch, MPSL_DIR_BWD, cn->part, start, sl_clock(x), start - task.arrival, cn->in_bytes);
-    cp->batch++;
+    sl_recv_at(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE,
+               &arrival, 1);
+    /* due by a pick that is already made: the host delivered it too late to be chosen
+     * (never when the emulation is exact) */
+    if (arrival <= cn->picked) x->missed++;
+    cp->expect = EXPECT_NONE;
   }
+  proto_node_arrived(&cn->role, &(proto_msg){dir, owner, -1, x->hop, cp->batch}, arrival);
 }
 
 /* ---- exact emulation: a node picks at T only once no message due by T can still come ---- */
@@ -268,7 +243,7 @@ static void tell(sl_compute_node *cn, int64_t left) {
   int H = x->t->H, h = x->hop;
   double e = INFINITY;
   if (left > 0) {
-    if (cn->qlen) e = cn->queue[0].arrival;
+    e = proto_node_earliest(&cn->role);
     for (int i = 0; i < cn->n; i++)
       if (cn->copies[i].expect != EXPECT_NONE && bound(cn, &cn->copies[i]) < e) e = bound(cn, &cn->copies[i]);
     if (e < cn->free) e = cn->free;
@@ -329,43 +304,71 @@ static void expect_next(sl_compute_node *cn, cn_copy *cp, int fwd, double arriva
   cp->lb = t;
 }
 
-/* One task in emulation, starting at model time `start`: compute (or not), the message
- * stamped with its arrival over the directed link, the event. Returns the task's end. */
-static double run_task_emu(sl_compute_node *cn, sl_task task, double start) {
+/* The task the role asked for, on its copy: computed (or, profiled, not), timed in wall
+ * seconds or, in emulation, in model seconds from cn->start (its device's cost, or the
+ * measured time / the device's speed). The role then hands its output to cn_send. */
+static void cn_run(void *engine, const proto_task *t) {
+  sl_compute_node *cn = engine;
   sl_ctx *x = cn->x;
-  const emu_scenario *s = x->emu;
   const sl_config *c = x->c;
-  cn_copy *cp = &cn->copies[task.copy];
-  int fwd = task.direction == MPSL_DIR_FWD, k = cp->owner;
-  double cost = fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd, end;
+  cn_copy *cp = &cn->copies[cn->copy_of[t->owner]];
+  int fwd = t->kind == PROTO_HF;
+  if (!x->emulated) cn->start = sl_clock(x);
   sl_done(fwd ? &cp->sent_out : &cp->sent_din);
-  if (x->profiled) {
-    end = start + cost;
-  } else {
-    double t = MPI_Wtime();
+  double wall = MPI_Wtime();
+  if (!x->profiled) {
     if (fwd) {
       nn_part_forward(cp->part, cp->in, cp->out, 1);
     } else {
       nn_part_backward(cp->part, cp->dout, cp->din);
       nn_part_sgd(cp->part, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
     }
-    double wall = MPI_Wtime() - t;
-    end = sl_emu_finish(x, start, wall / s->cn_speed[cn->idx], wall);
   }
-  /* the last hop's activations and the first hop's gradients go to the data owner */
-  int to_owner = fwd ? x->hop == x->t->H - 1 : x->hop == 0;
-  double *free = to_owner ? &cn->to_owner[k] : fwd ? &cn->to_next : &cn->to_prev;
+  wall = MPI_Wtime() - wall;
+  if (!x->emulated) {
+    cn->end = sl_clock(x);
+  } else {
+    const emu_scenario *s = x->emu;
+    double cost = fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd;
+    cn->end = x->profiled ? cn->start + cost : sl_emu_finish(x, cn->start, wall / s->cn_speed[cn->idx], wall);
+  }
+  cn->task = *t;
+  proto_node_finished(&cn->role, &cn->ctx, t);
+}
+
+/* The output of the task that just ended: to the next hop or the previous one (the data
+ * owner at either end), in emulation stamped with its arrival over the directed link; then
+ * its event. */
+static void cn_send(void *engine, const proto_msg *m) {
+  sl_compute_node *cn = engine;
+  sl_ctx *x = cn->x;
+  const sl_config *c = x->c;
+  int k = m->owner, fwd = m->dir == MPSL_DIR_FWD;
+  cn_copy *cp = &cn->copies[cn->copy_of[k]];
   int64_t bytes = fwd ? cn->out_bytes : cn->in_bytes;
-  double arrival = emu_link_send(free, to_owner ? s->owner_cn[k] : s->cn_cn, bytes, end);
-  if (fwd)
-    sl_send_at(&x->net, SL_MSG_ACTIVATION, k, cp->out, bytes, next_rank(cn, k), &cp->sent_out, &arrival, 1);
-  else
-    sl_send_at(&x->net, SL_MSG_GRADIENT, k, cp->din, bytes, prev_rank(cn, k), &cp->sent_din, &arrival, 1);
-  sl_event(x, k, cp->batch, task.direction, cn->part, start, end, start - task.arrival, bytes);
+  sl_msg_type type = fwd ? SL_MSG_ACTIVATION : SL_MSG_GRADIENT;
+  float *buf = fwd ? cp->out : cp->din;
+  MPI_Request *req = fwd ? &cp->sent_out : &cp->sent_din;
+  int dst = fwd ? next_rank(cn, k) : prev_rank(cn, k);
+  double arrival = 0;
+  if (x->emulated) {
+    const emu_scenario *s = x->emu;
+    /* the last hop's activations and the first hop's gradients go to the data owner */
+    int to_owner = m->to < 0;
+    arrival = emu_link_send(to_owner ? &cn->to_owner[k]
+                            : fwd    ? &cn->to_next
+                                     : &cn->to_prev,
+                            to_owner ? s->owner_cn[k] : s->cn_cn, bytes, cn->end);
+    sl_send_at(&x->net, type, k, buf, bytes, dst, req, &arrival, 1);
+  } else {
+    sl_send(&x->net, type, k, buf, bytes, dst, req);
+  }
+  sl_event(x, k, cp->batch, m->dir, cn->part, cn->start, cn->end, cn->start - cn->task.arrival, bytes);
   if (!fwd) cp->batch++;
-  int64_t per_round = (int64_t)c->local_epochs * c->batches;
-  expect_next(cn, cp, fwd, arrival, cp->batch < (int64_t)(x->round + 1) * per_round);
-  return end;
+  if (x->emulated) {
+    int64_t per_round = (int64_t)c->local_epochs * c->batches;
+    expect_next(cn, cp, fwd, arrival, cp->batch < (int64_t)(x->round + 1) * per_round);
+  }
 }
 
 /* The emulated round: the node is idle at cn->free and picks at T = max(free, earliest
@@ -405,11 +408,11 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
     }
     if (cn->exact) tell(cn, left);
     if (left == 0) break;
-    if (cn->qlen == 0) {
+    if (!proto_node_ready(&cn->role)) {
       sl_emu_wait(x, INFINITY, &st);
       continue;
     }
-    double at = cn->free > cn->queue[0].arrival ? cn->free : cn->queue[0].arrival;
+    double first = proto_node_earliest(&cn->role), at = cn->free > first ? cn->free : first;
     if (cn->exact) {
       if (!safe(cn, at)) {
         sl_wait_any(&x->net, &st); /* a promise or a message, polled closely */
@@ -419,15 +422,10 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
     } else if (sl_emu_wait(x, at + SL_EMU_GRACE_S / x->scale, &st)) {
       continue;
     }
-    int n = 0;
-    while (n < cn->qlen && cn->queue[n].arrival <= at) n++;
-    int i = pick_index(cn, n);
-    sl_task task = cn->queue[i];
-    memmove(cn->queue + i, cn->queue + i + 1, (size_t)(cn->qlen - i - 1) * sizeof *cn->queue);
-    cn->qlen--;
-    cn->picked = at;
+    cn->picked = cn->start = at;
     sl_emu_start(x, at);
-    cn->free = run_task_emu(cn, task, at);
+    proto_node_pick(&cn->role, &cn->ctx, cn->pick, at); /* runs it (cn_run) */
+    cn->free = cn->end;
     left--;
   }
   /* the neighbours' last promises (nothing more this round) must not reach the next round */
@@ -449,6 +447,8 @@ void sl_cn_round(sl_compute_node *cn) {
   }
   int64_t left = 2 * per_round * cn->n;
   MPI_Status st;
+  proto_node_begin(&cn->role);
+  cn->ctx.base = (int64_t)x->round * per_round;
   if (x->emulated) {
     round_emu(cn, left);
     left = 0;
@@ -456,15 +456,11 @@ void sl_cn_round(sl_compute_node *cn) {
   while (left > 0) {
     /* everything that has arrived joins the queue before the policy chooses */
     while (sl_poll(&x->net, &st)) take(cn, &st);
-    if (cn->qlen == 0) {
+    if (!proto_node_ready(&cn->role)) {
       sl_wait_any(&x->net, &st);
       continue;
     }
-    int i = pick_index(cn, cn->qlen);
-    sl_task task = cn->queue[i];
-    memmove(cn->queue + i, cn->queue + i + 1, (size_t)(cn->qlen - i - 1) * sizeof *cn->queue);
-    cn->qlen--;
-    run_task(cn, task);
+    proto_node_pick(&cn->role, &cn->ctx, cn->pick, INFINITY); /* runs it (cn_run) */
     left--;
   }
   for (int i = 0; i < cn->n; i++) {
