@@ -1,28 +1,28 @@
-/* A data-owner rank hosts data owners first .. first+n-1. Each trains its own M_1 and M_P
- * on its shard; inputs and labels never leave it: the only messages it sends are cut
- * activations, cut gradients and its parts for aggregation (sl_send audits this). The
- * owners are independent, so messages are served in arrival order.
+/* A data-owner rank hosts data owners first .. first+n-1, each the data-owner role of
+ * proto/roles.h (which task follows which, which message goes where). Each trains its own
+ * M_1 and M_P on its shard; inputs and labels never leave it: the only messages it sends
+ * are cut activations, cut gradients and its parts for aggregation (sl_send audits this).
+ * The owners are independent, so messages are served in arrival order.
  *
- * In emulation (sl/emu_pace.h) every hosted owner is a device of its own: an event loop
- * runs each owner's next task when the wall clock reaches its start (its input's arrival
- * or the end of its previous task), and otherwise sleeps until then or the next message.
- * With profiled compute there is no data and no model: buffers of the real sizes travel
- * and each task costs its profiled time. */
+ * In real time a task runs as soon as the role asks for it. In emulation (sl/emu_pace.h)
+ * every hosted owner is a device of its own: the task waits for its start in model time
+ * (its input's arrival or the end of its previous task), and an event loop runs each
+ * owner's due task when the wall clock gets there, sleeping until then or the next
+ * message. With profiled compute there is no data and no model: buffers of the real sizes
+ * travel and each task costs its profiled time. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/replica.h"
+#include "proto/roles.h"
 #include "sl/batches.h"
 #include "sl/emu_pace.h"
 #include "sl/internal.h"
 #include "util/err.h"
 
-/* An owner's next task in emulation: nothing to do until a message comes, M_1 forward,
- * M_P forward and backward (the activation came back), M_1 backward (the gradient came). */
-enum { DO_IDLE, DO_F1, DO_FPBP, DO_B1 };
-
 typedef struct {
+  proto_owner role; /* role.k: which data owner; role.done: batches finished this round */
   int k;
   nn_part *m1, *mp;
   sl_batches b;
@@ -34,12 +34,12 @@ typedef struct {
   float *dlogits;                 /* (batch, classes) */
   float *dain;                    /* (batch, in of M_P) sent to the last hop */
   float *da1;                     /* (batch, out of M_1) received from hop 1 */
-  int done;                       /* batches finished this round */
   double t_recv;                  /* when the message being served arrived */
   MPI_Request sent_a1, sent_dain; /* sends still in progress */
   /* emulation, model seconds */
-  int next;                     /* DO_IDLE, ... */
-  double ready;                 /* when the next task starts */
+  proto_task next;              /* the task the role asked for, waiting for its start */
+  int pending;                  /* there is one */
+  double ready;                 /* when it starts */
   double free;                  /* end of the device's last task */
   double to_first, to_last_own; /* links to hop 1 and to the last hop are free */
   double *to_last;              /* &to_first with one hop: the same link */
@@ -49,6 +49,10 @@ typedef struct {
 
 struct sl_owner_host {
   sl_ctx *x;
+  proto_ops ops; /* this rank, for the roles */
+  proto_ctx ctx;
+  double now;  /* when the roles act (wall seconds; model seconds in emulation) */
+  int running; /* owners not through with the round */
   do_owner *o; /* (n) */
   int first, n;
   mpsl_dataset train;
@@ -81,6 +85,10 @@ static void new_profiled(sl_owner_host *d) {
   x->buffers += d->len1 * (int64_t)sizeof(double);
 }
 
+static void do_run(void *engine, const proto_task *t);
+static void do_send(void *engine, const proto_msg *m);
+static void do_done(void *engine, int owner);
+
 sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   const sl_config *c = x->c;
   const sl_topo *t = x->t;
@@ -90,6 +98,9 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   d->n = n;
   d->o = mpsl_xcalloc((size_t)n, sizeof *d->o, "data owners");
   d->holds = mpsl_xcalloc((size_t)n, sizeof *d->holds, "arrivals");
+  d->ops = (proto_ops){do_run, do_send, do_done};
+  d->ctx = (proto_ctx){t->H, c->local_epochs * c->batches, 0, &d->ops, d};
+  for (int i = 0; i < n; i++) d->o[i].role.k = first + i;
   if (x->profiled) {
     new_profiled(d);
     return d;
@@ -169,226 +180,153 @@ void sl_do_partition(const sl_owner_host *d, int64_t *rows) {
   }
 }
 
-static int64_t step_of(const sl_owner_host *d, const do_owner *o) {
-  const sl_config *c = d->x->c;
-  return (int64_t)d->x->round * c->local_epochs * c->batches + o->done;
-}
-
-/* Draws the owner's next batch, runs M_1 and sends the cut activation to hop 1. */
-static void start_batch(sl_owner_host *d, do_owner *o) {
+/* The task the role asked for, from `start`: computed with oneDNN (or, profiled, not),
+ * timed in wall seconds or, in emulation, in model seconds (its device's cost, or the
+ * measured time / the device's speed, x jitter); its event; then the role goes on. */
+static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double start) {
   sl_ctx *x = d->x;
   const sl_config *c = x->c;
-  if (o->done % c->batches == 0) sl_batches_epoch(&o->b, c, (int64_t)x->round * c->local_epochs + o->done / c->batches);
-  double start = sl_clock(x);
-  sl_batches_draw(&o->b, c, &d->train, o->done % c->batches, step_of(d, o), o->x, o->y);
-  sl_done(&o->sent_a1);
-  nn_part_forward(o->m1, o->x, o->a1, 1);
-  sl_send(&x->net, SL_MSG_ACTIVATION, o->k, o->a1, d->a1_bytes, sl_compute_rank(x->t, sl_owner_pipeline(x->t, o->k), 0),
-          &o->sent_a1);
-  sl_event(x, o->k, step_of(d, o), MPSL_DIR_FWD, 1, start, sl_clock(x), 0, d->a1_bytes);
-}
-
-/* The activation came back from the last hop: M_P forward, loss, backward, update, and
- * the gradient of the cut goes back. */
-static void finish_forward(sl_owner_host *d, do_owner *o) {
-  sl_ctx *x = d->x;
-  const sl_config *c = x->c;
-  double start = sl_clock(x);
-  nn_part_forward(o->mp, o->ain, o->logits, 1);
-  double loss = nn_xent(o->logits, o->y, c->batch, x->m->classes, o->dlogits, NULL);
-  if (!isfinite(loss)) sl_abort(x, "data owner %d: the loss became %g in round %d: lower lr", o->k, loss, x->round + 1);
-  d->loss += loss;
-  double mid = sl_clock(x);
-  sl_done(&o->sent_dain);
-  nn_part_backward(o->mp, o->dlogits, o->dain);
-  nn_part_sgd(o->mp, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
-  sl_send(&x->net, SL_MSG_GRADIENT, o->k, o->dain, d->ain_bytes,
-          sl_compute_rank(x->t, sl_owner_pipeline(x->t, o->k), x->t->H - 1), &o->sent_dain);
-  int P = x->t->P;
-  sl_event(x, o->k, step_of(d, o), MPSL_DIR_FWD, P, start, mid, start - o->t_recv, 0);
-  sl_event(x, o->k, step_of(d, o), MPSL_DIR_BWD, P, mid, sl_clock(x), 0, d->ain_bytes);
-}
-
-/* The gradient came back from hop 1: M_1 backward and update; the batch is done. */
-static void finish_backward(sl_owner_host *d, do_owner *o) {
-  sl_ctx *x = d->x;
-  const sl_config *c = x->c;
-  double start = sl_clock(x);
-  nn_part_backward(o->m1, o->da1, NULL);
-  nn_part_sgd(o->m1, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
-  sl_event(x, o->k, step_of(d, o), MPSL_DIR_BWD, 1, start, sl_clock(x), start - o->t_recv, 0);
-  o->done++;
-}
-
-/* ---- emulation ---------------------------------------------------------------------- */
-
-/* M_1 forward of the owner's next batch (real compute). */
-static void real_f1(sl_owner_host *d, do_owner *o) {
-  const sl_config *c = d->x->c;
-  if (o->done % c->batches == 0)
-    sl_batches_epoch(&o->b, c, (int64_t)d->x->round * c->local_epochs + o->done / c->batches);
-  sl_batches_draw(&o->b, c, &d->train, o->done % c->batches, step_of(d, o), o->x, o->y);
-  nn_part_forward(o->m1, o->x, o->a1, 1);
-}
-
-static void real_fp(sl_owner_host *d, do_owner *o) {
-  sl_ctx *x = d->x;
-  nn_part_forward(o->mp, o->ain, o->logits, 1);
-  double loss = nn_xent(o->logits, o->y, x->c->batch, x->m->classes, o->dlogits, NULL);
-  if (!isfinite(loss)) sl_abort(x, "data owner %d: the loss became %g in round %d: lower lr", o->k, loss, x->round + 1);
-  d->loss += loss;
-}
-
-static void real_bwd(sl_owner_host *d, nn_part *p, const float *dout, float *din) {
-  const sl_config *c = d->x->c;
-  nn_part_backward(p, dout, din);
-  nn_part_sgd(p, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
-}
-
-/* Runs the owner's due task at o->ready (the wall clock is there). */
-static void step_emu(sl_owner_host *d, do_owner *o) {
-  sl_ctx *x = d->x;
   const emu_scenario *s = x->emu;
+  int k = o->k, P = x->t->P, first = t->kind == PROTO_F1 || t->kind == PROTO_B1;
+  int fwd = t->kind == PROTO_F1 || t->kind == PROTO_FP;
+  if (t->kind == PROTO_F1) sl_done(&o->sent_a1);
+  if (t->kind == PROTO_BP) sl_done(&o->sent_dain);
+  double wall = MPI_Wtime();
+  if (!x->profiled) {
+    int done = o->role.done;
+    switch (t->kind) {
+      case PROTO_F1:
+        if (done % c->batches == 0) sl_batches_epoch(&o->b, c, (int64_t)x->round * c->local_epochs + done / c->batches);
+        sl_batches_draw(&o->b, c, &d->train, done % c->batches, t->step, o->x, o->y);
+        nn_part_forward(o->m1, o->x, o->a1, 1);
+        break;
+      case PROTO_FP: {
+        nn_part_forward(o->mp, o->ain, o->logits, 1);
+        double loss = nn_xent(o->logits, o->y, c->batch, x->m->classes, o->dlogits, NULL);
+        if (!isfinite(loss))
+          sl_abort(x, "data owner %d: the loss became %g in round %d: lower lr", k, loss, x->round + 1);
+        d->loss += loss;
+        break;
+      }
+      default:
+        nn_part_backward(first ? o->m1 : o->mp, first ? o->da1 : o->dlogits, first ? NULL : o->dain);
+        nn_part_sgd(first ? o->m1 : o->mp, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
+    }
+  }
+  wall = MPI_Wtime() - wall;
+  double end = sl_clock(x);
+  if (x->emulated) {
+    const emu_cost *e = first ? &s->first[k] : &s->last[k];
+    double jit = emu_jitter(s, k, t->step, t->kind);
+    end = x->profiled ? start + (fwd ? e->fwd : e->bwd) * jit
+                      : sl_emu_finish(x, start, wall / s->owner_speed[k] * jit, wall);
+  }
+  int64_t bytes = t->kind == PROTO_F1 ? d->a1_bytes : t->kind == PROTO_BP ? d->ain_bytes : 0;
+  double wait = t->kind == PROTO_FP || t->kind == PROTO_B1 ? start - o->t_recv : 0;
+  sl_event(x, k, t->step, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, first ? 1 : P, start, end, wait, bytes);
+  o->free = end;
+  d->now = end;
+  proto_owner_finished(&o->role, &d->ctx, t);
+}
+
+/* In real time the task runs now; in emulation it waits for its start, the later of now
+ * (its input's arrival, or the end of the task before) and its device being free. */
+static void do_run(void *engine, const proto_task *t) {
+  sl_owner_host *d = engine;
+  do_owner *o = &d->o[t->owner - d->first];
+  if (!d->x->emulated) {
+    execute(d, o, t, sl_clock(d->x));
+    return;
+  }
+  o->next = *t;
+  o->pending = 1;
+  o->ready = d->now > o->free ? d->now : o->free;
+}
+
+/* The activation to hop 1, or the gradient to the last hop; in emulation stamped with its
+ * arrival over the owner's directed link. */
+static void do_send(void *engine, const proto_msg *m) {
+  sl_owner_host *d = engine;
+  sl_ctx *x = d->x;
   const sl_topo *t = x->t;
-  int k = o->k, P = t->P, pipe = sl_owner_pipeline(t, k), profiled = x->profiled;
-  int64_t step = step_of(d, o);
-  double start = o->ready, speed = s->owner_speed[k], w;
-  sl_emu_start(x, start);
-  if (o->next == DO_F1) {
-    sl_done(&o->sent_a1);
-    double cost = s->first[k].fwd * emu_jitter(s, k, step, 0), end = start + cost;
-    if (!profiled) {
-      w = MPI_Wtime();
-      real_f1(d, o);
-      w = MPI_Wtime() - w;
-      end = sl_emu_finish(x, start, w / speed * emu_jitter(s, k, step, 0), w);
-    }
-    double arr = emu_link_send(&o->to_first, s->owner_cn[k], d->a1_bytes, end);
-    sl_send_at(&x->net, SL_MSG_ACTIVATION, k, o->a1, d->a1_bytes, sl_compute_rank(t, pipe, 0), &o->sent_a1, &arr, 1);
-    sl_event(x, k, step, MPSL_DIR_FWD, 1, start, end, 0, d->a1_bytes);
-    o->free = end;
-    o->next = DO_IDLE;
-  } else if (o->next == DO_FPBP) {
-    sl_done(&o->sent_dain);
-    double mid = start + s->last[k].fwd * emu_jitter(s, k, step, 1);
-    if (!profiled) {
-      w = MPI_Wtime();
-      real_fp(d, o);
-      w = MPI_Wtime() - w;
-      mid = sl_emu_finish(x, start, w / speed * emu_jitter(s, k, step, 1), w);
-    }
-    double end = mid + s->last[k].bwd * emu_jitter(s, k, step, 2);
-    if (!profiled) {
-      w = MPI_Wtime();
-      real_bwd(d, o->mp, o->dlogits, o->dain);
-      w = MPI_Wtime() - w;
-      end = sl_emu_finish(x, mid, w / speed * emu_jitter(s, k, step, 2), w);
-    }
-    double arr = emu_link_send(o->to_last, s->owner_cn[k], d->ain_bytes, end);
-    sl_send_at(&x->net, SL_MSG_GRADIENT, k, o->dain, d->ain_bytes, sl_compute_rank(t, pipe, t->H - 1), &o->sent_dain,
-               &arr, 1);
-    sl_event(x, k, step, MPSL_DIR_FWD, P, start, mid, start - o->t_recv, 0);
-    sl_event(x, k, step, MPSL_DIR_BWD, P, mid, end, 0, d->ain_bytes);
-    o->free = end;
-    o->next = DO_IDLE;
+  do_owner *o = &d->o[m->owner - d->first];
+  int fwd = m->dir == MPSL_DIR_FWD, k = o->k;
+  int64_t bytes = fwd ? d->a1_bytes : d->ain_bytes;
+  int dst = sl_compute_rank(t, sl_owner_pipeline(t, k), fwd ? 0 : t->H - 1);
+  sl_msg_type type = fwd ? SL_MSG_ACTIVATION : SL_MSG_GRADIENT;
+  float *buf = fwd ? o->a1 : o->dain;
+  MPI_Request *req = fwd ? &o->sent_a1 : &o->sent_dain;
+  if (x->emulated) {
+    double arr = emu_link_send(fwd ? &o->to_first : o->to_last, x->emu->owner_cn[k], bytes, d->now);
+    sl_send_at(&x->net, type, k, buf, bytes, dst, req, &arr, 1);
   } else {
-    double end = start + s->first[k].bwd * emu_jitter(s, k, step, 3);
-    if (!profiled) {
-      w = MPI_Wtime();
-      real_bwd(d, o->m1, o->da1, NULL);
-      w = MPI_Wtime() - w;
-      end = sl_emu_finish(x, start, w / speed * emu_jitter(s, k, step, 3), w);
-    }
-    sl_event(x, k, step, MPSL_DIR_BWD, 1, start, end, start - o->t_recv, 0);
-    o->free = o->ready = o->finish = end;
-    o->done++;
-    o->next = o->done < x->c->local_epochs * x->c->batches ? DO_F1 : DO_IDLE;
+    sl_send(&x->net, type, k, buf, bytes, dst, req);
   }
 }
 
-/* A message for one of the owners: it makes the owner's next task, due at its arrival. */
-static void take_emu(sl_owner_host *d, const MPI_Status *st) {
+static void do_done(void *engine, int owner) {
+  sl_owner_host *d = engine;
+  d->o[owner - d->first].finish = d->now;
+  d->running--;
+}
+
+/* A message for one of the owners: into its buffer, and to its role. */
+static void take(sl_owner_host *d, const MPI_Status *st) {
   sl_ctx *x = d->x;
   sl_msg_type type = SL_TAG_TYPE(st->MPI_TAG);
   int k = SL_TAG_OWNER(st->MPI_TAG);
   if (k < d->first || k >= d->first + d->n || (type != SL_MSG_ACTIVATION && type != SL_MSG_GRADIENT))
     sl_abort(x, "unexpected message (type %d, data owner %d) from rank %d", (int)type, k, st->MPI_SOURCE);
   do_owner *o = &d->o[k - d->first];
-  if (o->next != DO_IDLE) sl_abort(x, "data owner %d: a message came while a task was pending", k);
+  if (o->pending) sl_abort(x, "data owner %d: a message came while a task was pending", k);
   int act = type == SL_MSG_ACTIVATION;
   sl_recv_at(&x->net, type, k, act ? o->ain : o->da1, act ? d->ain_bytes : d->a1_bytes, st->MPI_SOURCE, &o->t_recv, 1);
-  o->next = act ? DO_FPBP : DO_B1;
-  o->ready = o->t_recv > o->free ? o->t_recv : o->free;
-}
-
-static void round_emu(sl_owner_host *d) {
-  sl_ctx *x = d->x;
-  int per_round = x->c->local_epochs * x->c->batches;
-  for (int i = 0; i < d->n; i++) {
-    do_owner *o = &d->o[i];
-    o->to_last = x->t->H == 1 ? &o->to_first : &o->to_last_own;
-    o->next = DO_F1;
-    o->ready = o->free = x->round_start;
-  }
-  MPI_Status st;
-  for (;;) {
-    if (sl_poll(&x->net, &st)) {
-      take_emu(d, &st);
-      continue;
-    }
-    do_owner *due = NULL;
-    int running = 0;
-    for (int i = 0; i < d->n; i++) {
-      do_owner *o = &d->o[i];
-      running += o->done < per_round;
-      if (o->next != DO_IDLE && (!due || o->ready < due->ready)) due = o;
-    }
-    if (!running) break;
-    if (sl_emu_wait(x, due ? due->ready : INFINITY, &st)) continue;
-    if (due) step_emu(d, due);
-  }
+  if (!x->emulated) o->t_recv = sl_clock(x);
+  d->now = o->t_recv;
+  proto_msg m = {act ? MPSL_DIR_FWD : MPSL_DIR_BWD, k, act ? x->t->H - 1 : 0, -1, 0};
+  m.step = d->ctx.base + o->role.done;
+  proto_owner_arrived(&o->role, &d->ctx, &m);
 }
 
 void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   sl_ctx *x = d->x;
   const sl_config *c = x->c;
-  int per_round = c->local_epochs * c->batches, busy = d->n;
+  int per_round = c->local_epochs * c->batches;
   d->loss = 0;
+  d->running = d->n;
+  d->ctx.base = (int64_t)x->round * per_round;
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    o->done = 0;
     for (int j = 0; j < 2 && !x->profiled; j++) {
       nn_part *p = j ? o->mp : o->m1;
       nn_part_reset_momenta(p);
       nn_part_set_step(p, (uint64_t)(x->round * per_round));
     }
-    if (!x->emulated) start_batch(d, o);
-  }
-  if (x->emulated) {
-    round_emu(d);
-    busy = 0;
+    o->to_last = x->t->H == 1 ? &o->to_first : &o->to_last_own;
+    o->pending = 0;
+    o->free = d->now = x->emulated ? x->round_start : sl_clock(x);
+    proto_owner_begin(&o->role, &d->ctx);
   }
   MPI_Status st;
-  while (busy > 0) {
-    sl_wait_any(&x->net, &st);
-    sl_msg_type type = SL_TAG_TYPE(st.MPI_TAG);
-    int k = SL_TAG_OWNER(st.MPI_TAG);
-    if (k < d->first || k >= d->first + d->n || (type != SL_MSG_ACTIVATION && type != SL_MSG_GRADIENT))
-      sl_abort(x, "unexpected message (type %d, data owner %d) from rank %d", (int)type, k, st.MPI_SOURCE);
-    do_owner *o = &d->o[k - d->first];
-    if (type == SL_MSG_ACTIVATION) {
-      sl_recv(&x->net, type, k, o->ain, d->ain_bytes, st.MPI_SOURCE);
-      o->t_recv = sl_clock(x);
-      finish_forward(d, o);
-    } else {
-      sl_recv(&x->net, type, k, o->da1, d->a1_bytes, st.MPI_SOURCE);
-      o->t_recv = sl_clock(x);
-      finish_backward(d, o);
-      if (o->done < per_round)
-        start_batch(d, o);
-      else
-        busy--;
+  while (d->running > 0) {
+    if (!x->emulated) {
+      sl_wait_any(&x->net, &st);
+      take(d, &st);
+      continue;
     }
+    if (sl_poll(&x->net, &st)) {
+      take(d, &st);
+      continue;
+    }
+    do_owner *due = NULL;
+    for (int i = 0; i < d->n; i++)
+      if (d->o[i].pending && (!due || d->o[i].ready < due->ready)) due = &d->o[i];
+    if (sl_emu_wait(x, due ? due->ready : INFINITY, &st)) continue;
+    if (!due) continue;
+    proto_task t = due->next;
+    due->pending = 0;
+    sl_emu_start(x, due->ready);
+    execute(d, due, &t, due->ready);
   }
   for (int i = 0; i < d->n; i++) {
     sl_done(&d->o[i].sent_a1);
