@@ -1,12 +1,14 @@
-/* A compute node: hop h of pipeline p. It keeps one private copy of its part per data
- * owner it serves and a queue of their forward and backward tasks; the policy picks the
- * next task. Only one batch of a data owner is in flight, so each copy needs one input
- * buffer and one gradient buffer and the queue holds at most one task per copy.
+/* A compute node over MPI: hop h of pipeline p, the hop role of proto/roles.h (its queues,
+ * the policy's pick, where each output goes). It keeps one private copy of its part per
+ * data owner it serves. Only one batch of a data owner is in flight, so each copy needs one
+ * input buffer and one gradient buffer and each queue holds at most one task per copy.
  *
- * In emulation (sl/emu_pace.h) the node is one device: it picks a task when it is idle at
- * model time T = max(end of its last task, earliest arrival in its queue), among the tasks
- * that arrived by T, once the wall clock got there. With profiled compute it holds no
- * parts: buffers of the real sizes travel and each task costs its profiled time. */
+ * In real time it picks as soon as it is idle and has drained the messages that arrived.
+ * In emulation (sl/emu_pace.h) the node is one device: it picks when it is idle at model
+ * time T = max(end of its last task, earliest arrival in its queue), among the tasks that
+ * arrived by T, once no message due by T can still come and the wall clock got there. With
+ * profiled compute it holds no parts: buffers of the real sizes travel and each task costs
+ * its profiled time. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
