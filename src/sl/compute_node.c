@@ -165,18 +165,12 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
   cn_copy *cp = &cn->copies[i];
   int fwd = type == SL_MSG_ACTIVATION, dir = fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD;
   if (cn->role.n[dir] == cn->n) sl_abort(x, "task queue overflow: data owner %d has two batches in flight", owner);
-  double arrival;
-  if (!x->emulated) {
-    sl_recv(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
-    arrival = sl_clock(x);
-  } else {
-    sl_recv_at(&x->net, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE,
-               &arrival, 1);
-    /* due by a pick that is already made: the host delivered it too late to be chosen
-     * (never when the emulation is exact) */
-    if (arrival <= cn->picked) x->missed++;
-    cp->expect = EXPECT_NONE;
-  }
+  double arrival =
+      x->engine->recv(x, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
+  /* due by a pick that is already made: the host delivered it too late to be chosen (never
+   * when the emulation is exact; picks are tracked in model time only) */
+  if (arrival <= cn->picked) x->missed++;
+  cp->expect = EXPECT_NONE;
   proto_node_arrived(&cn->role, &(proto_msg){dir, owner, -1, x->hop, cp->batch}, arrival);
 }
 
@@ -315,7 +309,7 @@ static void cn_run(void *engine, const proto_task *t) {
   const sl_config *c = x->c;
   cn_copy *cp = &cn->copies[cn->copy_of[t->owner]];
   int fwd = t->kind == PROTO_HF;
-  if (!x->emulated) cn->start = sl_clock(x);
+  cn->start = x->engine->task_start(x, cn->start);
   sl_done(fwd ? &cp->sent_out : &cp->sent_din);
   double wall = MPI_Wtime();
   if (!x->profiled) {
@@ -327,13 +321,11 @@ static void cn_run(void *engine, const proto_task *t) {
     }
   }
   wall = MPI_Wtime() - wall;
-  if (!x->emulated) {
-    cn->end = sl_clock(x);
-  } else {
-    const emu_scenario *s = x->emu;
-    double cost = fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd;
-    cn->end = x->profiled ? cn->start + cost : sl_emu_finish(x, cn->start, wall / s->cn_speed[cn->idx], wall);
-  }
+  const emu_scenario *s = x->emu;
+  if (x->profiled)
+    cn->end = x->engine->task_end(x, cn->start, fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd, 0);
+  else
+    cn->end = x->engine->task_end(x, cn->start, wall / s->cn_speed[cn->idx], wall);
   cn->task = *t;
   proto_node_finished(&cn->role, &cn->ctx, t);
 }
@@ -352,25 +344,16 @@ static void cn_send(void *engine, const proto_msg *m) {
   float *buf = fwd ? cp->out : cp->din;
   MPI_Request *req = fwd ? &cp->sent_out : &cp->sent_din;
   int dst = fwd ? next_rank(cn, k) : prev_rank(cn, k);
-  double arrival = 0;
-  if (x->emulated) {
-    const emu_scenario *s = x->emu;
-    /* the last hop's activations and the first hop's gradients go to the data owner */
-    int to_owner = m->to < 0;
-    arrival = emu_link_send(to_owner ? &cn->to_owner[k]
-                            : fwd    ? &cn->to_next
-                                     : &cn->to_prev,
-                            to_owner ? s->owner_cn[k] : s->cn_cn, bytes, cn->end);
-    sl_send_at(&x->net, type, k, buf, bytes, dst, req, &arrival, 1);
-  } else {
-    sl_send(&x->net, type, k, buf, bytes, dst, req);
-  }
+  const emu_scenario *s = x->emu;
+  /* the last hop's activations and the first hop's gradients go to the data owner */
+  int to_owner = m->to < 0;
+  double *free = to_owner ? &cn->to_owner[k] : fwd ? &cn->to_next : &cn->to_prev;
+  double arrival =
+      x->engine->send(x, type, k, buf, bytes, dst, req, free, to_owner ? s->owner_cn[k] : s->cn_cn, cn->end);
   sl_event(x, k, cp->batch, m->dir, cn->part, cn->start, cn->end, cn->start - cn->task.arrival, bytes);
   if (!fwd) cp->batch++;
-  if (x->emulated) {
-    int64_t per_round = (int64_t)c->local_epochs * c->batches;
-    expect_next(cn, cp, fwd, arrival, cp->batch < (int64_t)(x->round + 1) * per_round);
-  }
+  int64_t per_round = (int64_t)c->local_epochs * c->batches;
+  expect_next(cn, cp, fwd, arrival, cp->batch < (int64_t)(x->round + 1) * per_round);
 }
 
 /* The emulated round: the node is idle at cn->free and picks at T = max(free, earliest
@@ -451,7 +434,8 @@ void sl_cn_round(sl_compute_node *cn) {
   MPI_Status st;
   proto_node_begin(&cn->role);
   cn->ctx.base = (int64_t)x->round * per_round;
-  if (x->emulated) {
+  cn->picked = -INFINITY;
+  if (x->engine->paced) {
     round_emu(cn, left);
     left = 0;
   }

@@ -214,13 +214,10 @@ static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double s
     }
   }
   wall = MPI_Wtime() - wall;
-  double end = sl_clock(x);
-  if (x->emulated) {
-    const emu_cost *e = first ? &s->first[k] : &s->last[k];
-    double jit = emu_jitter(s, k, t->step, t->kind);
-    end = x->profiled ? start + (fwd ? e->fwd : e->bwd) * jit
-                      : sl_emu_finish(x, start, wall / s->owner_speed[k] * jit, wall);
-  }
+  const emu_cost *e = first ? &s->first[k] : &s->last[k];
+  double jit = emu_jitter(s, k, t->step, t->kind);
+  double end = x->profiled ? x->engine->task_end(x, start, (fwd ? e->fwd : e->bwd) * jit, 0)
+                           : x->engine->task_end(x, start, wall / s->owner_speed[k] * jit, wall);
   int64_t bytes = t->kind == PROTO_F1 ? d->a1_bytes : t->kind == PROTO_BP ? d->ain_bytes : 0;
   double wait = t->kind == PROTO_FP || t->kind == PROTO_B1 ? start - o->t_recv : 0;
   sl_event(x, k, t->step, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, first ? 1 : P, start, end, wait, bytes);
@@ -234,8 +231,8 @@ static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double s
 static void do_run(void *engine, const proto_task *t) {
   sl_owner_host *d = engine;
   do_owner *o = &d->o[t->owner - d->first];
-  if (!d->x->emulated) {
-    execute(d, o, t, sl_clock(d->x));
+  if (!d->x->engine->paced) {
+    execute(d, o, t, d->x->engine->task_start(d->x, d->now));
     return;
   }
   o->next = *t;
@@ -256,12 +253,7 @@ static void do_send(void *engine, const proto_msg *m) {
   sl_msg_type type = fwd ? SL_MSG_ACTIVATION : SL_MSG_GRADIENT;
   float *buf = fwd ? o->a1 : o->dain;
   MPI_Request *req = fwd ? &o->sent_a1 : &o->sent_dain;
-  if (x->emulated) {
-    double arr = emu_link_send(fwd ? &o->to_first : o->to_last, x->emu->owner_cn[k], bytes, d->now);
-    sl_send_at(&x->net, type, k, buf, bytes, dst, req, &arr, 1);
-  } else {
-    sl_send(&x->net, type, k, buf, bytes, dst, req);
-  }
+  x->engine->send(x, type, k, buf, bytes, dst, req, fwd ? &o->to_first : o->to_last, x->emu->owner_cn[k], d->now);
 }
 
 static void do_done(void *engine, int owner) {
@@ -280,8 +272,7 @@ static void take(sl_owner_host *d, const MPI_Status *st) {
   do_owner *o = &d->o[k - d->first];
   if (o->pending) sl_abort(x, "data owner %d: a message came while a task was pending", k);
   int act = type == SL_MSG_ACTIVATION;
-  sl_recv_at(&x->net, type, k, act ? o->ain : o->da1, act ? d->ain_bytes : d->a1_bytes, st->MPI_SOURCE, &o->t_recv, 1);
-  if (!x->emulated) o->t_recv = sl_clock(x);
+  o->t_recv = x->engine->recv(x, type, k, act ? o->ain : o->da1, act ? d->ain_bytes : d->a1_bytes, st->MPI_SOURCE);
   d->now = o->t_recv;
   proto_msg m = {act ? MPSL_DIR_FWD : MPSL_DIR_BWD, k, act ? x->t->H - 1 : 0, -1, 0};
   m.step = d->ctx.base + o->role.done;
@@ -304,12 +295,12 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
     }
     o->to_last = x->t->H == 1 ? &o->to_first : &o->to_last_own;
     o->pending = 0;
-    o->free = d->now = x->emulated ? x->round_start : sl_clock(x);
+    o->free = d->now = x->engine->task_start(x, x->round_start);
     proto_owner_begin(&o->role, &d->ctx);
   }
   MPI_Status st;
   while (d->running > 0) {
-    if (!x->emulated) {
+    if (!x->engine->paced) {
       sl_wait_any(&x->net, &st);
       take(d, &st);
       continue;

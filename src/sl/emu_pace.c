@@ -42,6 +42,7 @@ int sl_emu_setup(sl_ctx *x, MPI_Comm world, emu_scenario *s) {
   if (rc) return -1;
   x->emu = s;
   x->emulated = s->emulated;
+  x->engine = sl_engine_find(s->emulated ? "model" : "wall");
   x->profiled = s->emulated && s->compute == EMU_COMPUTE_PROFILED;
   x->scale = s->emulated ? s->time_scale : 1.0;
   if (x->rank == 0 && s->emulated) {

@@ -13,7 +13,33 @@
 #include "sl/memplan.h"
 #include "sl/net.h"
 
+typedef struct sl_ctx sl_ctx;
+
+/* The engine of an MPI run, chosen by name when it starts (sl_engine_find, sl/engine.c):
+ * "wall" keeps this host's seconds (mpsl run), "model" the emulated devices' seconds
+ * (devices, links, profiled compute; sl/emu_pace.h paces the wall clock after it). The
+ * roles' task runners tell time, send and receive through it alone; the third engine, in
+ * virtual time, is the simulator's (sim/sim.c). */
 typedef struct {
+  const char *name;
+  int paced; /* model: a task waits for its start in model time, and the wall clock follows */
+  /* when a task planned for `planned` starts: now (wall), or then (model) */
+  double (*task_start)(const sl_ctx *x, double planned);
+  /* the end of a task that started at `start`: its device's `cost` (model seconds) after
+   * `wall` seconds of real compute here (0: profiled, nothing computed) */
+  double (*task_end)(sl_ctx *x, double start, double cost, double wall);
+  /* a message handed at `at` to a directed link of class l free from *free (req NULL:
+   * blocking); returns its arrival (wall: now) */
+  double (*send)(sl_ctx *x, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req,
+                 double *free, emu_link l, double at);
+  /* receives a message; returns its arrival (wall: now) */
+  double (*recv)(sl_ctx *x, sl_msg_type type, int owner, void *buf, int64_t bytes, int src);
+} sl_engine;
+
+/* "wall" or "model"; NULL for another name. */
+const sl_engine *sl_engine_find(const char *name);
+
+struct sl_ctx {
   const sl_config *c;
   const sl_topo *t;
   const mpsl_model *m;
@@ -38,7 +64,8 @@ typedef struct {
   int64_t late;            /* this run: tasks this rank reached well after their time */
   double late_max;         /* the worst of them, wall seconds */
   int64_t missed;          /* this run: messages a compute node took after it had picked its task at their arrival */
-} sl_ctx;
+  const sl_engine *engine; /* "wall", or "model" in emulation */
+};
 
 static inline double sl_clock(const sl_ctx *x) { return MPI_Wtime() - x->t0; }
 /* Model seconds since t0: wall seconds / time_scale (the same as sl_clock without emulation). */
