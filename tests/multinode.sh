@@ -37,18 +37,7 @@ echo "multinode: hosts mpsl-a ($ipa) and mpsl-b ($ipb), link: $shaped"
 
 # Open MPI's launcher reaches mpsl-b through this agent instead of ssh; it inherits this
 # environment (PATH, OMPI_* variables), as ssh with a shared home would give.
-cat >"$tmp/agent" <<AGENT
-#!/bin/sh
-host=\$1
-shift
-case \$host in
-  $ipa) ns=$nsa name=mpsl-a ;;
-  $ipb) ns=$nsb name=mpsl-b ;;
-  *) echo "agent: unknown host \$host" >&2; exit 1 ;;
-esac
-exec nsenter --net="/run/netns/\$ns" unshare --uts sh -c "hostname \$name && \$*"
-AGENT
-chmod +x "$tmp/agent"
+hosts_rsh_agent "$tmp/agent"
 # two_hosts NA NB ARGS...: an mpsl job of NA ranks on mpsl-a (from rank 0) and NB on mpsl-b,
 # unbound (each rank may use every core of its host), stopped after 5 minutes at most
 two_hosts() {

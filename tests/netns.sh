@@ -5,6 +5,9 @@
 #                     octets, e.g. 10.231.7), sets ipa, ipb and net; skips the test
 #                     (exit 77) when namespaces cannot be made here
 #   on_host a|b CMD...  runs CMD on that host
+#   hosts_rsh_agent FILE  writes an rsh agent for Open MPI (--mca plm_rsh_agent FILE): called
+#                     as "FILE ADDRESS COMMAND...", it runs the command on that host, as ssh
+#                     would on a node, inheriting this environment
 #   hosts_down        kills what still runs in the two namespaces (only this test's
 #                     processes can be there) and removes them (the veth pair goes with
 #                     them); hosts_up arranges it on exit, with the removal of $tmp
@@ -38,6 +41,20 @@ on_host() {
   case $h in a) ns=$nsa ;; b) ns=$nsb ;; *) fail "on_host: no host $h" ;; esac
   # nsenter, not ip netns exec: that remounts /sys, hiding /sys/fs/cgroup from slurmd
   nsenter --net="/run/netns/$ns" unshare --uts sh -c 'hostname "$0" && exec "$@"' "mpsl-$h" "$@"
+}
+hosts_rsh_agent() {
+  cat >"$1" <<AGENT
+#!/bin/sh
+host=\$1
+shift
+case \$host in
+  $ipa) ns=$nsa name=mpsl-a ;;
+  $ipb) ns=$nsb name=mpsl-b ;;
+  *) echo "agent: unknown host \$host" >&2; exit 1 ;;
+esac
+exec nsenter --net="/run/netns/\$ns" unshare --uts sh -c "hostname \$name && \$*"
+AGENT
+  chmod +x "$1"
 }
 # The veth end of a host, for tc.
 host_dev() { case $1 in a) echo "va$$" ;; b) echo "vb$$" ;; esac; }

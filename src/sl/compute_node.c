@@ -240,8 +240,11 @@ static void tell(sl_compute_node *cn, int64_t left) {
   double e = INFINITY;
   if (left > 0) {
     e = proto_node_earliest(&cn->role);
-    for (int i = 0; i < cn->n; i++)
-      if (cn->copies[i].expect != EXPECT_NONE && bound(cn, &cn->copies[i]) < e) e = bound(cn, &cn->copies[i]);
+    for (int i = 0; i < cn->n; i++) {
+      if (cn->copies[i].expect == EXPECT_NONE) continue;
+      double b = bound(cn, &cn->copies[i]);
+      if (b < e) e = b;
+    }
     if (e < cn->free) e = cn->free;
   }
   for (int side = 0; side < 2; side++) {
@@ -336,7 +339,6 @@ static void cn_run(void *engine, const proto_task *t) {
 static void cn_send(void *engine, const proto_msg *m) {
   sl_compute_node *cn = engine;
   sl_ctx *x = cn->x;
-  const sl_config *c = x->c;
   int k = m->owner, fwd = m->dir == MPSL_DIR_FWD;
   cn_copy *cp = &cn->copies[cn->copy_of[k]];
   int64_t bytes = fwd ? cn->out_bytes : cn->in_bytes;
@@ -352,8 +354,7 @@ static void cn_send(void *engine, const proto_msg *m) {
       x->engine->send(x, type, k, buf, bytes, dst, req, free, to_owner ? s->owner_cn[k] : s->cn_cn, cn->end);
   sl_event(x, k, cp->batch, m->dir, cn->part, cn->start, cn->end, cn->start - cn->task.arrival, bytes);
   if (!fwd) cp->batch++;
-  int64_t per_round = (int64_t)c->local_epochs * c->batches;
-  expect_next(cn, cp, fwd, arrival, cp->batch < (int64_t)(x->round + 1) * per_round);
+  expect_next(cn, cp, fwd, arrival, cp->batch < cn->ctx.base + cn->ctx.per_round);
 }
 
 /* The emulated round: the node is idle at cn->free and picks at T = max(free, earliest

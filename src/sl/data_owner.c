@@ -23,7 +23,6 @@
 
 typedef struct {
   proto_owner role; /* role.k: which data owner; role.done: batches finished this round */
-  int k;
   nn_part *m1, *mp;
   sl_batches b;
   float *x;                       /* (batch, C, S, S) input */
@@ -71,11 +70,10 @@ static void new_profiled(sl_owner_host *d) {
   int64_t a1 = s->cut_bytes[0] / 4, ain = s->cut_bytes[x->t->H] / 4;
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    o->k = d->first + i;
     o->sent_a1 = o->sent_dain = MPI_REQUEST_NULL;
     sl_alloc_owner(x, &(sl_owner_layout){0, a1, ain, 0}, &o->x, &o->a1, &o->da1, &o->ain, &o->dain, &o->logits,
                    &o->dlogits);
-    x->counts[o->k] = 0;
+    x->counts[o->role.k] = 0;
   }
   d->a1_bytes = a1 * 4;
   d->ain_bytes = ain * 4;
@@ -113,7 +111,6 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   int B = c->batch;
   for (int i = 0; i < n; i++) {
     do_owner *o = &d->o[i];
-    o->k = first + i;
     o->sent_a1 = o->sent_dain = MPI_REQUEST_NULL;
     o->m1 = nn_part_new(x->m, t->first[0], t->last[0], B);
     o->mp = nn_part_new(x->m, t->first[t->P - 1], t->last[t->P - 1], B);
@@ -124,9 +121,9 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
     for (int j = 0; j < 2; j++) {
       nn_part *p = j ? o->mp : o->m1;
       nn_part_init_weights(p, (uint64_t)c->seed);
-      nn_part_set_dropout_seed(p, sl_owner_dropout_seed(c, o->k));
+      nn_part_set_dropout_seed(p, sl_owner_dropout_seed(c, o->role.k));
     }
-    sl_batches_init(&o->b, c, o->k, d->part.index[o->k], d->part.count[o->k]);
+    sl_batches_init(&o->b, c, o->role.k, d->part.index[o->role.k], d->part.count[o->role.k]);
     int64_t a1 = nn_part_out_numel(o->m1) * B, ain = nn_part_in_numel(o->mp) * B;
     o->y = mpsl_xmalloc((size_t)B * sizeof *o->y, "labels");
     sl_owner_layout l = {nn_part_in_numel(o->m1) * B, a1, ain, (int64_t)x->m->classes * B};
@@ -187,7 +184,7 @@ static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double s
   sl_ctx *x = d->x;
   const sl_config *c = x->c;
   const emu_scenario *s = x->emu;
-  int k = o->k, P = x->t->P, first = t->kind == PROTO_F1 || t->kind == PROTO_B1;
+  int k = o->role.k, P = x->t->P, first = t->kind == PROTO_F1 || t->kind == PROTO_B1;
   int fwd = t->kind == PROTO_F1 || t->kind == PROTO_FP;
   if (t->kind == PROTO_F1) sl_done(&o->sent_a1);
   if (t->kind == PROTO_BP) sl_done(&o->sent_dain);
@@ -247,7 +244,7 @@ static void do_send(void *engine, const proto_msg *m) {
   sl_ctx *x = d->x;
   const sl_topo *t = x->t;
   do_owner *o = &d->o[m->owner - d->first];
-  int fwd = m->dir == MPSL_DIR_FWD, k = o->k;
+  int fwd = m->dir == MPSL_DIR_FWD, k = o->role.k;
   int64_t bytes = fwd ? d->a1_bytes : d->ain_bytes;
   int dst = sl_compute_rank(t, sl_owner_pipeline(t, k), fwd ? 0 : t->H - 1);
   sl_msg_type type = fwd ? SL_MSG_ACTIVATION : SL_MSG_GRADIENT;
@@ -340,8 +337,8 @@ void sl_do_aggregate(sl_owner_host *d) {
       nn_part_state_accumulate(o->m1, 1.0, d->state);
       nn_part_state_accumulate(o->mp, 1.0, d->state + d->len1);
     }
-    double arr = x->emulated ? emu_link_send(&o->to_agg, x->emu->owner_agg[o->k], bytes, o->finish) : 0;
-    sl_send_at(&x->net, SL_MSG_MODEL, o->k, d->state, bytes, 0, NULL, &arr, 1);
+    double arr = x->emulated ? emu_link_send(&o->to_agg, x->emu->owner_agg[o->role.k], bytes, o->finish) : 0;
+    sl_send_at(&x->net, SL_MSG_MODEL, o->role.k, d->state, bytes, 0, NULL, &arr, 1);
   }
   sl_recv_at(&x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);
   for (int i = 0; i < d->n && x->emulated; i++)
