@@ -24,7 +24,6 @@ static void make_dir(void) {
   const char *tmp = getenv("TMPDIR");
   snprintf(dir, sizeof dir, "%s/mpsl-data-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   ck_assert_ptr_nonnull(mkdtemp(dir));
-  mpsl_clear_error();
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) { return remove(path); }
@@ -88,7 +87,6 @@ static void expect_fail(const char *name, int train, const char *file, const cha
   mpsl_dataset d;
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_dataset_load(&d, name, dir, train), -1);
   const char *msg = mpsl_errmsg();
   ck_assert_msg(strstr(msg, path) != NULL, "message '%s' does not name %s", msg, path);
@@ -398,14 +396,11 @@ END_TEST
 
 START_TEST(test_names_and_defaults) {
   mpsl_dataset d;
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_dataset_load(&d, "foo", dir, 1), -1);
   ck_assert_str_eq(mpsl_errmsg(), "unknown dataset 'foo' (expected fashion-mnist, mnist, cifar10 or cifar100)");
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_dataset_load(&d, "cifar10", NULL, 1), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "--data-dir"));
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "data_batch_1.bin"));
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_dataset_load(&d, "cifar100", "", 0), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "--data-dir"));
   ck_assert_ptr_null(d.images);
@@ -418,7 +413,6 @@ START_TEST(test_names_and_defaults) {
   int have_mnist = stat("/usr/share/datasets/mnist", &st) == 0;
   ck_assert_int_eq(mpsl_dataset_default_dir("mnist") != NULL, have_mnist);
   if (!have_mnist) {
-    mpsl_clear_error();
     ck_assert_int_eq(mpsl_dataset_load(&d, "mnist", NULL, 1), -1);
     ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "--data-dir"));
   }
@@ -750,14 +744,12 @@ START_TEST(test_partition_errors) {
       {20, "dirichlet", 0.01, "left some owner empty in 100 draws"},
   };
   for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
-    mpsl_clear_error();
     ck_assert_int_eq(mpsl_partition_make(&p, &d, bad[t].k, bad[t].kind, bad[t].alpha, 1), -1);
     ck_assert_msg(strstr(mpsl_errmsg(), bad[t].what) != NULL, "case %zu: '%s' lacks '%s'", t, mpsl_errmsg(),
                   bad[t].what);
     ck_assert_ptr_null(p.index);
     ck_assert_ptr_null(p.count);
   }
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_partition_make(&p, &d, 4, NULL, 1, 1), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "unknown partition"));
   mpsl_dataset_free(&d);

@@ -333,14 +333,11 @@ START_TEST(bad_model_input) {
   mpsl_model m;
   mpsl_model_opts o;
   mpsl_model_opts_default(&o);
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_model_build(&m, "vgg12", &o), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "unknown model 'vgg12'"));
-  mpsl_clear_error();
   o.size = 16; /* five max pools cannot fit */
   ck_assert_int_eq(mpsl_model_build(&m, "vgg11-cifar", &o), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "too small"));
-  mpsl_clear_error();
   o.size = 32;
   ck_assert_int_eq(mpsl_model_build(&m, "resnet18-cifar", &o), 0);
   ck_assert_ptr_null(nn_part_new(&m, 3, 2, 4));

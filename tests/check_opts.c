@@ -43,7 +43,6 @@ static tcfg fresh(void) {
   tcfg c;
   memset(&c, 0xa5, sizeof c); /* defaults must write every byte of every field */
   mpsl_opts_defaults(&tset, &c);
-  mpsl_clear_error();
   return c;
 }
 
@@ -63,7 +62,6 @@ static void assert_msg(const char *a, const char *b, const char *c) {
 }
 
 static void bad_set(tcfg *c, const char *key, const char *value, const char *what) {
-  mpsl_clear_error();
   tcfg before = *c;
   ck_assert_int_eq(mpsl_opts_set(&tset, c, key, value, "test.ini:7"), -1);
   assert_msg(key, value, what);
@@ -74,7 +72,6 @@ static void bad_set(tcfg *c, const char *key, const char *value, const char *wha
 static int argv_parse(tcfg *c, char **argv, int *npos, char **pos, int maxpos) {
   int argc = 0;
   while (argv[argc]) argc++;
-  mpsl_clear_error();
   return mpsl_opts_parse_argv(&tset, c, argc, argv, npos, pos, maxpos);
 }
 
@@ -92,7 +89,6 @@ static const char *write_tmp(const char *text) {
 
 static int parse_text(tcfg *c, const char *text) {
   const char *path = write_tmp(text);
-  mpsl_clear_error();
   int rc = mpsl_opts_parse_file(&tset, c, path);
   unlink(path);
   return rc;
@@ -202,7 +198,6 @@ START_TEST(test_bad_values) {
   bad_set(&c, "policy", "FIFO", "not one of");
   bad_set(&c, "dataset", "1234567890123456", "too long (expected a string of at most 15");
   /* Shown with the control character replaced, so the message stays one line. */
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "dataset", "a\nb", "t"), -1);
   assert_msg("t: dataset: 'a?b' contains a control character", NULL, NULL);
   bad_set(&c, "cuts", "3,x,7", "'3,x,7': element 2 'x' is not an integer");
@@ -214,7 +209,6 @@ START_TEST(test_bad_values) {
   char many[512] = "1";
   for (int i = 1; i < 65; i++) strcat(many, ",1");
   /* A long value is cut short in the message, which stays one line. */
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "cuts", many, "t"), -1);
   assert_msg("t: cuts: '1,1,1,1,1,1,1,1", ",1,...' has too many elements",
              "(expected a comma-separated list of at most 64 integers in 1..100)");
@@ -228,11 +222,9 @@ END_TEST
 START_TEST(test_unknown_key) {
   tcfg c = fresh();
   tcfg before = c;
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "bacth", "3", "f:1"), -1);
   assert_msg("f:1: unknown key 'bacth' (did you mean 'batch'?)", NULL, NULL);
   ck_assert(!memcmp(&before, &c, sizeof c));
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "zzzzzzzz", "3", "f:1"), -1);
   assert_msg("f:1: unknown key 'zzzzzzzz'", NULL, NULL);
   ck_assert(!strstr(mpsl_errmsg(), "did you mean"));
@@ -447,11 +439,9 @@ END_TEST
 
 START_TEST(test_required) {
   tcfg c = fresh();
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_opts_check_required(&tset, &c), -1);
   assert_msg("--dataset is required", "at most 15 characters", NULL);
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "dataset", "", "t"), 0);
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_opts_check_required(&tset, &c), -1);
   assert_msg("--dataset is required", NULL, NULL);
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "dataset", "cifar10", "t"), 0);
@@ -620,7 +610,6 @@ START_TEST(test_plan_word) {
                           {"plan 2,3", "is not plan, plan:FIRST,LAST"},
                           {"plan:plan", "takes two cuts"}};
   for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    mpsl_clear_error();
     ck_assert_int_eq(mpsl_opts_set(&ps, &c, "cuts", bad[i][0], "t"), -1);
     assert_msg(bad[i][1], NULL, NULL);
   }

@@ -207,13 +207,10 @@ START_TEST(bad_cuts_are_refused) {
   ck_assert_int_eq(mpsl_cut_eval(&pb, (int[]){4, 6, 7}, &p), 0);
   ck_assert_int_eq(mpsl_cut_eval(&pb, (int[]){4, 4, 7}, &p), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "strictly increasing"));
-  mpsl_clear_error();
   ck_assert_int_eq(mpsl_cut_eval(&pb, (int[]){3, 6, 7}, &p), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "start at 4"));
-  mpsl_clear_error();
   pb.H = 4;
   ck_assert_int_eq(mpsl_cut_plan_exact(&pb, &p), -1);
-  mpsl_clear_error();
 }
 END_TEST
 
@@ -254,7 +251,6 @@ START_TEST(distribution_equals_exhaustive_search) {
     int rc = mpsl_distribute_owners(R, K, dist_load, &d, n);
     if (want == INFINITY) {
       ck_assert_int_eq(rc, -1);
-      mpsl_clear_error();
       continue;
     }
     ck_assert_int_eq(rc, 0);
@@ -356,7 +352,6 @@ START_TEST(estimate_refuses_empty_pipelines) {
   mpsl_estimate_terms e;
   ck_assert_int_eq(mpsl_estimate(&s, &e), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "every pipeline needs a data owner"));
-  mpsl_clear_error();
 }
 END_TEST
 

@@ -41,7 +41,6 @@ static void teardown(void) { workdir_leave(); }
 static void expect_fail(int rc, const char *want) {
   ck_assert_int_eq(rc, -1);
   ck_assert_msg(strstr(mpsl_errmsg(), want) != NULL, "message '%s' lacks '%s'", mpsl_errmsg(), want);
-  mpsl_clear_error();
 }
 
 /* Whether the working directory holds a file whose name starts with `prefix`. */
@@ -645,7 +644,6 @@ START_TEST(test_catalogue_errors) {
     int rc = mpsl_devices_load(&c, "bad.ini");
     ck_assert_msg(rc == -1 && !strncmp(mpsl_errmsg(), bad_files[i].want, strlen(bad_files[i].want)),
                   "case %d: got '%s', expected '%s...'", i, rc ? mpsl_errmsg() : "success", bad_files[i].want);
-    mpsl_clear_error();
     ck_assert_int_eq(c.n, 0); /* nothing half-loaded */
   }
 }
@@ -728,7 +726,6 @@ static int run_mpsl(const char *const *args) {
   close(keep_out);
   close(keep_err);
   fclose(o);
-  mpsl_clear_error();
   return rc;
 }
 

@@ -535,12 +535,10 @@ START_TEST(simulate_refuses) {
   FILE *log = fopen("log.txt", "w");
   ck_assert_int_eq(sim_simulate(&c, log), -1);
   ck_assert_msg(strstr(mpsl_errmsg(), "tiny") != NULL, "%s", mpsl_errmsg());
-  mpsl_clear_error();
   const char *other[] = {"width=0.125"};
   config(&c, other, 1);
   ck_assert_int_eq(sim_simulate(&c, log), -1);
   ck_assert_msg(strstr(mpsl_errmsg(), "p.h5") != NULL, "%s", mpsl_errmsg());
-  mpsl_clear_error();
   fclose(log);
 }
 END_TEST

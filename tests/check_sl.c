@@ -231,7 +231,6 @@ START_TEST(default_cuts) {
     for (int l = cuts[h] + 1; l <= cuts[h + 1]; l++) f[h] += m.layers[l - 1].flops;
   for (int h = 0; h < 3; h++)
     ck_assert_msg(f[h] > 0 && f[h] < 2 * (f[0] + f[1] + f[2]) / 3, "hop %d: %lld FLOPs", h, (long long)f[h]);
-  mpsl_clear_error();
   ck_assert_int_eq(sl_default_cuts(&m, 40, cuts), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "too few"));
   mpsl_model_free(&m);
@@ -259,11 +258,9 @@ START_TEST(topology_roles) {
   ck_assert(first == 6 && n == 1);
   ck_assert_int_eq(sl_owner_rank(&t, 4), 8);
   ck_assert_int_eq(sl_owner_pipeline(&t, 5), 1);
-  mpsl_clear_error();
   config_of(&c, "--set hops=2 --set cuts=3,12");
   ck_assert_int_eq(sl_config_resolve(&c, &m, &t), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "need 3"));
-  mpsl_clear_error();
   config_of(&c, "--set pipelines=5 --set clients=4");
   ck_assert_int_eq(sl_config_resolve(&c, &m, &t), -1);
   /* distribution: contiguous blocks of the given sizes */
@@ -276,12 +273,10 @@ START_TEST(topology_roles) {
                           {"--set pipelines=2 --set clients=7 --set distribution=4,4", "add up to 8 but there are 7"},
                           {"--set pipelines=2 --set clients=7 --set distribution=7,0", "pipeline 1 gets 0"}};
   for (int i = 0; i < 3; i++) {
-    mpsl_clear_error();
     config_of(&c, bad[i][0]);
     ck_assert_int_eq(sl_config_resolve(&c, &m, &t), -1);
     ck_assert_msg(strstr(mpsl_errmsg(), bad[i][1]) != NULL, "%s", mpsl_errmsg());
   }
-  mpsl_clear_error();
   mpsl_model_free(&m);
 }
 END_TEST

@@ -83,13 +83,10 @@ START_TEST(bad_cuts) {
   ck_assert_int_eq(mpsl_model_build(&m, "resnet18-cifar", NULL), 0);
   nn_stack s;
   int c1[] = {5, 3}, c2[] = {0}, c3[] = {m.nlayers};
-  mpsl_clear_error();
   ck_assert_int_eq(nn_stack_init(&s, &m, c1, 2, 2), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "strictly increasing"));
-  mpsl_clear_error();
   ck_assert_int_eq(nn_stack_init(&s, &m, c2, 1, 2), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "cut 0 is out of range"));
-  mpsl_clear_error();
   ck_assert_int_eq(nn_stack_init(&s, &m, c3, 1, 2), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "out of range"));
   mpsl_model_free(&m);

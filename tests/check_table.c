@@ -35,7 +35,6 @@ static const char *small =
 static void expect_fail(int rc, const char *want) {
   ck_assert_int_eq(rc, -1);
   ck_assert_msg(strstr(mpsl_errmsg(), want) != NULL, "error '%s' does not contain '%s'", mpsl_errmsg(), want);
-  mpsl_clear_error();
 }
 
 START_TEST(published_tables) {
@@ -290,7 +289,6 @@ START_TEST(long_paths) {
   snprintf(c.model, sizeof c.model, "csv:%s/missing.csv", dir);
   ck_assert_int_eq(sl_config_model(&c, &m), -1);
   ck_assert_msg(strstr(mpsl_errmsg(), "/missing.csv: cannot open the layer table") != NULL, "%s", mpsl_errmsg());
-  mpsl_clear_error();
 }
 END_TEST
 

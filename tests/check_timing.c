@@ -51,16 +51,12 @@ START_TEST(mixes) {
   ck_assert_str_eq(d[2]->name, "b");
   ck_assert_int_eq(emu_parse_mix(&cat, "do_devices", " b ", 3, d), 0);
   ck_assert(d[0] == d[2] && !strcmp(d[1]->name, "b"));
-  mpsl_clear_error();
   ck_assert_int_eq(emu_parse_mix(&cat, "do_devices", "a:1,b:1", 3, d), -1);
   ck_assert_str_eq(mpsl_errmsg(), "do_devices = a:1,b:1: the counts add up to 2 but there are 3 slots");
-  mpsl_clear_error();
   ck_assert_int_eq(emu_parse_mix(&cat, "cn_devices", "c:3", 3, d), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "cn_devices = c:3: "));
-  mpsl_clear_error();
   ck_assert_int_eq(emu_parse_mix(&cat, "do_devices", "a:x,b:2", 3, d), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "the count of 'a' is not a whole number"));
-  mpsl_clear_error();
   ck_assert_int_eq(emu_parse_mix(&cat, "do_devices", "a,b", 3, d), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "'a' is not NAME:COUNT"));
   mpsl_devices_free(&cat);
@@ -171,12 +167,10 @@ START_TEST(scenario) {
 
   /* bad values name their key and value */
   snprintf(c.do_links, sizeof c.do_links, "1Mbit@0.5:2,inf:2");
-  mpsl_clear_error();
   ck_assert_int_eq(emu_scenario_build(&s, &c, &m, &t, &p, false), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "do_links = 1Mbit@0.5:2,inf:2"));
   c.do_links[0] = '\0';
   snprintf(c.cn_cn_bw, sizeof c.cn_cn_bw, "fast");
-  mpsl_clear_error();
   ck_assert_int_eq(emu_scenario_build(&s, &c, &m, &t, &p, false), -1);
   ck_assert_str_eq(mpsl_errmsg(), "cn_cn_bw = fast: expected a bandwidth such as 8Mbit, 100MB/s, 1Gbit or inf");
   mpsl_profile_free(&p);
@@ -196,14 +190,12 @@ START_TEST(profile_mismatch) {
   ck_assert_int_eq(emu_profile_get(&c, c.model, 8, m.size, m.channels, m.classes, c.width, false, &q), 0);
   ck_assert_double_eq(q.layers[2].fwd_s, 3e-3);
   mpsl_profile_free(&q);
-  mpsl_clear_error();
   ck_assert_int_eq(emu_profile_get(&c, c.model, 16, m.size, m.channels, m.classes, c.width, false, &q), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "profile p.h5 is of vgg11-cifar at batch 8"));
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "mpsl profile --model vgg11-cifar --batch 16"));
   /* no file in profile_dir and measuring not allowed: the command that makes it */
   c.profile[0] = '\0';
   snprintf(c.profile_dir, sizeof c.profile_dir, "cache");
-  mpsl_clear_error();
   ck_assert_int_eq(emu_profile_get(&c, c.model, 8, m.size, m.channels, m.classes, c.width, false, &q), -1);
   ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "cache/vgg11-cifar-b8-s32x1-c10-w0.25.h5 does not exist"));
   mpsl_profile_free(&p);

@@ -71,7 +71,6 @@ static void free_set(mpsl_named_tensor *t, int n) {
 static void expect_fail(int rc, const char *want) {
   ck_assert_int_eq(rc, -1);
   ck_assert_str_eq(mpsl_errmsg(), want);
-  mpsl_clear_error();
 }
 
 START_TEST(test_numel) {

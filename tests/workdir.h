@@ -24,7 +24,6 @@ static inline void workdir_enter(const char *tag) {
   snprintf(workdir, sizeof workdir, "%s/mpsl-%s-XXXXXX", base && *base ? base : "/tmp", tag);
   ck_assert_ptr_nonnull(mkdtemp(workdir));
   ck_assert_int_eq(chdir(workdir), 0);
-  mpsl_clear_error();
 }
 
 static inline void workdir_leave(void) {

@@ -76,8 +76,13 @@ int mpsl_main(int argc, char **argv) {
     printf("mpsl %s (oneDNN %s)\n", PACKAGE_VERSION, nn_dnnl_version());
     return 0;
   }
+  static char program[64];
   for (unsigned i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 2, argv + 2);
+    if (!strcmp(argv[1], commands[i].name)) {
+      snprintf(program, sizeof program, "mpsl %s", commands[i].name);
+      mpsl_set_program(program); /* the library's messages say which command they come from */
+      return commands[i].run(argc - 2, argv + 2);
+    }
   fprintf(stderr, "mpsl: error: unknown command '%s' (mpsl --help lists the commands)\n", argv[1]);
   return 2;
 }

@@ -55,7 +55,6 @@ static int estimate_plan(const emu_input *in, const mpsl_cut_plan *plan, int H, 
   for (int h = 0; h < H; h++) {
     d.hop[h].fwd = plan->fwd[h], d.hop[h].bwd = plan->bwd[h];
     if ((d.hop_state[h] = emu_state_bytes(&in->m, plan->cuts[h] + 1, plan->cuts[h + 1])) < 0) {
-      mpsl_clear_error();
       d.hop_state[h] = 0;
     }
   }
@@ -99,7 +98,6 @@ static void distribute(const emu_input *in) {
   printf("# data owners over %d pipelines: the least largest n_p x period_p, at the configured cuts\n", R);
   if (mpsl_plan_distribution(in, n)) {
     printf("distribution: %s\n", mpsl_errmsg());
-    mpsl_clear_error();
   } else {
     double worst = 0, worst_rr = 0;
     for (int p = 0; p < R; p++) {
@@ -214,7 +212,6 @@ int cmd_plan(int argc, char **argv) {
       double t = 0;
       if (mpsl_plan_pipeline(&in, 0, h, copies, &p, NULL, NULL)) {
         printf("H=%d: %s\n", h, mpsl_errmsg());
-        mpsl_clear_error();
         continue;
       }
       if (!p.feasible) {
@@ -225,7 +222,6 @@ int cmd_plan(int argc, char **argv) {
       }
       if (estimate_plan(&in, &p, h, &t)) {
         printf("H=%d: %s\n", h, mpsl_errmsg());
-        mpsl_clear_error();
         continue;
       }
       char cuts[512];

@@ -89,7 +89,6 @@ static void print_devices(const mpsl_devices *c, const mpsl_profile *p, FILE *f)
         if (!strcmp(d->refs[j].model, p->model)) snprintf(why, sizeof why, "%s", mpsl_errmsg());
       if (d->columns[0])
         snprintf(why, sizeof why, "times from a layer table's '%s' columns (model = csv:PATH)", d->columns);
-      mpsl_clear_error();
       fprintf(f, "  %-10s %10s %12s %10s %5s  %s\n", d->name, "-", "-", mem, fits, why);
     }
   }

@@ -55,7 +55,6 @@ static int by_link(const void *a, const void *b) {
 static void print_hosts(const char *path) {
   char *hosts = NULL;
   if (mpsl_results_attr(path, "hosts", &hosts)) {
-    mpsl_clear_error();
     return;
   }
   int n = 0, cap = 0, nh = 0;

@@ -119,7 +119,6 @@ static int ref_line(mpsl_device *d, const char *key, const char *value, const ch
   if (mpsl_model_build(&m, r.model, &mo)) {
     char why[512];
     snprintf(why, sizeof why, "%s", mpsl_errmsg());
-    mpsl_clear_error();
     return mpsl_fail("%s: %s: %s", origin, key, why);
   }
   mpsl_model_free(&m);

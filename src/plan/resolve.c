@@ -66,10 +66,7 @@ double mpsl_plan_load(const emu_input *in, int p, int n) {
   int64_t cap[MPSL_PLAN_MAX_HOPS];
   mpsl_cut_problem pb;
   mpsl_cut_plan e;
-  if (mpsl_plan_hop_devices(&in->s, p * H, H, speed, cap, NULL)) {
-    mpsl_clear_error(); /* mpsl_plan_distribution reports it */
-    return INFINITY;
-  }
+  if (mpsl_plan_hop_devices(&in->s, p * H, H, speed, cap, NULL)) return INFINITY; /* mpsl_plan_distribution reports it */
   for (int h = 0; h < H && !in->c.memory_check; h++) cap[h] = 0;
   /* a layer table's pipeline may run on other columns than pipeline 0's */
   mpsl_profile own = {0};
@@ -84,7 +81,6 @@ double mpsl_plan_load(const emu_input *in, int p, int n) {
     mpsl_cut_problem_free(&pb);
   }
   mpsl_profile_free(&own);
-  if (bad) mpsl_clear_error();
   return !bad && e.feasible ? n * e.period : INFINITY;
 }
 

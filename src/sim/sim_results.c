@@ -49,7 +49,7 @@ static int memory_check(const sl_config *c, const mpsl_model *m, const sl_mempla
     char why[1200];
     sl_memrank_explain(&p->row[rank], m, why, sizeof why);
     if (c->memory_check) return mpsl_fail("%s (memory_check = false simulates it anyway)", why);
-    fprintf(stderr, "mpsl simulate: warning: %s\n", why);
+    fprintf(stderr, "%s: warning: %s\n", mpsl_program(), why);
   }
   return 0;
 }
@@ -75,7 +75,6 @@ static void write_partition(const sl_config *c, const sl_topo *t, const char *ou
   if (mpsl_dataset_load(&d, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
       mpsl_partition_make(&part, &d, t->K, c->partition, c->alpha, (uint64_t)c->seed)) {
     fprintf(log, "# no partition table: %s\n", mpsl_errmsg());
-    mpsl_clear_error();
     mpsl_dataset_free(&d);
     return;
   }
@@ -88,7 +87,6 @@ static void write_partition(const sl_config *c, const sl_topo *t, const char *ou
   }
   if (mpsl_results_partition(out, rows, t->K, d.classes)) {
     fprintf(log, "# no partition table: %s\n", mpsl_errmsg());
-    mpsl_clear_error();
   }
   free(rows);
   mpsl_partition_free(&part);

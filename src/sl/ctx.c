@@ -18,7 +18,7 @@ void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, doub
 _Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "mpsl run: error: rank %d (%s): ", x->rank, sl_role_name(x->role));
+  fprintf(stderr, "%s: error: rank %d (%s): ", mpsl_program(), x->rank, sl_role_name(x->role));
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);

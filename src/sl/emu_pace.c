@@ -122,21 +122,21 @@ void sl_emu_report(sl_ctx *x, MPI_Comm world, int64_t overruns) {
   if (x->rank != 0) return;
   if (overruns)
     fprintf(stderr,
-            "mpsl run: warning: %lld task(s) computed longer on this host than on their emulated device "
-            "(rounds.overruns); their times are the real ones: raise time_scale\n",
+            "%s: warning: %lld task(s) computed longer on this host than on their emulated device "
+            "(rounds.overruns); their times are the real ones: raise time_scale\n", mpsl_program(),
             (long long)overruns);
   if (late)
     fprintf(stderr,
-            "mpsl run: warning: %lld task(s) began more than %g ms (wall) after their time, by up to %.1f ms: the "
-            "host is too busy for time_scale %g; the model times assume they began on time\n",
+            "%s: warning: %lld task(s) began more than %g ms (wall) after their time, by up to %.1f ms: the "
+            "host is too busy for time_scale %g; the model times assume they began on time\n", mpsl_program(),
             (long long)late, LATE_S * 1e3, worst * 1e3, x->scale);
   if (missed)
     fprintf(stderr,
-            "mpsl run: warning: %lld message(s) reached their compute node after it had picked its next task at a "
+            "%s: warning: %lld message(s) reached their compute node after it had picked its next task at a "
             "time not before their arrival: the host delivered them too late for time_scale %g, so tasks may have "
             "run in another order than in the model and the round times differ from mpsl simulate's. Real compute "
             "over hop-to-hop links without bandwidth limit or latency is the one case the emulation cannot keep "
-            "exact (docs/timing.md): give cn_cn_lat a value, or raise time_scale\n",
+            "exact (docs/timing.md): give cn_cn_lat a value, or raise time_scale\n", mpsl_program(),
             (long long)missed, x->scale);
 }
 

@@ -41,11 +41,11 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
     char why[1200];
     sl_memrank_explain(&now, s->x->m, why, sizeof why);
     if (s->x->c->memory_check) {
-      fprintf(stderr, "mpsl run: error: %s (at run time, round %d)\n", why, s->x->round + 1);
+      fprintf(stderr, "%s: error: %s (at run time, round %d)\n", mpsl_program(), why, s->x->round + 1);
       fflush(stderr);
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    if (s->x->round == 0) fprintf(stderr, "mpsl run: warning: %s (at run time)\n", why);
+    if (s->x->round == 0) fprintf(stderr, "%s: warning: %s (at run time)\n", mpsl_program(), why);
   }
 }
 

@@ -383,7 +383,7 @@ int sl_memplan_enforce(MPI_Comm world, const sl_config *c, const mpsl_model *m, 
         snprintf(msg, sizeof msg, "%s (memory_check = false runs it anyway)", why);
         bad = 1;
       } else {
-        fprintf(stderr, "mpsl run: warning: %s; going on because memory_check = false\n", why);
+        fprintf(stderr, "%s: warning: %s; going on because memory_check = false\n", mpsl_program(), why);
       }
     }
     sl_memplan_free(&p);
@@ -392,7 +392,7 @@ int sl_memplan_enforce(MPI_Comm world, const sl_config *c, const mpsl_model *m, 
   MPI_CHECK(MPI_Allreduce(&me, &first, 1, MPI_INT, MPI_MIN, world));
   if (first == INT_MAX) return 0;
   if (first == rank) {
-    fprintf(stderr, "mpsl run: error: %s\n", msg);
+    fprintf(stderr, "%s: error: %s\n", mpsl_program(), msg);
     fflush(stderr);
   }
   return -1;

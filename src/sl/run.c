@@ -45,12 +45,12 @@ static int agree(const sl_ctx *x, int rc, MPI_Comm world) {
   MPI_CHECK(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, world));
   if (first == INT_MAX) return 0;
   if (first == x->rank)
-    fprintf(stderr, "mpsl run: error: rank %d (%s): %s\n", x->rank, sl_role_name(x->role), mpsl_errmsg());
+    fprintf(stderr, "%s: error: rank %d (%s): %s\n", mpsl_program(), x->rank, sl_role_name(x->role), mpsl_errmsg());
   return -1;
 }
 
 static int config_error(int rank, const char *msg) {
-  if (rank == 0) fprintf(stderr, "mpsl run: error: %s\n", msg);
+  if (rank == 0) fprintf(stderr, "%s: error: %s\n", mpsl_program(), msg);
   return 1;
 }
 

@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char errbuf[16384];
+static _Thread_local char errbuf[16384];
+static const char *program = "mpsl";
+
+void mpsl_set_program(const char *name) { program = name; }
+const char *mpsl_program(void) { return program; }
 
 int mpsl_fail(const char *fmt, ...) {
-  if (errbuf[0]) return -1;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(errbuf, sizeof errbuf, fmt, ap);
@@ -29,7 +32,6 @@ int mpsl_fail_context(const char *fmt, ...) {
 }
 
 const char *mpsl_errmsg(void) { return errbuf[0] ? errbuf : "unknown error"; }
-void mpsl_clear_error(void) { errbuf[0] = '\0'; }
 
 static _Noreturn void abort_all(void) {
   int up = 0, down = 0;
@@ -42,14 +44,14 @@ static _Noreturn void abort_all(void) {
 }
 
 void mpsl_die(const char *file, int line, const char *expr, const char *msg) {
-  fprintf(stderr, "mpsl: fatal: %s:%d: %s: %s\n", file, line, expr, msg);
+  fprintf(stderr, "%s: fatal: %s:%d: %s: %s\n", program, file, line, expr, msg);
   abort_all();
 }
 
 void mpsl_die_fmt(const char *file, int line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "mpsl: fatal: %s:%d: ", file, line);
+  fprintf(stderr, "%s: fatal: %s:%d: ", program, file, line);
   vfprintf(stderr, fmt, ap);
   fputc('\n', stderr);
   va_end(ap);

@@ -8,12 +8,18 @@
 #include <stddef.h>
 
 /* Record a one-line message for the caller to print; returns -1 so that
- * `return mpsl_fail("...")` reads naturally. The first failure wins until cleared. */
+ * `return mpsl_fail("...")` reads naturally. Each failure replaces the message before it
+ * (one per thread), so the message read after a -1 is always that failure's: nothing to
+ * clear. A caller that adds to it uses mpsl_fail_context. */
 int mpsl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Puts context in front of the recorded message: "do_devices = x: " + message. -1. */
 int mpsl_fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *mpsl_errmsg(void);
-void mpsl_clear_error(void);
+
+/* The name the library's own messages begin with ("mpsl run: warning: ..."): the command
+ * that runs, set by the command line ("mpsl" until then). */
+void mpsl_set_program(const char *name);
+const char *mpsl_program(void);
 
 _Noreturn void mpsl_die(const char *file, int line, const char *expr, const char *msg);
 _Noreturn void mpsl_die_fmt(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
