@@ -2,7 +2,8 @@
 # Simulation against emulation: the same small configurations, on a fixed layer table
 # (tests/fixtures, the host's columns), a device catalogue and narrow links, through `mpsl
 # simulate` and through `mpsl run` with profiled compute, must give the same tasks at the
-# same model times and the same round times, to 1e-9 of a round (tests/same_events.py).
+# same model times and the same round times, to 1e-9 of a round (tests/same_events.py),
+# and the same bytes over the same links.
 # The emulation is exact however busy the host: a compute node picks its next task only
 # once every message due by then has arrived (docs/timing.md), so it is played fast, each
 # round in about 0.3 wall seconds, where the host cannot keep up with the wall clock.
@@ -36,6 +37,11 @@ compare() { # name, then the configuration's own keys
   printf '%s (time_scale %.3g): ' "$name" "$scale"
   "$py" "$MPSL_SRCDIR/tests/same_events.py" "$tmp/$name-sim.h5" "$tmp/$name-run.h5" ||
     fail "$name: simulate and emulate differ"
+  # the same messages over the same links, the end of the round's states included
+  "$mpsl" report --csv links "$tmp/$name-sim.h5" >"$tmp/$name-sim-links.csv" || fail "$name: report links"
+  "$mpsl" report --csv links "$tmp/$name-run.h5" >"$tmp/$name-run-links.csv" || fail "$name: report links"
+  [ "$(wc -l <"$tmp/$name-run-links.csv")" -gt 1 ] || fail "$name: no links table"
+  diff "$tmp/$name-sim-links.csv" "$tmp/$name-run-links.csv" || fail "$name: simulate and emulate sent other bytes"
 }
 
 compare 1do-1hop --set clients=1 --set hops=1

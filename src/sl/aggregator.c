@@ -3,8 +3,10 @@
  * M_1, pipeline 0's hops and M_P to be evaluated on the test set.
  *
  * In emulation it averages when the last state has arrived (for the time its device
- * takes) and stamps the global model with its arrival at each data owner. With profiled
- * compute it holds no model: states of the real size come and go, nothing is evaluated. */
+ * takes) and stamps the global model with its arrival at each data owner. Under a compute
+ * backend that trains nothing it holds no model: states of the real size come and go,
+ * nothing is evaluated. States are sized by the scenario (the bytes the parts' states
+ * have, emu/timing.h), whichever the backend. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +20,11 @@
 
 struct sl_aggregator {
   sl_ctx *x;
-  nn_stack global; /* P parts at the configuration's cuts */
+  nn_stack global; /* P parts at the configuration's cuts, when the backend trains */
   mpsl_dataset test;
-  int64_t len1, lenp;
-  double *acc;      /* (len1 + lenp) */
-  double *in;       /* (max(len1 + lenp, any hop's state)) */
+  int64_t n;        /* doubles of a data owner's M_1 and M_P */
+  double *acc;      /* (n) */
+  double *in;       /* (max(n, any hop's state)) */
   double *arr;      /* (K) emulation: arrival of each state, then of the global model */
   double *to_owner; /* (K) emulation: when the link to each data owner is free */
 };
@@ -33,28 +35,20 @@ sl_aggregator *sl_agg_new(sl_ctx *x) {
   a->x = x;
   a->arr = mpsl_xcalloc((size_t)x->t->K, sizeof *a->arr, "arrivals");
   a->to_owner = mpsl_xcalloc((size_t)x->t->K, sizeof *a->to_owner, "links");
-  if (x->profiled) {
-    a->len1 = x->emu->owner_state / (int64_t)sizeof(double);
-    a->acc = mpsl_xcalloc((size_t)(a->len1 ? a->len1 : 1), sizeof *a->acc, "average");
-    a->in = mpsl_xcalloc((size_t)(a->len1 ? a->len1 : 1), sizeof *a->in, "received state");
-    x->buffers += 2 * a->len1 * (int64_t)sizeof(double);
-    return a;
-  }
-  if (mpsl_dataset_load(&a->test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||
-      nn_stack_init(&a->global, x->m, c->cuts.v, c->cuts.n, c->batch)) {
+  if (x->compute->trains && (mpsl_dataset_load(&a->test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||
+                             nn_stack_init(&a->global, x->m, c->cuts.v, c->cuts.n, c->batch))) {
     sl_agg_free(a);
     return NULL;
   }
-  nn_stack_init_weights(&a->global, (uint64_t)c->seed);
-  int P = x->t->P;
-  a->len1 = nn_part_state_len(a->global.parts[0]);
-  a->lenp = nn_part_state_len(a->global.parts[P - 1]);
-  int64_t most = a->len1 + a->lenp;
-  for (int p = 1; p < P - 1; p++)
-    if (nn_part_state_len(a->global.parts[p]) > most) most = nn_part_state_len(a->global.parts[p]);
-  a->acc = mpsl_xmalloc((size_t)(a->len1 + a->lenp) * sizeof *a->acc, "average");
-  a->in = mpsl_xmalloc((size_t)most * sizeof *a->in, "received state");
-  x->buffers += (a->len1 + a->lenp + most) * (int64_t)sizeof(double);
+  if (x->compute->trains) nn_stack_init_weights(&a->global, (uint64_t)c->seed);
+  const emu_scenario *s = x->emu;
+  a->n = s->owner_state / (int64_t)sizeof(double);
+  int64_t most = a->n;
+  for (int h = 0; h < x->t->H; h++)
+    if (s->hop_state[h] / (int64_t)sizeof(double) > most) most = s->hop_state[h] / (int64_t)sizeof(double);
+  a->acc = mpsl_xcalloc((size_t)(a->n ? a->n : 1), sizeof *a->acc, "average");
+  a->in = mpsl_xcalloc((size_t)(most ? most : 1), sizeof *a->in, "received state");
+  x->buffers += (a->n + most) * (int64_t)sizeof(double);
   return a;
 }
 
@@ -72,16 +66,15 @@ void sl_agg_free(sl_aggregator *a) {
 void sl_agg_aggregate(sl_aggregator *a) {
   sl_ctx *x = a->x;
   const sl_topo *t = x->t;
-  int64_t n = a->len1 + a->lenp, bytes = n * (int64_t)sizeof(double);
+  int64_t n = a->n, bytes = n * (int64_t)sizeof(double);
   memset(a->acc, 0, (size_t)bytes);
   double last = x->round_start;
   for (int k = 0; k < t->K; k++) {
     sl_recv_at(&x->net, SL_MSG_MODEL, k, a->in, bytes, sl_owner_rank(t, k), &a->arr[k], 1);
     if (a->arr[k] > last) last = a->arr[k];
-    if (x->profiled) continue;
     nn_state_add(a->acc, a->in, n, (double)x->counts[k]);
   }
-  if (!x->profiled) nn_state_average(a->acc, n, (double)x->total);
+  if (x->total > 0) nn_state_average(a->acc, n, (double)x->total); /* none: nothing is trained */
   if (x->emulated) {
     const emu_scenario *s = x->emu;
     sl_emu_sleep(x, last);
@@ -95,18 +88,19 @@ void sl_agg_aggregate(sl_aggregator *a) {
     sl_rank_owners(t, sl_owner_rank(t, k), &first, &cnt);
     sl_send_at(&x->net, SL_MSG_MODEL, k, a->acc, bytes, sl_owner_rank(t, k), NULL, a->arr + first, cnt);
   }
-  if (x->profiled) return;
-  nn_part_state_load(a->global.parts[0], a->acc);
-  nn_part_state_load(a->global.parts[t->P - 1], a->acc + a->len1);
+  /* the global model: M_1 and M_P, and each hop as pipeline 0 averaged it */
+  nn_part **g = a->global.parts;
+  if (g) nn_part_state_load(g[0], a->acc);
+  if (g) nn_part_state_load(g[t->P - 1], a->acc + nn_part_state_len(g[0]));
   for (int h = 0; h < t->H; h++) {
-    nn_part *p = a->global.parts[h + 1];
-    sl_recv(&x->net, SL_MSG_MODEL, 0, a->in, nn_part_state_len(p) * (int64_t)sizeof(double), sl_compute_rank(t, 0, h));
-    nn_part_state_load(p, a->in);
+    int64_t b = x->emu->hop_state[h] / (int64_t)sizeof(double) * (int64_t)sizeof(double); /* as the hop holds it */
+    sl_recv(&x->net, SL_MSG_MODEL, 0, a->in, b, sl_compute_rank(t, 0, h));
+    if (g) nn_part_state_load(g[h + 1], a->in);
   }
 }
 
 void sl_agg_evaluate(sl_aggregator *a, double *loss, double *acc) {
-  if (a->x->profiled) {
+  if (!a->global.parts) {
     *loss = *acc = NAN;
     return;
   }
@@ -114,7 +108,8 @@ void sl_agg_evaluate(sl_aggregator *a, double *loss, double *acc) {
 }
 
 int sl_agg_save(sl_aggregator *a, const char *path) {
-  if (a->x->profiled) return mpsl_fail("save_model = %s: compute = profiled trains no model to save", path);
+  if (!a->global.parts)
+    return mpsl_fail("save_model = %s: compute = %s trains no model to save", path, a->x->compute->name);
   mpsl_named_tensor *t;
   int n = nn_stack_tensors(&a->global, &t);
   return mpsl_weights_save(path, t, n);
@@ -122,5 +117,9 @@ int sl_agg_save(sl_aggregator *a, const char *path) {
 
 void sl_agg_memory(const sl_aggregator *a, mpsl_res_memory *s) {
   if (!a->global.parts) return;
-  for (int p = 0; p < a->global.nparts; p++) sl_mem_add(s, a->global.parts[p]);
+  for (int p = 0; p < a->global.nparts; p++) {
+    nn_mem_stats m;
+    nn_part_memory(a->global.parts[p], &m);
+    sl_mem_row_add(s, &m, 1);
+  }
 }

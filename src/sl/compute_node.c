@@ -6,9 +6,8 @@
  * In real time it picks as soon as it is idle and has drained the messages that arrived.
  * In emulation (sl/emu_pace.h) the node is one device: it picks when it is idle at model
  * time T = max(end of its last task, earliest arrival in its queue), among the tasks that
- * arrived by T, once no message due by T can still come and the wall clock got there. With
- * profiled compute it holds no parts: buffers of the real sizes travel and each task costs
- * its profiled time. */
+ * arrived by T, once no message due by T can still come and the wall clock got there. What
+ * a task computes and costs is the run's compute backend's (sl/compute.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,7 @@
 
 typedef struct {
   int owner;
-  nn_part *part;
+  sl_part part;
   float *in;                      /* (batch, in)  activation received from the previous hop or M_1 */
   float *out;                     /* (batch, out) activation sent forward */
   float *dout;                    /* (batch, out) gradient received from the next hop or M_P */
@@ -61,7 +60,7 @@ struct sl_compute_node {
   int idx;       /* p*H + h: the node in the scenario */
   double free;   /* end of the last task */
   double picked; /* when it last picked a task this round (-inf before the first) */
-  /* exact emulation (round_emu): promises to and from the neighbouring hops, [0] the
+  /* exact emulation (may_pick): promises to and from the neighbouring hops, [0] the
    * previous one, [1] the next one, model seconds */
   int exact;               /* the pipeline's hop-to-hop promises can always grow (see exact_ok) */
   double heard[2];         /* no message from that hop arrives before this */
@@ -90,37 +89,21 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
   cn->ctx = (proto_ctx){t->H, x->c->local_epochs * x->c->batches, 0, &cn->ops, cn};
   cn->idx = x->pipeline * t->H + x->hop;
   cn->to_owner = mpsl_xcalloc((size_t)t->K, sizeof *cn->to_owner, "links");
-  int first = t->first[x->hop + 1], last = t->last[x->hop + 1], batch = x->c->batch;
   for (int k = 0; k < t->K; k++) {
     int i = cn->copy_of[k];
     if (i < 0) continue;
     cn_copy *cp = &cn->copies[i];
     cp->owner = k;
     cp->sent_out = cp->sent_din = MPI_REQUEST_NULL;
-    if (x->profiled) {
-      /* nothing is computed: buffers of the real message sizes, whole floats */
-      const emu_scenario *s = x->emu;
-      int64_t in = s->cut_bytes[x->hop] / 4, out = s->cut_bytes[x->hop + 1] / 4;
-      sl_alloc_copy(x, &(sl_copy_layout){in, out}, &cp->in, &cp->din, &cp->out, &cp->dout);
-      cn->in_bytes = in * 4;
-      cn->out_bytes = out * 4;
-      continue;
-    }
-    cp->part = nn_part_new(x->m, first, last, batch);
-    if (!cp->part) {
+    if (sl_part_init(x, &cp->part, x->hop + 1, k)) {
       sl_cn_free(cn);
       return NULL;
     }
-    nn_part_init_weights(cp->part, (uint64_t)x->c->seed);
-    nn_part_set_dropout_seed(cp->part, sl_owner_dropout_seed(x->c, k));
-    int64_t in = nn_part_in_numel(cp->part) * batch, out = nn_part_out_numel(cp->part) * batch;
-    sl_alloc_copy(x, &(sl_copy_layout){in, out}, &cp->in, &cp->din, &cp->out, &cp->dout);
-    cn->in_bytes = in * (int64_t)sizeof(float);
-    cn->out_bytes = out * (int64_t)sizeof(float);
+    sl_alloc_copy(x, &(sl_copy_layout){cp->part.in, cp->part.out}, &cp->in, &cp->din, &cp->out, &cp->dout);
+    cn->in_bytes = cp->part.in * (int64_t)sizeof(float);
+    cn->out_bytes = cp->part.out * (int64_t)sizeof(float);
   }
-  cn->state_len = x->profiled ? x->emu->hop_state[x->hop] / (int64_t)sizeof(double)
-                  : cn->n     ? nn_part_state_len(cn->copies[0].part)
-                              : 0;
+  cn->state_len = cn->n ? cn->copies[0].part.state : 0;
   cn->acc = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->acc, "average");
   x->buffers += cn->state_len * (int64_t)sizeof(double);
   return cn;
@@ -130,7 +113,7 @@ void sl_cn_free(sl_compute_node *cn) {
   if (!cn) return;
   for (int i = 0; i < cn->n; i++) {
     cn_copy *cp = &cn->copies[i];
-    nn_part_free(cp->part);
+    sl_part_free(&cp->part);
     free(cp->in);
     free(cp->din);
     free(cp->out);
@@ -176,13 +159,11 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
 
 /* ---- exact emulation: a node picks at T only once no message due by T can still come ---- */
 
-/* Model seconds a task of hop j of this pipeline takes at least: its profiled cost (0 with
- * real compute, which is measured). */
+/* Model seconds a task of hop j of this pipeline takes at least (its backend's least). */
 static double hop_min(const sl_compute_node *cn, int j, int fwd) {
   const sl_ctx *x = cn->x;
-  if (!x->profiled) return 0;
   emu_cost c = x->emu->hop[x->pipeline * x->t->H + j];
-  return fwd ? c.fwd : c.bwd;
+  return x->compute->least(fwd ? c.fwd : c.bwd);
 }
 
 /* The forward and backward tasks of hops from..to-1, at least. */
@@ -197,10 +178,9 @@ static double hops_min(const sl_compute_node *cn, int from, int to) {
 static double owner_min(const sl_compute_node *cn, int k, int last) {
   const sl_ctx *x = cn->x;
   const emu_scenario *s = x->emu;
-  if (!x->profiled) return 0;
   emu_cost c = last ? s->last[k] : s->first[k];
   double j = 1 - s->jitter;
-  return (c.fwd + c.bwd) * (j > 0 ? j : 0);
+  return x->compute->least(c.fwd + c.bwd) * (j > 0 ? j : 0);
 }
 
 /* Can a pipeline's hops always promise more than they heard? Each promise adds the task and
@@ -303,9 +283,9 @@ static void expect_next(sl_compute_node *cn, cn_copy *cp, int fwd, double arriva
   cp->lb = t;
 }
 
-/* The task the role asked for, on its copy: computed (or, profiled, not), timed in wall
- * seconds or, in emulation, in model seconds from cn->start (its device's cost, or the
- * measured time / the device's speed). The role then hands its output to cn_send. */
+/* The task the role asked for, on its copy, by the compute backend: timed in wall seconds
+ * or, in emulation, in model seconds from cn->start (what the backend says it costs on its
+ * device). The role then hands its output to cn_send. */
 static void cn_run(void *engine, const proto_task *t) {
   sl_compute_node *cn = engine;
   sl_ctx *x = cn->x;
@@ -315,20 +295,14 @@ static void cn_run(void *engine, const proto_task *t) {
   cn->start = x->engine->task_start(x, cn->start);
   sl_done(fwd ? &cp->sent_out : &cp->sent_din);
   double wall = MPI_Wtime();
-  if (!x->profiled) {
-    if (fwd) {
-      nn_part_forward(cp->part, cp->in, cp->out, 1);
-    } else {
-      nn_part_backward(cp->part, cp->dout, cp->din);
-      nn_part_sgd(cp->part, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
-    }
-  }
+  if (fwd)
+    x->compute->forward(&cp->part, cp->in, cp->out);
+  else
+    x->compute->backward(&cp->part, cp->dout, cp->din, c);
   wall = MPI_Wtime() - wall;
   const emu_scenario *s = x->emu;
-  if (x->profiled)
-    cn->end = x->engine->task_end(x, cn->start, fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd, 0);
-  else
-    cn->end = x->engine->task_end(x, cn->start, wall / s->cn_speed[cn->idx], wall);
+  double cost = x->compute->cost(fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd, wall, s->cn_speed[cn->idx]);
+  cn->end = x->engine->task_end(x, cn->start, cost, wall);
   cn->task = *t;
   proto_node_finished(&cn->role, &cn->ctx, t);
 }
@@ -357,33 +331,59 @@ static void cn_send(void *engine, const proto_msg *m) {
   expect_next(cn, cp, fwd, arrival, cp->batch < cn->ctx.base + cn->ctx.per_round);
 }
 
-/* The emulated round: the node is idle at cn->free and picks at T = max(free, earliest
- * arrival in its queue) among the tasks that arrived by T, once the wall clock got there.
- * Exact (docs/timing.md): it picks only once every message due by T is here, which it knows
- * from the data owners' own timing and from its neighbours' promises, so the host's delays
- * change when a task starts in wall time, never its model time. */
-static void round_emu(sl_compute_node *cn, int64_t left) {
+/* When the node may pick at model time `at` in emulation: exact (docs/timing.md), once
+ * every message due by then is here, which it knows from the data owners' own timing and
+ * its neighbours' promises, so the host's delays change when a task starts in wall time,
+ * never its model time; else once the wall clock got a little past it. 0 with *st filled
+ * when a message or a promise came first. */
+static int may_pick(sl_compute_node *cn, double at, MPI_Status *st) {
+  sl_ctx *x = cn->x;
+  if (!cn->exact) return !sl_emu_wait(x, at + SL_EMU_GRACE_S / x->scale, st);
+  if (safe(cn, at)) return !sl_emu_wait(x, at, st);
+  sl_wait_any(&x->net, st); /* a promise or a message, polled closely */
+  return 0;
+}
+
+/* Before an emulated round: the links are free, nothing is promised yet, and each copy
+ * waits for its batch 0 (the data owner's M_1 forward from the round's start, then the
+ * hops before this one). */
+static void begin_emu(sl_compute_node *cn) {
   sl_ctx *x = cn->x;
   const emu_scenario *s = x->emu;
-  int H = x->t->H, h = x->hop;
-  MPI_Status st;
-  cn->free = x->round_start;
-  cn->picked = -INFINITY;
+  int h = x->hop;
   cn->exact = exact_ok(cn);
   cn->heard[0] = cn->heard[1] = x->round_start;
   cn->told[0] = cn->told[1] = -INFINITY;
   cn->ahead[0] = hop_min(cn, h, 0) + emu_link_time(s->cn_cn, cn->in_bytes);
   cn->ahead[1] = hop_min(cn, h, 1) + emu_link_time(s->cn_cn, cn->out_bytes);
   for (int i = 0; i < cn->n; i++) {
-    /* batch 0 of the round: the data owner's M_1 forward from the round's start, then the
-     * hops before this one */
     cn_copy *cp = &cn->copies[i];
     const emu_cost *f = &s->first[cp->owner];
     double j = 1 - s->jitter;
     cp->expect = EXPECT_PREV;
-    cp->lb = x->round_start + (x->profiled ? f->fwd * (j > 0 ? j : 0) : 0) + owner_link(cn, cp->owner, 0);
+    cp->lb = x->round_start + x->compute->least(f->fwd) * (j > 0 ? j : 0) + owner_link(cn, cp->owner, 0);
     for (int q = 0; q < h; q++) cp->lb += hop_min(cn, q, 1) + cut_link(cn, q + 1);
   }
+}
+
+/* One round: everything that has arrived joins the queue before the policy chooses. In
+ * real time the node picks as soon as it is idle with a task waiting; in emulation it is
+ * idle at cn->free and picks at T = max(free, earliest arrival in its queue) among the
+ * tasks that arrived by T, when may_pick lets it. */
+void sl_cn_round(sl_compute_node *cn) {
+  sl_ctx *x = cn->x;
+  const sl_config *c = x->c;
+  int64_t per_round = (int64_t)c->local_epochs * c->batches;
+  for (int i = 0; i < cn->n; i++) x->compute->round(&cn->copies[i].part, (uint64_t)(x->round * per_round));
+  int64_t left = 2 * per_round * cn->n;
+  int paced = x->engine->paced, H = x->t->H, h = x->hop;
+  MPI_Status st;
+  proto_node_begin(&cn->role);
+  cn->ctx.base = (int64_t)x->round * per_round;
+  cn->picked = -INFINITY;
+  cn->free = x->round_start;
+  cn->exact = 0;
+  if (paced) begin_emu(cn);
   for (;;) {
     if (sl_poll(&x->net, &st)) {
       if (SL_TAG_TYPE(st.MPI_TAG) == (sl_msg_type)SL_PROMISE)
@@ -395,22 +395,14 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
     if (cn->exact) tell(cn, left);
     if (left == 0) break;
     if (!proto_node_ready(&cn->role)) {
-      sl_emu_wait(x, INFINITY, &st);
+      x->engine->wait(x, INFINITY, &st); /* a message or a promise: polled above */
       continue;
     }
     double first = proto_node_earliest(&cn->role), at = cn->free > first ? cn->free : first;
-    if (cn->exact) {
-      if (!safe(cn, at)) {
-        sl_wait_any(&x->net, &st); /* a promise or a message, polled closely */
-        continue;
-      }
-      if (sl_emu_wait(x, at, &st)) continue;
-    } else if (sl_emu_wait(x, at + SL_EMU_GRACE_S / x->scale, &st)) {
-      continue;
-    }
-    cn->picked = cn->start = at;
-    sl_emu_start(x, at);
-    proto_node_pick(&cn->role, &cn->ctx, cn->pick, at); /* runs it (cn_run) */
+    if (paced && !may_pick(cn, at, &st)) continue;
+    cn->start = at;
+    if (paced) cn->picked = at; /* picks are tracked in model time only */
+    proto_node_pick(&cn->role, &cn->ctx, cn->pick, paced ? at : INFINITY); /* runs it (cn_run) */
     cn->free = cn->end;
     left--;
   }
@@ -420,35 +412,6 @@ static void round_emu(sl_compute_node *cn, int64_t left) {
     if (SL_TAG_TYPE(st.MPI_TAG) != (sl_msg_type)SL_PROMISE)
       sl_abort(x, "a message (tag %d) from rank %d after the round's last task", st.MPI_TAG, st.MPI_SOURCE);
     hear(cn, &st);
-  }
-}
-
-void sl_cn_round(sl_compute_node *cn) {
-  sl_ctx *x = cn->x;
-  const sl_config *c = x->c;
-  int64_t per_round = (int64_t)c->local_epochs * c->batches;
-  for (int i = 0; i < cn->n && !x->profiled; i++) {
-    nn_part_reset_momenta(cn->copies[i].part);
-    nn_part_set_step(cn->copies[i].part, (uint64_t)(x->round * per_round));
-  }
-  int64_t left = 2 * per_round * cn->n;
-  MPI_Status st;
-  proto_node_begin(&cn->role);
-  cn->ctx.base = (int64_t)x->round * per_round;
-  cn->picked = -INFINITY;
-  if (x->engine->paced) {
-    round_emu(cn, left);
-    left = 0;
-  }
-  while (left > 0) {
-    /* everything that has arrived joins the queue before the policy chooses */
-    while (sl_poll(&x->net, &st)) take(cn, &st);
-    if (!proto_node_ready(&cn->role)) {
-      sl_wait_any(&x->net, &st);
-      continue;
-    }
-    proto_node_pick(&cn->role, &cn->ctx, cn->pick, INFINITY); /* runs it (cn_run) */
-    left--;
   }
   for (int i = 0; i < cn->n; i++) {
     sl_done(&cn->copies[i].sent_out);
@@ -472,22 +435,15 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
     }
     x->round_end = done;
   }
-  if (x->profiled) {
-    /* no model: the exchange across pipelines still moves the real bytes */
-    memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
-    if (x->t->R > 1) MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
-    return;
-  }
   memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
   for (int i = 0; i < cn->n; i++)
-    nn_part_state_accumulate(cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
+    x->compute->add(&cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
-  nn_state_average(cn->acc, cn->state_len, (double)x->total);
-  for (int i = 0; i < cn->n; i++) nn_part_state_load(cn->copies[i].part, cn->acc);
+  if (x->total > 0) nn_state_average(cn->acc, cn->state_len, (double)x->total); /* none: nothing is trained */
+  for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }
 
 void sl_cn_memory(const sl_compute_node *cn, mpsl_res_memory *s) {
-  for (int i = 0; i < cn->n; i++)
-    if (cn->copies[i].part) sl_mem_add(s, cn->copies[i].part);
+  for (int i = 0; i < cn->n; i++) sl_part_memory(&cn->copies[i].part, s);
 }

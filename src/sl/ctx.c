@@ -51,8 +51,7 @@ void sl_alloc_owner(sl_ctx *x, const sl_owner_layout *l, float **xb, float **a1,
   *dlogits = sl_buffer(x, l->logits, "logits");
 }
 
-void sl_mem_add(mpsl_res_memory *r, const nn_part *p) {
-  nn_mem_stats m;
-  nn_part_memory(p, &m);
-  sl_mem_row_add(r, &m, 1);
+int sl_part_init(sl_ctx *x, sl_part *pt, int p, int owner) {
+  sl_part_env e = {x->c, x->m, x->t, x->emu};
+  return x->compute->init(pt, &e, p, owner);
 }

@@ -8,8 +8,8 @@
  * every hosted owner is a device of its own: the task waits for its start in model time
  * (its input's arrival or the end of its previous task), and an event loop runs each
  * owner's due task when the wall clock gets there, sleeping until then or the next
- * message. With profiled compute there is no data and no model: buffers of the real sizes
- * travel and each task costs its profiled time. */
+ * message. What a task computes and costs is the run's compute backend's (sl/compute.h);
+ * a backend that trains nothing reads no data. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +23,7 @@
 
 typedef struct {
   proto_owner role; /* role.k: which data owner; role.done: batches finished this round */
-  nn_part *m1, *mp;
+  sl_part m1, mp;
   sl_batches b;
   float *x;                       /* (batch, C, S, S) input */
   int32_t *y;                     /* (batch) labels */
@@ -63,26 +63,6 @@ struct sl_owner_host {
   double loss;
 };
 
-/* Buffers of the real message sizes and nothing else: profiled compute. */
-static void new_profiled(sl_owner_host *d) {
-  sl_ctx *x = d->x;
-  const emu_scenario *s = x->emu;
-  int64_t a1 = s->cut_bytes[0] / 4, ain = s->cut_bytes[x->t->H] / 4;
-  for (int i = 0; i < d->n; i++) {
-    do_owner *o = &d->o[i];
-    o->sent_a1 = o->sent_dain = MPI_REQUEST_NULL;
-    sl_alloc_owner(x, &(sl_owner_layout){0, a1, ain, 0}, &o->x, &o->a1, &o->da1, &o->ain, &o->dain, &o->logits,
-                   &o->dlogits);
-    x->counts[o->role.k] = 0;
-  }
-  d->a1_bytes = a1 * 4;
-  d->ain_bytes = ain * 4;
-  d->len1 = s->owner_state / (int64_t)sizeof(double);
-  d->lenp = 0;
-  d->state = mpsl_xcalloc((size_t)(d->len1 ? d->len1 : 1), sizeof *d->state, "part state");
-  x->buffers += d->len1 * (int64_t)sizeof(double);
-}
-
 static void do_run(void *engine, const proto_task *t);
 static void do_send(void *engine, const proto_msg *m);
 static void do_done(void *engine, int owner);
@@ -99,43 +79,33 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   d->ops = (proto_ops){do_run, do_send, do_done};
   d->ctx = (proto_ctx){t->H, c->local_epochs * c->batches, 0, &d->ops, d};
   for (int i = 0; i < n; i++) d->o[i].role.k = first + i;
-  if (x->profiled) {
-    new_profiled(d);
-    return d;
-  }
-  if (mpsl_dataset_load(&d->train, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
-      mpsl_partition_make(&d->part, &d->train, t->K, c->partition, c->alpha, (uint64_t)c->seed)) {
+  /* only a backend that trains reads the data */
+  if (x->compute->trains &&
+      (mpsl_dataset_load(&d->train, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
+       mpsl_partition_make(&d->part, &d->train, t->K, c->partition, c->alpha, (uint64_t)c->seed))) {
     sl_do_free(d);
     return NULL;
   }
-  int B = c->batch;
   for (int i = 0; i < n; i++) {
     do_owner *o = &d->o[i];
+    int k = o->role.k;
     o->sent_a1 = o->sent_dain = MPI_REQUEST_NULL;
-    o->m1 = nn_part_new(x->m, t->first[0], t->last[0], B);
-    o->mp = nn_part_new(x->m, t->first[t->P - 1], t->last[t->P - 1], B);
-    if (!o->m1 || !o->mp) {
+    if (sl_part_init(x, &o->m1, 0, k) || sl_part_init(x, &o->mp, t->P - 1, k)) {
       sl_do_free(d);
       return NULL;
     }
-    for (int j = 0; j < 2; j++) {
-      nn_part *p = j ? o->mp : o->m1;
-      nn_part_init_weights(p, (uint64_t)c->seed);
-      nn_part_set_dropout_seed(p, sl_owner_dropout_seed(c, o->role.k));
-    }
-    sl_batches_init(&o->b, c, o->role.k, d->part.index[o->role.k], d->part.count[o->role.k]);
-    int64_t a1 = nn_part_out_numel(o->m1) * B, ain = nn_part_in_numel(o->mp) * B;
-    o->y = mpsl_xmalloc((size_t)B * sizeof *o->y, "labels");
-    sl_owner_layout l = {nn_part_in_numel(o->m1) * B, a1, ain, (int64_t)x->m->classes * B};
+    if (x->compute->trains) sl_batches_init(&o->b, c, k, d->part.index[k], d->part.count[k]);
+    x->counts[k] = x->compute->trains ? d->part.count[k] : 0;
+    o->y = mpsl_xmalloc((size_t)c->batch * sizeof *o->y, "labels");
+    sl_owner_layout l = {o->m1.in, o->m1.out, o->mp.in, o->mp.out};
     sl_alloc_owner(x, &l, &o->x, &o->a1, &o->da1, &o->ain, &o->dain, &o->logits, &o->dlogits);
-    d->a1_bytes = a1 * (int64_t)sizeof(float);
-    d->ain_bytes = ain * (int64_t)sizeof(float);
   }
-  d->len1 = nn_part_state_len(d->o[0].m1);
-  d->lenp = nn_part_state_len(d->o[0].mp);
-  d->state = mpsl_xmalloc((size_t)(d->len1 + d->lenp) * sizeof *d->state, "part state");
+  d->a1_bytes = d->o[0].m1.out * (int64_t)sizeof(float);
+  d->ain_bytes = d->o[0].mp.in * (int64_t)sizeof(float);
+  d->len1 = d->o[0].m1.state;
+  d->lenp = d->o[0].mp.state;
+  d->state = mpsl_xcalloc((size_t)(d->len1 + d->lenp ? d->len1 + d->lenp : 1), sizeof *d->state, "part state");
   x->buffers += (d->len1 + d->lenp) * (int64_t)sizeof(double);
-  for (int i = 0; i < n; i++) x->counts[first + i] = d->part.count[first + i];
   return d;
 }
 
@@ -143,8 +113,8 @@ void sl_do_free(sl_owner_host *d) {
   if (!d) return;
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    nn_part_free(o->m1);
-    nn_part_free(o->mp);
+    sl_part_free(&o->m1);
+    sl_part_free(&o->mp);
     sl_batches_free(&o->b);
     free(o->x);
     free(o->y);
@@ -177,9 +147,9 @@ void sl_do_partition(const sl_owner_host *d, int64_t *rows) {
   }
 }
 
-/* The task the role asked for, from `start`: computed with oneDNN (or, profiled, not),
- * timed in wall seconds or, in emulation, in model seconds (its device's cost, or the
- * measured time / the device's speed, x jitter); its event; then the role goes on. */
+/* The task the role asked for, from `start`, by the compute backend: timed in wall seconds
+ * or, in emulation, in model seconds (what the backend says it costs on its device, x
+ * jitter); its event; then the role goes on. */
 static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double start) {
   sl_ctx *x = d->x;
   const sl_config *c = x->c;
@@ -188,33 +158,32 @@ static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double s
   int fwd = t->kind == PROTO_F1 || t->kind == PROTO_FP;
   if (t->kind == PROTO_F1) sl_done(&o->sent_a1);
   if (t->kind == PROTO_BP) sl_done(&o->sent_dain);
+  const sl_compute *be = x->compute;
   double wall = MPI_Wtime();
-  if (!x->profiled) {
-    int done = o->role.done;
-    switch (t->kind) {
-      case PROTO_F1:
-        if (done % c->batches == 0) sl_batches_epoch(&o->b, c, (int64_t)x->round * c->local_epochs + done / c->batches);
-        sl_batches_draw(&o->b, c, &d->train, done % c->batches, t->step, o->x, o->y);
-        nn_part_forward(o->m1, o->x, o->a1, 1);
-        break;
-      case PROTO_FP: {
-        nn_part_forward(o->mp, o->ain, o->logits, 1);
+  int done = o->role.done;
+  switch (t->kind) {
+    case PROTO_F1:
+      if (be->trains && done % c->batches == 0)
+        sl_batches_epoch(&o->b, c, (int64_t)x->round * c->local_epochs + done / c->batches);
+      if (be->trains) sl_batches_draw(&o->b, c, &d->train, done % c->batches, t->step, o->x, o->y);
+      be->forward(&o->m1, o->x, o->a1);
+      break;
+    case PROTO_FP:
+      be->forward(&o->mp, o->ain, o->logits);
+      if (be->trains) {
         double loss = nn_xent(o->logits, o->y, c->batch, x->m->classes, o->dlogits, NULL);
         if (!isfinite(loss))
           sl_abort(x, "data owner %d: the loss became %g in round %d: lower lr", k, loss, x->round + 1);
         d->loss += loss;
-        break;
       }
-      default:
-        nn_part_backward(first ? o->m1 : o->mp, first ? o->da1 : o->dlogits, first ? NULL : o->dain);
-        nn_part_sgd(first ? o->m1 : o->mp, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
-    }
+      break;
+    default:
+      be->backward(first ? &o->m1 : &o->mp, first ? o->da1 : o->dlogits, first ? NULL : o->dain, c);
   }
   wall = MPI_Wtime() - wall;
   const emu_cost *e = first ? &s->first[k] : &s->last[k];
-  double jit = emu_jitter(s, k, t->step, t->kind);
-  double end = x->profiled ? x->engine->task_end(x, start, (fwd ? e->fwd : e->bwd) * jit, 0)
-                           : x->engine->task_end(x, start, wall / s->owner_speed[k] * jit, wall);
+  double cost = be->cost(fwd ? e->fwd : e->bwd, wall, s->owner_speed[k]) * emu_jitter(s, k, t->step, t->kind);
+  double end = x->engine->task_end(x, start, cost, wall);
   int64_t bytes = t->kind == PROTO_F1 ? d->a1_bytes : t->kind == PROTO_BP ? d->ain_bytes : 0;
   double wait = t->kind == PROTO_FP || t->kind == PROTO_B1 ? start - o->t_recv : 0;
   sl_event(x, k, t->step, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, first ? 1 : P, start, end, wait, bytes);
@@ -223,15 +192,11 @@ static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double s
   proto_owner_finished(&o->role, &d->ctx, t);
 }
 
-/* In real time the task runs now; in emulation it waits for its start, the later of now
- * (its input's arrival, or the end of the task before) and its device being free. */
+/* The task waits for its start: the later of now (its input's arrival, or the end of the
+ * task before) and its device being free; the round's loop runs it then. */
 static void do_run(void *engine, const proto_task *t) {
   sl_owner_host *d = engine;
   do_owner *o = &d->o[t->owner - d->first];
-  if (!d->x->engine->paced) {
-    execute(d, o, t, d->x->engine->task_start(d->x, d->now));
-    return;
-  }
   o->next = *t;
   o->pending = 1;
   o->ready = d->now > o->free ? d->now : o->free;
@@ -285,23 +250,17 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   d->ctx.base = (int64_t)x->round * per_round;
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    for (int j = 0; j < 2 && !x->profiled; j++) {
-      nn_part *p = j ? o->mp : o->m1;
-      nn_part_reset_momenta(p);
-      nn_part_set_step(p, (uint64_t)(x->round * per_round));
-    }
+    x->compute->round(&o->m1, (uint64_t)(x->round * per_round));
+    x->compute->round(&o->mp, (uint64_t)(x->round * per_round));
     o->to_last = x->t->H == 1 ? &o->to_first : &o->to_last_own;
     o->pending = 0;
     o->free = d->now = x->engine->task_start(x, x->round_start);
     proto_owner_begin(&o->role, &d->ctx);
   }
+  /* the owners' due tasks in the order of their starts, each once its engine lets it
+   * start, and the messages as they come */
   MPI_Status st;
   while (d->running > 0) {
-    if (!x->engine->paced) {
-      sl_wait_any(&x->net, &st);
-      take(d, &st);
-      continue;
-    }
     if (sl_poll(&x->net, &st)) {
       take(d, &st);
       continue;
@@ -309,19 +268,20 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
     do_owner *due = NULL;
     for (int i = 0; i < d->n; i++)
       if (d->o[i].pending && (!due || d->o[i].ready < due->ready)) due = &d->o[i];
-    if (sl_emu_wait(x, due ? due->ready : INFINITY, &st)) continue;
+    if (x->engine->wait(x, due ? due->ready : INFINITY, &st)) {
+      take(d, &st);
+      continue;
+    }
     if (!due) continue;
     proto_task t = due->next;
     due->pending = 0;
-    sl_emu_start(x, due->ready);
-    execute(d, due, &t, due->ready);
+    execute(d, due, &t, x->engine->task_start(x, due->ready));
   }
   for (int i = 0; i < d->n; i++) {
     sl_done(&d->o[i].sent_a1);
     sl_done(&d->o[i].sent_dain);
   }
-  /* profiled compute trains nothing: there is no loss */
-  *loss_sum = x->profiled ? NAN : d->loss;
+  *loss_sum = x->compute->trains ? d->loss : NAN; /* nothing trained: no loss */
   *batches = (int64_t)per_round * d->n;
 }
 
@@ -332,26 +292,24 @@ void sl_do_aggregate(sl_owner_host *d) {
   int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    if (!x->profiled) {
-      memset(d->state, 0, (size_t)bytes);
-      nn_part_state_accumulate(o->m1, 1.0, d->state);
-      nn_part_state_accumulate(o->mp, 1.0, d->state + d->len1);
-    }
+    memset(d->state, 0, (size_t)bytes);
+    x->compute->add(&o->m1, 1.0, d->state);
+    x->compute->add(&o->mp, 1.0, d->state + d->len1);
     double arr = x->emulated ? emu_link_send(&o->to_agg, x->emu->owner_agg[o->role.k], bytes, o->finish) : 0;
     sl_send_at(&x->net, SL_MSG_MODEL, o->role.k, d->state, bytes, 0, NULL, &arr, 1);
   }
   sl_recv_at(&x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);
   for (int i = 0; i < d->n && x->emulated; i++)
     if (d->holds[i] > x->round_end) x->round_end = d->holds[i];
-  for (int i = 0; i < d->n && !x->profiled; i++) {
-    nn_part_state_load(d->o[i].m1, d->state);
-    nn_part_state_load(d->o[i].mp, d->state + d->len1);
+  for (int i = 0; i < d->n; i++) {
+    x->compute->load(&d->o[i].m1, d->state);
+    x->compute->load(&d->o[i].mp, d->state + d->len1);
   }
 }
 
 void sl_do_memory(const sl_owner_host *d, mpsl_res_memory *s) {
-  for (int i = 0; i < d->n && !d->x->profiled; i++) {
-    sl_mem_add(s, d->o[i].m1);
-    sl_mem_add(s, d->o[i].mp);
+  for (int i = 0; i < d->n; i++) {
+    sl_part_memory(&d->o[i].m1, s);
+    sl_part_memory(&d->o[i].mp, s);
   }
 }

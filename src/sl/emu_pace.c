@@ -43,7 +43,7 @@ int sl_emu_setup(sl_ctx *x, MPI_Comm world, emu_scenario *s) {
   x->emu = s;
   x->emulated = s->emulated;
   x->engine = sl_engine_find(s->emulated ? "model" : "wall");
-  x->profiled = s->emulated && s->compute == EMU_COMPUTE_PROFILED;
+  x->compute = sl_compute_find(c->compute); /* the key's values are the backends' names */
   x->scale = s->emulated ? s->time_scale : 1.0;
   if (x->rank == 0 && s->emulated) {
     printf("# emulation: times are model seconds; %g wall seconds per model second\n", s->time_scale);

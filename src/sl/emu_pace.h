@@ -21,7 +21,7 @@
 #include "sl/internal.h"
 
 /* Builds the scenario on every rank: rank 0 first (it may measure and cache profiles),
- * then the others, which only read them. Sets x->emu, x->emulated, x->profiled and
+ * then the others, which only read them. Sets x->emu, x->emulated, x->compute and
  * x->scale; prints the emulation summary on rank 0. Collective; -1 with mpsl_fail. */
 int sl_emu_setup(sl_ctx *x, MPI_Comm world, emu_scenario *s);
 

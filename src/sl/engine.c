@@ -1,10 +1,17 @@
 /* The two engines of an MPI run, by name (sl/internal.h): "wall" and "model". */
+#include <math.h>
 #include <string.h>
 
 #include "sl/emu_pace.h"
 #include "sl/internal.h"
 
-static double wall_start(const sl_ctx *x, double planned) {
+static int wall_wait(sl_ctx *x, double until, MPI_Status *st) {
+  if (until < INFINITY) return sl_poll(&x->net, st);
+  sl_wait_any(&x->net, st);
+  return 1;
+}
+
+static double wall_start(sl_ctx *x, double planned) {
   (void)planned;
   return sl_clock(x);
 }
@@ -26,8 +33,8 @@ static double wall_recv(sl_ctx *x, sl_msg_type type, int owner, void *buf, int64
   return sl_clock(x);
 }
 
-static double model_start(const sl_ctx *x, double planned) {
-  (void)x;
+static double model_start(sl_ctx *x, double planned) {
+  sl_emu_start(x, planned);
   return planned;
 }
 
@@ -50,8 +57,8 @@ static double model_recv(sl_ctx *x, sl_msg_type type, int owner, void *buf, int6
 }
 
 static const sl_engine engines[] = {
-    {"wall", 0, wall_start, wall_end, wall_send, wall_recv},
-    {"model", 1, model_start, model_end, model_send, model_recv},
+    {"wall", 0, wall_wait, wall_start, wall_end, wall_send, wall_recv},
+    {"model", 1, sl_emu_wait, model_start, model_end, model_send, model_recv},
 };
 
 const sl_engine *sl_engine_find(const char *name) {

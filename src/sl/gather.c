@@ -26,7 +26,7 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
   r->cap = s->mem.mem.cap;
   r->dataset = s->mem.mem.dataset;
   r->baseline = s->mem.mem.baseline;
-  if (s->x->profiled) {
+  if (!s->x->compute->trains) {
     /* the roles hold no parts: report what the emulated device holds, the plan */
     int64_t rss = r->peak_rss, baseline = r->baseline;
     *r = s->mem.mem;

@@ -10,6 +10,7 @@
 #include "emu/timing.h"
 #include "io/results.h"
 #include "nn/nn.h"
+#include "sl/compute.h"
 #include "sl/memplan.h"
 #include "sl/net.h"
 
@@ -23,8 +24,13 @@ typedef struct sl_ctx sl_ctx;
 typedef struct {
   const char *name;
   int paced; /* model: a task waits for its start in model time, and the wall clock follows */
-  /* when a task planned for `planned` starts: now (wall), or then (model) */
-  double (*task_start)(const sl_ctx *x, double planned);
+  /* Waits for a message (1, *st filled) or until a task due at `until` may start (0):
+   * wall: at once unless nothing is due (until = INFINITY); model: when the wall clock gets
+   * to `until` (sl/emu_pace.h) */
+  int (*wait)(sl_ctx *x, double until, MPI_Status *st);
+  /* when a task planned for `planned` starts: now (wall), or then (model, which counts
+   * the rank as late when the wall clock is far past it) */
+  double (*task_start)(sl_ctx *x, double planned);
   /* the end of a task that started at `start`: its device's `cost` (model seconds) after
    * `wall` seconds of real compute here (0: profiled, nothing computed) */
   double (*task_end)(sl_ctx *x, double start, double cost, double wall);
@@ -55,8 +61,9 @@ struct sl_ctx {
   int nev, cap_ev;
   int64_t buffers; /* bytes of message and batch buffers this rank allocated */
   /* emulation (docs/timing.md, sl/emu_pace.h); all times in model seconds since t0 */
-  const emu_scenario *emu; /* the timing scenario, also when nothing is emulated */
-  int emulated, profiled;  /* profiled: no parts, no data, tasks wait their profiled cost */
+  const emu_scenario *emu;      /* the timing scenario, also when nothing is emulated */
+  int emulated;                 /* devices, links or the compute backend are emulated */
+  const sl_compute *compute;    /* what a task computes and costs (sl/compute.h) */
   double scale;            /* wall seconds per model second (1 without emulation) */
   double round_start;      /* every data owner starts batch 0 of the round then */
   double round_end;        /* this rank's share of the round's end (global model held, hop averaged) */
@@ -76,6 +83,8 @@ void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, doub
 /* A failure in the middle of the protocol: prints "mpsl run: error: rank R (ROLE): reason"
  * and takes the whole job down. */
 _Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Part p (0 .. P-1) of data owner `owner`, from the run's compute backend; -1 with mpsl_fail. */
+int sl_part_init(sl_ctx *x, sl_part *pt, int p, int owner);
 /* An aligned buffer of the protocol, counted in the rank's accounted memory (NULL for 0). */
 float *sl_buffer(sl_ctx *x, int64_t floats, const char *what);
 /* The buffers of a layout (sl/memplan.h): what the memory plan counts, allocated. */
@@ -108,8 +117,5 @@ void sl_agg_evaluate(sl_aggregator *a, double *loss, double *acc);
 int sl_agg_save(sl_aggregator *a, const char *path);
 void sl_agg_memory(const sl_aggregator *a, mpsl_res_memory *r);
 void sl_agg_free(sl_aggregator *a);
-
-/* The memory columns of r += what part p holds. */
-void sl_mem_add(mpsl_res_memory *r, const nn_part *p);
 
 #endif

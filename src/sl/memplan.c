@@ -14,6 +14,7 @@
 #include "emu/table.h"
 #include "nn/nn.h"
 #include "nn/replica.h"
+#include "sl/compute.h"
 #include "util/bytes.h"
 #include "util/err.h"
 
@@ -163,9 +164,9 @@ static void plan_owner(sl_memrank *r, const sl_config *c, const mpsl_model *m, c
   int64_t state = (m1->state + mp->state) * (int64_t)sizeof(double);
   r->mem.buffers = n * per_owner_buf + state;
   r->per_copy = nn_mem_total(&m1->mem) + nn_mem_total(&mp->mem) + per_owner_buf + state;
-  /* the rank loads the whole training set and its partition into K shards (profiled
-   * compute reads no data) */
-  if (strcmp(c->compute, "profiled"))
+  /* the rank loads the whole training set and its partition into K shards (a backend
+   * that trains nothing reads no data) */
+  if (sl_compute_find(c->compute)->trains)
     r->mem.dataset = sl_dataset_bytes(c->dataset, 1) + dataset_samples(c->dataset) * (int64_t)sizeof(int64_t);
   int64_t cap = 0;
   int capped = 1;
@@ -205,7 +206,7 @@ static int plan_aggregator(sl_memrank *r, part_cache *pc, const sl_config *c, co
   r->first = 1;
   r->last = m->nlayers;
   r->mem.buffers = (len1 + lenp + most) * (int64_t)sizeof(double);
-  if (strcmp(c->compute, "profiled")) r->mem.dataset = sl_dataset_bytes(c->dataset, 0);
+  if (sl_compute_find(c->compute)->trains) r->mem.dataset = sl_dataset_bytes(c->dataset, 0);
   r->mem.cap = dev ? dev->memory : 0;
   snprintf(r->device, sizeof r->device, "%s", dev ? dev->name : "-");
   return 0;

@@ -117,7 +117,7 @@ int sl_run(MPI_Comm world, sl_config *c) {
   x.ev = mpsl_xmalloc((size_t)x.cap_ev * sizeof *x.ev, "events");
   const char *out = c->output;
   if (agree(&x, sl_gather_header(&s, out, threads), world)) goto out;
-  if (!x.profiled) sl_gather_partition(&s, out); /* profiled compute reads no data */
+  if (x.compute->trains) sl_gather_partition(&s, out); /* a backend that trains nothing reads no data */
 
   if (x.emulated) {
     x.t0 = sl_emu_sync(world);
