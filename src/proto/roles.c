@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "io/results.h"
+#include "util/heap.h"
 
 /* ---- a data owner -------------------------------------------------------------------- */
 
@@ -46,31 +47,7 @@ static inline int wait_less(const proto_wait *a, const proto_wait *b) {
   return a->arrival < b->arrival || (a->arrival == b->arrival && a->owner < b->owner);
 }
 
-static void q_push(proto_wait *q, int *n, proto_wait v) {
-  int i = (*n)++;
-  while (i > 0) {
-    int up = (i - 1) / 2;
-    if (!wait_less(&v, &q[up])) break;
-    q[i] = q[up];
-    i = up;
-  }
-  q[i] = v;
-}
-
-static proto_wait q_pop(proto_wait *q, int *n) {
-  proto_wait top = q[0], last = q[--*n];
-  int i = 0;
-  for (;;) {
-    int c = 2 * i + 1;
-    if (c >= *n) break;
-    if (c + 1 < *n && wait_less(&q[c + 1], &q[c])) c++;
-    if (!wait_less(&q[c], &last)) break;
-    q[i] = q[c];
-    i = c;
-  }
-  if (*n > 0) q[i] = last;
-  return top;
-}
+MPSL_HEAP(q, proto_wait, wait_less)
 
 void proto_node_begin(proto_node *n) { n->n[0] = n->n[1] = n->busy = 0; }
 

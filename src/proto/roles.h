@@ -85,7 +85,7 @@ typedef struct {
   int hop;
   proto_wait *q[2]; /* waiting tasks per direction, binary heaps on (arrival, owner); the
                      * engine gives each room for the data owners of the pipeline */
-  int n[2];
+  int64_t n[2];
   int busy;
 } proto_node;
 

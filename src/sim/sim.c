@@ -18,6 +18,7 @@
 #include "proto/scheduler.h"
 #include "sim/sim.h"
 #include "util/err.h"
+#include "util/heap.h"
 
 /* Event classes: at equal times, arrivals and task ends are settled before any compute
  * node picks its next task (docs/timing.md: everything that has arrived joins the queue
@@ -83,6 +84,7 @@ struct sim {
 /* ---- the event heap ------------------------------------------------------------- */
 
 static inline int ev_less(const sim_ev *a, const sim_ev *b) { return a->t < b->t || (a->t == b->t && a->ord < b->ord); }
+MPSL_HEAP(ev, sim_ev, ev_less)
 
 static void push(sim *x, double t, int cls, int node, int arg) {
   if (x->nheap == x->capheap) {
@@ -91,30 +93,7 @@ static void push(sim *x, double t, int cls, int node, int arg) {
     if (!h) MPSL_DIE("out of memory for %lld pending events", (long long)x->capheap);
     x->heap = h;
   }
-  sim_ev e = {t, ((uint64_t)(cls == EV_DISPATCH) << 62) | x->seq++, node, arg};
-  int64_t i = x->nheap++;
-  while (i > 0) {
-    int64_t up = (i - 1) / 2;
-    if (!ev_less(&e, &x->heap[up])) break;
-    x->heap[i] = x->heap[up];
-    i = up;
-  }
-  x->heap[i] = e;
-}
-
-static sim_ev pop(sim *x) {
-  sim_ev top = x->heap[0], last = x->heap[--x->nheap];
-  int64_t i = 0, n = x->nheap;
-  for (;;) {
-    int64_t c = 2 * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n && ev_less(&x->heap[c + 1], &x->heap[c])) c++;
-    if (!ev_less(&x->heap[c], &last)) break;
-    x->heap[i] = x->heap[c];
-    i = c;
-  }
-  if (n > 0) x->heap[i] = last;
-  return top;
+  ev_push(x->heap, &x->nheap, (sim_ev){t, ((uint64_t)(cls == EV_DISPATCH) << 62) | x->seq++, node, arg});
 }
 
 /* ---- rows ------------------------------------------------------------------------ */
@@ -301,7 +280,7 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     proto_owner_begin(&x->owner[k], &x->ctx);
   }
   while (x->nheap > 0 && !x->stop) {
-    sim_ev e = pop(x);
+    sim_ev e = ev_pop(x->heap, &x->nheap);
     x->events++;
     x->now = e.t;
     if (e.arg >= 0) {
