@@ -114,6 +114,10 @@ static const mpsl_opt keys[] = {
      0},
     {"output", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, output), "mpsl-run.h5", 0, 0, NULL,
      "results file (HDF5, docs/results.md; empty: none)", 0},
+    {"events", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, events), "all", 0, 0, "all|none",
+     "the results' events table: every task (all), or none (the rounds, memory, links and audit only; for "
+     "simulations of many data owners)",
+     0},
     {"save_model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, save_model), NULL, 0, 0, NULL,
      "write the global model after the last round here (HDF5, PyTorch state_dict names)", 0},
 };

@@ -17,7 +17,7 @@
 
 typedef struct {
   char model[MPSL_PATH_MAX], dataset[16], data_dir[MPSL_PATH_MAX], partition[16], policy[16], output[MPSL_PATH_MAX],
-      save_model[MPSL_PATH_MAX];
+      save_model[MPSL_PATH_MAX], events[8];
   double width, alpha, lr, momentum, weight_decay;
   /* emulation and timing (emu/timing.h, docs/timing.md) */
   char compute[16], profile[MPSL_PATH_MAX], profile_dir[MPSL_PATH_MAX], devices[MPSL_PATH_MAX];

@@ -4,7 +4,6 @@
 #include <stddef.h>
 
 #include "io/results.h"
-#include "util/heap.h"
 
 /* ---- a data owner -------------------------------------------------------------------- */
 
@@ -47,29 +46,44 @@ static inline int wait_less(const proto_wait *a, const proto_wait *b) {
   return a->arrival < b->arrival || (a->arrival == b->arrival && a->owner < b->owner);
 }
 
-MPSL_HEAP(q, proto_wait, wait_less)
+/* Slot i of direction d's ring. */
+static inline proto_wait *slot(const proto_node *n, int d, int64_t i) {
+  int64_t j = n->head[d] + i;
+  return &n->q[d][j < n->cap ? j : j - n->cap];
+}
 
-void proto_node_begin(proto_node *n) { n->n[0] = n->n[1] = n->busy = 0; }
+/* A task joins its queue in place, found from the back: tasks arrive nearly in order (in
+ * the simulator exactly in time order), so this is one step but at ties. */
+static void q_insert(proto_node *n, int d, proto_wait v) {
+  int64_t i = n->n[d]++;
+  for (; i > 0 && wait_less(&v, slot(n, d, i - 1)); i--) *slot(n, d, i) = *slot(n, d, i - 1);
+  *slot(n, d, i) = v;
+}
+
+void proto_node_begin(proto_node *n) { n->n[0] = n->n[1] = n->head[0] = n->head[1] = n->busy = 0; }
 
 void proto_node_arrived(proto_node *n, const proto_msg *m, double arrival) {
-  q_push(n->q[m->dir], &n->n[m->dir], (proto_wait){arrival, m->owner, m->step});
+  q_insert(n, m->dir, (proto_wait){arrival, m->owner, m->step});
 }
 
 double proto_node_earliest(const proto_node *n) {
   double e = INFINITY;
   for (int d = 0; d < 2; d++)
-    if (n->n[d] && n->q[d][0].arrival < e) e = n->q[d][0].arrival;
+    if (n->n[d] && slot(n, d, 0)->arrival < e) e = slot(n, d, 0)->arrival;
   return e;
 }
 
 void proto_node_pick(proto_node *n, const proto_ctx *c, sl_pick_fn pick, double by) {
-  sl_task f = {0, MPSL_DIR_FWD, 0}, b = {0, MPSL_DIR_BWD, 0};
-  int hf = n->n[MPSL_DIR_FWD] && n->q[MPSL_DIR_FWD][0].arrival <= by;
-  int hb = n->n[MPSL_DIR_BWD] && n->q[MPSL_DIR_BWD][0].arrival <= by;
-  if (hf) f.copy = n->q[MPSL_DIR_FWD][0].owner, f.arrival = n->q[MPSL_DIR_FWD][0].arrival;
-  if (hb) b.copy = n->q[MPSL_DIR_BWD][0].owner, b.arrival = n->q[MPSL_DIR_BWD][0].arrival;
-  int dir = pick(hf ? &f : NULL, hb ? &b : NULL);
-  proto_wait w = q_pop(n->q[dir], &n->n[dir]);
+  const proto_wait *fw = n->n[MPSL_DIR_FWD] ? slot(n, MPSL_DIR_FWD, 0) : NULL;
+  const proto_wait *bw = n->n[MPSL_DIR_BWD] ? slot(n, MPSL_DIR_BWD, 0) : NULL;
+  if (fw && !(fw->arrival <= by)) fw = NULL;
+  if (bw && !(bw->arrival <= by)) bw = NULL;
+  sl_task f = {fw ? fw->owner : 0, MPSL_DIR_FWD, fw ? fw->arrival : 0};
+  sl_task b = {bw ? bw->owner : 0, MPSL_DIR_BWD, bw ? bw->arrival : 0};
+  int dir = pick(fw ? &f : NULL, bw ? &b : NULL);
+  proto_wait w = *slot(n, dir, 0);
+  n->head[dir] = n->head[dir] + 1 < n->cap ? n->head[dir] + 1 : 0;
+  n->n[dir]--;
   n->busy = 1;
   run(c, dir == MPSL_DIR_FWD ? PROTO_HF : PROTO_HB, w.owner, n->hop, w.step, w.arrival);
 }

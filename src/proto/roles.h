@@ -83,9 +83,10 @@ typedef struct {
 
 typedef struct {
   int hop;
-  proto_wait *q[2]; /* waiting tasks per direction, binary heaps on (arrival, owner); the
-                     * engine gives each room for the data owners of the pipeline */
-  int64_t n[2];
+  proto_wait *q[2]; /* waiting tasks per direction in (arrival, owner) order: rings of cap
+                     * slots from head[d], n[d] of them; the engine gives each room for the
+                     * data owners of the pipeline (one batch in flight each) */
+  int64_t cap, head[2], n[2];
   int busy;
 } proto_node;
 

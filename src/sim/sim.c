@@ -117,8 +117,14 @@ static inline void row(sim *x, int rank, int role, int owner, int64_t batch, int
 
 /* ---- the engine's side of the roles (proto_ops) ----------------------------------------- */
 
+/* Node i may pick at t once everything else at t is settled: at once when nothing else is
+ * due by then (the dispatch would be the next event), else through the heap. */
 static void want_dispatch(sim *x, sim_node *nd, int i, double t) {
   if (!proto_node_ready(&nd->role) || nd->pending) return;
+  if (x->nheap == 0 || x->heap[0].t > t) {
+    proto_node_pick(&nd->role, &x->ctx, x->pick, INFINITY);
+    return;
+  }
   nd->pending = 1;
   push(x, t, EV_DISPATCH, i, -EV_DISPATCH);
 }
@@ -224,6 +230,7 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
     nd->cost = s->hop[i];
     nd->role.hop = nd->h;
     for (int d = 0; d < 2; d++) nd->role.q[d] = q, q += nd->copies;
+    nd->role.cap = nd->copies;
   }
   x->owner = mpsl_xcalloc((size_t)x->K, sizeof *x->owner, "owners");
   x->orank = mpsl_xmalloc((size_t)x->K * sizeof *x->orank, "owners");

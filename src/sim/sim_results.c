@@ -138,7 +138,7 @@ int sim_simulate(sl_config *c, FILE *out) {
 
   double t_sim = now();
   x = sim_new(s, t);
-  sim_sink sink = {path[0] ? emit_rows : NULL, (void *)path, 0};
+  sim_sink sink = {path[0] && strcmp(c->events, "none") ? emit_rows : NULL, (void *)path, 0};
   memr = mpsl_xmalloc((size_t)t->nranks * sizeof *memr, "memory rows");
   audit = mpsl_xmalloc((size_t)t->K * sizeof *audit, "audit rows");
   double clock = 0;

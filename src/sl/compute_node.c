@@ -84,7 +84,7 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
   cn->copies = mpsl_xcalloc((size_t)cn->n, sizeof *cn->copies, "copies");
   cn->qmem = mpsl_xcalloc((size_t)2 * (cn->n ? cn->n : 1), sizeof *cn->qmem, "task queue");
   cn->role.hop = x->hop;
-  cn->role.q[0] = cn->qmem, cn->role.q[1] = cn->qmem + cn->n;
+  cn->role.q[0] = cn->qmem, cn->role.q[1] = cn->qmem + cn->n, cn->role.cap = cn->n;
   cn->ops = (proto_ops){cn_run, cn_send, NULL};
   cn->ctx = (proto_ctx){t->H, x->c->local_epochs * x->c->batches, 0, &cn->ops, cn};
   cn->idx = x->pipeline * t->H + x->hop;

@@ -57,7 +57,7 @@ void sl_gather_round(sl_run_state *s, const char *out) {
   int *displs = root ? mpsl_xmalloc((size_t)size * sizeof *displs, "counts") : NULL;
 
   /* events */
-  int nb = x->nev * (int)sizeof(mpsl_res_event);
+  int nb = strcmp(x->c->events, "none") ? x->nev * (int)sizeof(mpsl_res_event) : 0;
   MPI_CHECK(MPI_Gather(&nb, 1, MPI_INT, counts, 1, MPI_INT, 0, s->world));
   int64_t total = 0;
   if (root)
