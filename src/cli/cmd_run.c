@@ -24,22 +24,28 @@
 #include "sl/memplan.h"
 #include "sl/reference.h"
 #include "sl/sl.h"
+#include "config/opts.h"
 #include "util/cpu.h"
 #include "util/err.h"
 
 static const char actions_help[] =
     "  --ranks       print the number of ranks (mpirun -np) the configuration needs, and exit\n"
     "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n"
-    "  --memory      print what every rank will hold and whether it fits its device (no MPI job), and exit\n";
+    "  --memory      print what every rank will hold and whether it fits its device (no MPI job), and exit\n"
+    "  --resume FILE go on with the run of results file FILE after the last round of its checkpoint FILE.ckpt,\n"
+    "                with the configuration stored in FILE (with --ranks: the ranks it needs)\n";
 
 /* CONFIG.ini (wherever it stands) is read first; flags and --set override it. --ranks,
  * --memory and --reference are actions, not configuration, and are taken out of the arguments. */
-static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference, int *memory) {
+static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference, int *memory, const char **resume) {
   char **rest = mpsl_xmalloc((size_t)(argc + 1) * sizeof *rest, "arguments");
   int n = 0;
   *ranks = *reference = *memory = 0;
+  *resume = NULL;
   for (int i = 0; i < argc; i++) {
-    if (!strcmp(argv[i], "--ranks"))
+    if (!strcmp(argv[i], "--resume") && i + 1 < argc)
+      *resume = argv[++i];
+    else if (!strcmp(argv[i], "--ranks"))
       *ranks = 1;
     else if (!strcmp(argv[i], "--reference"))
       *reference = 1;
@@ -48,8 +54,43 @@ static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference
     else
       rest[n++] = argv[i];
   }
-  int rc = cli_parse_with_file(&sl_config_opts, c, n, rest, actions_help);
+  int rc = 0;
+  if (!*resume)
+    rc = cli_parse_with_file(&sl_config_opts, c, n, rest, actions_help);
+  else if (n > 0 || *reference || *memory)
+    rc = mpsl_fail("command line: --resume %s takes the configuration from the file: expected nothing but --ranks "
+                   "beside it, got '%s'",
+                   *resume, n > 0 ? rest[0] : *reference ? "--reference" : "--memory");
   free(rest);
+  return rc;
+}
+
+/* The configuration of results file `path` and where its run goes on: the rounds of its
+ * checkpoint (none: from the start). 1 when the run has finished: nothing to resume. */
+static int resume_from(const char *path, sl_config *c, sl_resume *r) {
+  char *ini = NULL, *status = NULL;
+  int rc = mpsl_results_attr(path, "config", &ini) || mpsl_results_attr(path, "status", &status) ? -1 : 0;
+  char *mode = NULL;
+  if (!rc && (mpsl_results_attr(path, "mode", &mode) || strcmp(mode, "run")))
+    rc = mpsl_fail("%s: a results file of mpsl %s, not of mpsl run: nothing to resume", path, mode ? mode : "?");
+  free(mode);
+  if (!rc) {
+    mpsl_opts_defaults(&sl_config_opts, c);
+    char origin[MPSL_PATH_MAX + 16];
+    snprintf(origin, sizeof origin, "%s: config", path);
+    rc = mpsl_opts_parse_text(&sl_config_opts, c, ini, origin);
+  }
+  if (!rc) {
+    snprintf(c->output, sizeof c->output, "%s", path); /* wherever the file is now */
+    memset(r, 0, sizeof *r);
+    sl_checkpoint_path(path, r->path, (int)sizeof r->path);
+    if (!strcmp(status, "finished"))
+      rc = 1;
+    else if (access(r->path, F_OK) == 0)
+      rc = sl_checkpoint_read(r);
+  }
+  free(ini);
+  free(status);
   return rc;
 }
 
@@ -153,17 +194,26 @@ static int plan_on_rank0(MPI_Comm world, sl_config *c) {
 
 int cmd_run(int argc, char **argv) {
   sl_config c;
+  sl_resume resume;
+  const char *from;
   int ranks, ref, memory;
-  int rc = parse(&c, argc, argv, &ranks, &ref, &memory);
+  int rc = parse(&c, argc, argv, &ranks, &ref, &memory, &from);
   if (rc > 0) return 0;
   if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
+  if (from && (rc = resume_from(from, &c, &resume)) < 0) return launched_rank() == 0 ? cli_error("run") : 1;
   /* the rank count does not depend on planned cuts or distribution: nothing to plan */
   if (ranks) return print_ranks(&c);
+  if (from && rc == 1) {
+    if (launched_rank() == 0) printf("# %s: finished, all %d rounds: nothing to resume\n", from, c.rounds);
+    return 0;
+  }
+  if (from && launched_rank() == 0)
+    printf("# resuming %s after round %d of %d\n", from, resume.rounds_done, c.rounds);
   if (memory) return mpsl_plan_config(&c) ? cli_error("run") : print_memory(&c);
   if (ref) return reference(&c);
   MPI_CHECK(MPI_Init(NULL, NULL));
   int status = plan_on_rank0(MPI_COMM_WORLD, &c);
-  if (status == 0) status = sl_run(MPI_COMM_WORLD, &c);
+  if (status == 0) status = sl_run(MPI_COMM_WORLD, &c, from ? &resume : NULL);
   MPI_Finalize();
   return status;
 }

@@ -489,9 +489,8 @@ static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *or
   return mpsl_opts_set(s, cfg, key, value, origin);
 }
 
-int mpsl_opts_parse_file(const mpsl_optset *s, void *cfg, const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return mpsl_fail("%s: cannot open config file: %s", path, strerror(errno));
+/* The lines of f, named path:LINE in messages. */
+static int parse_stream(const mpsl_optset *s, void *cfg, FILE *f, const char *path) {
   size_t olen = strlen(path) + 24, cap = 0;
   char *origin = mpsl_xmalloc(olen, "config origin"), *line = NULL;
   int rc = 0;
@@ -502,6 +501,21 @@ int mpsl_opts_parse_file(const mpsl_optset *s, void *cfg, const char *path) {
   if (rc == 0 && ferror(f)) rc = mpsl_fail("%s: read error: %s", path, strerror(errno));
   free(line);
   free(origin);
+  return rc;
+}
+
+int mpsl_opts_parse_file(const mpsl_optset *s, void *cfg, const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return mpsl_fail("%s: cannot open config file: %s", path, strerror(errno));
+  int rc = parse_stream(s, cfg, f, path);
+  fclose(f);
+  return rc;
+}
+
+int mpsl_opts_parse_text(const mpsl_optset *s, void *cfg, const char *text, const char *origin) {
+  FILE *f = fmemopen((void *)text, strlen(text), "r");
+  if (!f) return mpsl_fail("%s: cannot read (%s)", origin, strerror(errno));
+  int rc = parse_stream(s, cfg, f, origin);
   fclose(f);
   return rc;
 }

@@ -90,6 +90,8 @@ int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *
  * preceded by a space) and [section] headers are skipped. A value may be written
  * "double-quoted", with \" and \\ inside. */
 int mpsl_opts_parse_file(const mpsl_optset *s, void *cfg, const char *path);
+/* The same lines from a string (a results file's `config`), named ORIGIN:LINE in messages. */
+int mpsl_opts_parse_text(const mpsl_optset *s, void *cfg, const char *text, const char *origin);
 
 /* argv holds only the arguments (no program or subcommand name). Accepts --key VALUE,
  * --key=VALUE, --set key=VALUE, --key / --no-key for booleans, --config FILE (read in

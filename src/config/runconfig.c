@@ -114,6 +114,10 @@ static const mpsl_opt keys[] = {
      0},
     {"output", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, output), "mpsl-run.h5", 0, 0, NULL,
      "results file (HDF5, docs/results.md; empty: none)", 0},
+    {"checkpoint_every", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, checkpoint_every), "1", 0, 1000000, NULL,
+     "write the checkpoint OUTPUT.ckpt (the global model, the round) after every this many rounds and the last, "
+     "for mpsl run --resume (0: never)",
+     0},
     {"events", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, events), "all", 0, 0, "all|none",
      "the results' events table: every task (all), or none (the rounds, memory, links and audit only; for "
      "simulations of many data owners)",

@@ -26,6 +26,7 @@ typedef struct {
   double do_cn_lat, cn_cn_lat, do_agg_lat, jitter, time_scale;
   bool memory_check;
   int clients, hops, pipelines, batch, batches, local_epochs, rounds, owners_per_rank, test_limit, threads;
+  int checkpoint_every;
   int64_t seed;
   bool shuffle, augment;
   mpsl_intlist cuts;

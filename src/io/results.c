@@ -213,6 +213,42 @@ int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, in
   return rc ? mpsl_fail("%s: cannot append to table '%s'", path, tables[t].name) : 0;
 }
 
+/* Rows whose round is below `keep` (0-based rounds; the rounds table counts from 1), which
+ * come first: tables are appended round by round. */
+static int cut_table(hid_t f, const char *name, int keep, int from1) {
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  if (d < 0) return -1;
+  hid_t sp = H5Dget_space(d);
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(sp, &n, NULL);
+  H5Sclose(sp);
+  int32_t *round = mpsl_xmalloc((size_t)(n ? n : 1) * sizeof *round, "rounds");
+  hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(int32_t));
+  H5Tinsert(mt, "round", 0, H5T_NATIVE_INT32);
+  int rc = n && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, round) < 0 ? -1 : 0;
+  hsize_t kept = 0;
+  while (!rc && kept < n && round[kept] - from1 < keep) kept++;
+  if (!rc && kept < n && H5Dset_extent(d, &kept) < 0) rc = -1;
+  H5Tclose(mt);
+  free(round);
+  H5Dclose(d);
+  return rc;
+}
+
+int mpsl_results_truncate(const char *path, int rounds) {
+  quiet_h5 q;
+  quiet_begin(&q);
+  int rc = -1;
+  hid_t f = open_file(path, H5F_ACC_RDWR);
+  if (f >= 0) {
+    rc = 0;
+    for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++) rc = cut_table(f, tables[t].name, rounds, t == MPSL_RES_ROUNDS);
+    if (H5Fclose(f) < 0) rc = -1;
+  }
+  quiet_end(&q);
+  return rc ? mpsl_fail("%s: cannot cut the tables back to round %d", path, rounds) : 0;
+}
+
 static hid_t partition_type(int classes, int file) {
   hsize_t dims = (hsize_t)classes;
   hid_t i64 = file ? H5T_STD_I64LE : H5T_NATIVE_INT64;

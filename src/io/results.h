@@ -75,6 +75,9 @@ int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, in
 /* rows (K, 4 + classes): owner, rank, pipeline, samples, then the label histogram. */
 int mpsl_results_partition(const char *path, const int64_t *rows, int K, int classes);
 int mpsl_results_set_status(const char *path, const char *status);
+/* Cuts every table back to the rows of the first `rounds` rounds (what a resumed run
+ * continues from: rows of a round that did not reach its checkpoint are played again). */
+int mpsl_results_truncate(const char *path, int rounds);
 /* Sets (replaces) one root attribute of an existing results file. */
 int mpsl_results_set_attr(const char *path, const char *key, const char *value);
 

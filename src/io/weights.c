@@ -19,7 +19,7 @@ int64_t mpsl_tensor_numel(const mpsl_named_tensor *t) {
   return n;
 }
 
-static const char *dtype_name(mpsl_dtype t) { return t == MPSL_I64 ? "int64" : "float32"; }
+static const char *dtype_name(mpsl_dtype t) { return t == MPSL_I64 ? "int64" : t == MPSL_F64 ? "float64" : "float32"; }
 
 static void format_shape(char *buf, size_t cap, int ndims, const hsize_t *dims) {
   size_t k = (size_t)snprintf(buf, cap, "(");
@@ -43,14 +43,14 @@ static void describe_type(char *buf, size_t cap, hid_t type) {
 static int type_matches(hid_t type, mpsl_dtype want) {
   H5T_class_t cls = H5Tget_class(type);
   size_t size = H5Tget_size(type);
-  if (want == MPSL_F32) return cls == H5T_FLOAT && size == 4;
+  if (want == MPSL_F32 || want == MPSL_F64) return cls == H5T_FLOAT && size == (want == MPSL_F32 ? 4 : 8);
   return cls == H5T_INTEGER && size == 8 && H5Tget_sign(type) == H5T_SGN_2;
 }
 
 static int check_tensor(const char *path, const mpsl_named_tensor *t) {
   size_t len = strnlen(t->name, sizeof t->name);
   if (len == 0 || len == sizeof t->name) return mpsl_fail("%s: tensor with an empty or unterminated name", path);
-  if (t->dtype != MPSL_F32 && t->dtype != MPSL_I64)
+  if (t->dtype != MPSL_F32 && t->dtype != MPSL_I64 && t->dtype != MPSL_F64)
     return mpsl_fail("%s: tensor '%s' has unknown dtype %d", path, t->name, (int)t->dtype);
   if (t->ndims < 0 || t->ndims > 4)
     return mpsl_fail("%s: tensor '%s' has %d dimensions (at most 4)", path, t->name, t->ndims);
@@ -63,8 +63,8 @@ static int check_tensor(const char *path, const mpsl_named_tensor *t) {
 static int write_one(hid_t file, const char *path, const mpsl_named_tensor *t) {
   hsize_t dims[4];
   for (int d = 0; d < t->ndims; d++) dims[d] = (hsize_t)t->dims[d];
-  hid_t ftype = t->dtype == MPSL_I64 ? H5T_STD_I64LE : H5T_IEEE_F32LE;
-  hid_t mtype = t->dtype == MPSL_I64 ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT;
+  hid_t ftype = t->dtype == MPSL_I64 ? H5T_STD_I64LE : t->dtype == MPSL_F64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE;
+  hid_t mtype = t->dtype == MPSL_I64 ? H5T_NATIVE_INT64 : t->dtype == MPSL_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
   int rc = -1;
   hid_t space = t->ndims == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(t->ndims, dims, NULL);
   hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
@@ -120,7 +120,7 @@ static int name_exists(hid_t file, const char *name) {
 static int read_one(hid_t file, const char *path, mpsl_named_tensor *t) {
   if (!name_exists(file, t->name)) return mpsl_fail("%s: no tensor '%s'", path, t->name);
   hsize_t have[H5S_MAX_RANK], want[4];
-  hid_t mtype = t->dtype == MPSL_I64 ? H5T_NATIVE_INT64 : H5T_NATIVE_FLOAT;
+  hid_t mtype = t->dtype == MPSL_I64 ? H5T_NATIVE_INT64 : t->dtype == MPSL_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT;
   int rc = -1, nd, same;
   hid_t set = H5Dopen2(file, t->name, H5P_DEFAULT);
   hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID;

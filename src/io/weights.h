@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-typedef enum { MPSL_F32 = 0, MPSL_I64 = 1 } mpsl_dtype;
+typedef enum { MPSL_F32 = 0, MPSL_I64 = 1, MPSL_F64 = 2 } mpsl_dtype;
 
 typedef struct {
   char name[96];

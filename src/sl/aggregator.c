@@ -16,6 +16,7 @@
 #include "sl/emu_pace.h"
 #include "sl/internal.h"
 #include "sl/reference.h"
+#include "sl/sl.h"
 #include "util/err.h"
 
 struct sl_aggregator {
@@ -97,6 +98,71 @@ void sl_agg_aggregate(sl_aggregator *a) {
     sl_recv(&x->net, SL_MSG_MODEL, 0, a->in, b, sl_compute_rank(t, 0, h));
     if (g) nn_part_state_load(g[h + 1], a->in);
   }
+}
+
+/* The global model's tensors and the two scalars of a checkpoint (sl/sl.h). */
+static int ckpt_tensors(sl_aggregator *a, mpsl_named_tensor **out, int64_t *rounds, double *clock) {
+  mpsl_named_tensor *t = NULL;
+  int n = a->global.parts ? nn_stack_tensors(&a->global, &t) : 0;
+  mpsl_named_tensor *all = mpsl_xcalloc((size_t)n + 2, sizeof *all, "checkpoint");
+  for (int i = 0; i < n; i++) all[i] = t[i];
+  all[n] = (mpsl_named_tensor){"mpsl.rounds_done", MPSL_I64, 0, {0}, rounds};
+  all[n + 1] = (mpsl_named_tensor){"mpsl.clock", MPSL_F64, 0, {0}, clock};
+  *out = all;
+  return n + 2;
+}
+
+int sl_agg_checkpoint(sl_aggregator *a, const char *path, int rounds_done, double clock) {
+  mpsl_named_tensor *t;
+  int64_t r = rounds_done;
+  int n = ckpt_tensors(a, &t, &r, &clock);
+  int rc = mpsl_weights_save(path, t, n);
+  free(t);
+  return rc;
+}
+
+int sl_checkpoint_read(sl_resume *r) {
+  int64_t rounds = 0;
+  mpsl_named_tensor t[2] = {{"mpsl.rounds_done", MPSL_I64, 0, {0}, &rounds},
+                            {"mpsl.clock", MPSL_F64, 0, {0}, &r->clock}};
+  if (mpsl_weights_load(r->path, t, 2)) return -1;
+  if (rounds < 0 || rounds > INT32_MAX) return mpsl_fail("%s: mpsl.rounds_done is %lld", r->path, (long long)rounds);
+  r->rounds_done = (int)rounds;
+  return 0;
+}
+
+void sl_checkpoint_path(const char *out, char *buf, int cap) { snprintf(buf, (size_t)cap, "%s.ckpt", out); }
+
+void sl_agg_restore(sl_aggregator *a, const char *path) {
+  sl_ctx *x = a->x;
+  const sl_topo *t = x->t;
+  if (!a->global.parts) return; /* nothing trained: nothing to restore */
+  mpsl_named_tensor *tt;
+  int64_t r;
+  double clock;
+  int n = ckpt_tensors(a, &tt, &r, &clock);
+  if (mpsl_weights_load(path, tt, n - 2)) sl_abort(x, "%s", mpsl_errmsg());
+  free(tt);
+  nn_part **g = a->global.parts;
+  for (int p = 0; p < t->P; p++) nn_part_params_changed(g[p]);
+  /* every data-owner rank gets M_1 and M_P, every hop its part, as after an aggregation */
+  memset(a->acc, 0, (size_t)a->n * sizeof *a->acc);
+  nn_part_state_accumulate(g[0], 1.0, a->acc);
+  nn_part_state_accumulate(g[t->P - 1], 1.0, a->acc + nn_part_state_len(g[0]));
+  for (int k = 0; k < t->K; k += t->opr) {
+    int first, cnt;
+    sl_rank_owners(t, sl_owner_rank(t, k), &first, &cnt);
+    for (int i = 0; i < cnt; i++) a->arr[first + i] = 0;
+    sl_send_at(&x->net, SL_MSG_MODEL, k, a->acc, a->n * (int64_t)sizeof(double), sl_owner_rank(t, k), NULL,
+               a->arr + first, cnt);
+  }
+  for (int p = 0; p < t->R; p++)
+    for (int h = 0; h < t->H; h++) {
+      int64_t len = nn_part_state_len(g[h + 1]);
+      memset(a->in, 0, (size_t)len * sizeof *a->in);
+      nn_part_state_accumulate(g[h + 1], 1.0, a->in);
+      sl_send(&x->net, SL_MSG_MODEL, 0, a->in, len * (int64_t)sizeof(double), sl_compute_rank(t, p, h), NULL);
+    }
 }
 
 void sl_agg_evaluate(sl_aggregator *a, double *loss, double *acc) {

@@ -444,6 +444,13 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }
 
+void sl_cn_restore(sl_compute_node *cn) {
+  sl_ctx *x = cn->x;
+  if (!x->compute->trains) return;
+  sl_recv(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0);
+  for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
+}
+
 void sl_cn_memory(const sl_compute_node *cn, mpsl_res_memory *s) {
   for (int i = 0; i < cn->n; i++) sl_part_memory(&cn->copies[i].part, s);
 }

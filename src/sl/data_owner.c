@@ -285,6 +285,17 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   *batches = (int64_t)per_round * d->n;
 }
 
+/* The global M_1 and M_P from the aggregator, for every hosted owner (d->holds: when each
+ * holds it, in emulation). */
+static void take_global(sl_owner_host *d) {
+  int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
+  sl_recv_at(&d->x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);
+  for (int i = 0; i < d->n; i++) {
+    d->x->compute->load(&d->o[i].m1, d->state);
+    d->x->compute->load(&d->o[i].mp, d->state + d->len1);
+  }
+}
+
 /* Each owner sends M_1 and M_P to the aggregator and all of them get the global ones back.
  * In emulation each state leaves when its owner's last task ended, over its own link. */
 void sl_do_aggregate(sl_owner_host *d) {
@@ -298,13 +309,13 @@ void sl_do_aggregate(sl_owner_host *d) {
     double arr = x->emulated ? emu_link_send(&o->to_agg, x->emu->owner_agg[o->role.k], bytes, o->finish) : 0;
     sl_send_at(&x->net, SL_MSG_MODEL, o->role.k, d->state, bytes, 0, NULL, &arr, 1);
   }
-  sl_recv_at(&x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);
+  take_global(d);
   for (int i = 0; i < d->n && x->emulated; i++)
     if (d->holds[i] > x->round_end) x->round_end = d->holds[i];
-  for (int i = 0; i < d->n; i++) {
-    x->compute->load(&d->o[i].m1, d->state);
-    x->compute->load(&d->o[i].mp, d->state + d->len1);
-  }
+}
+
+void sl_do_restore(sl_owner_host *d) {
+  if (d->x->compute->trains) take_global(d);
 }
 
 void sl_do_memory(const sl_owner_host *d, mpsl_res_memory *s) {

@@ -7,6 +7,7 @@
 
 #include "sl/internal.h"
 #include "sl/memplan.h"
+#include "sl/sl.h"
 
 /* One rank of a run: its context, its role and its memory plan. */
 typedef struct {
@@ -17,10 +18,12 @@ typedef struct {
   MPI_Comm world, hop_comm;
   int owner_first, owners;
   sl_memrank mem; /* this rank's memory plan, its cap and baseline RSS */
+  const sl_resume *resume; /* NULL: a new run */
 } sl_run_state;
 
 /* Creates the results file `out` (none when empty) with the hosts and threads of every
- * rank. Collective; -1 with mpsl_fail on rank 0. */
+ * rank; resuming, cuts its tables back to the checkpoint's rounds instead and records the
+ * hosts of this job. Collective; -1 with mpsl_fail on rank 0. */
 int sl_gather_header(sl_run_state *s, const char *out, int threads);
 /* The partition table: samples and labels of every data owner. Collective. */
 void sl_gather_partition(sl_run_state *s, const char *out);

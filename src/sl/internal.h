@@ -98,6 +98,7 @@ typedef struct sl_compute_node sl_compute_node;
 sl_compute_node *sl_cn_new(sl_ctx *x);
 void sl_cn_round(sl_compute_node *cn);
 void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm);
+void sl_cn_restore(sl_compute_node *cn);
 void sl_cn_memory(const sl_compute_node *cn, mpsl_res_memory *r);
 void sl_cn_free(sl_compute_node *cn);
 
@@ -107,6 +108,7 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n);
 void sl_do_partition(const sl_owner_host *d, int64_t *rows);
 void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches);
 void sl_do_aggregate(sl_owner_host *d);
+void sl_do_restore(sl_owner_host *d);
 void sl_do_memory(const sl_owner_host *d, mpsl_res_memory *r);
 void sl_do_free(sl_owner_host *d);
 
@@ -115,6 +117,11 @@ sl_aggregator *sl_agg_new(sl_ctx *x);
 void sl_agg_aggregate(sl_aggregator *a);
 void sl_agg_evaluate(sl_aggregator *a, double *loss, double *acc);
 int sl_agg_save(sl_aggregator *a, const char *path);
+/* The checkpoint after `rounds_done` rounds, at the run's clock (sl/sl.h); -1 with mpsl_fail. */
+int sl_agg_checkpoint(sl_aggregator *a, const char *path, int rounds_done, double clock);
+/* Resume: the global model from the checkpoint, sent to every rank (sl_do_restore,
+ * sl_cn_restore take it); nothing when the backend trains nothing. */
+void sl_agg_restore(sl_aggregator *a, const char *path);
 void sl_agg_memory(const sl_aggregator *a, mpsl_res_memory *r);
 void sl_agg_free(sl_aggregator *a);
 

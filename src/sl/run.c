@@ -54,7 +54,7 @@ static int config_error(int rank, const char *msg) {
   return 1;
 }
 
-int sl_run(MPI_Comm world, sl_config *c) {
+int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   int rank, size;
   MPI_CHECK(MPI_Comm_rank(world, &rank));
   MPI_CHECK(MPI_Comm_size(world, &size));
@@ -89,7 +89,7 @@ int sl_run(MPI_Comm world, sl_config *c) {
   x.rank = rank;
   x.role = sl_rank_role(&t, rank, &x.pipeline, &x.hop);
   x.counts = mpsl_xcalloc((size_t)t.K, sizeof *x.counts, "sample counts");
-  sl_run_state s = {&x, NULL, NULL, NULL, world, MPI_COMM_NULL, 0, 0, .mem = {.copies = 0}};
+  sl_run_state s = {&x, NULL, NULL, NULL, world, MPI_COMM_NULL, 0, 0, .mem = {.copies = 0}, .resume = resume};
   if (x.role == SL_OWNER) sl_rank_owners(&t, rank, &s.owner_first, &s.owners);
   if (rank == 0) {
     sl_banner(stdout, "run", &sl_config_opts, c, &m, &t);
@@ -117,7 +117,16 @@ int sl_run(MPI_Comm world, sl_config *c) {
   x.ev = mpsl_xmalloc((size_t)x.cap_ev * sizeof *x.ev, "events");
   const char *out = c->output;
   if (agree(&x, sl_gather_header(&s, out, threads), world)) goto out;
-  if (x.compute->trains) sl_gather_partition(&s, out); /* a backend that trains nothing reads no data */
+  /* a backend that trains nothing reads no data; a resumed run has its partition */
+  if (x.compute->trains && !resume) sl_gather_partition(&s, out);
+  int first = resume ? resume->rounds_done : 0;
+  if (resume) {
+    /* every rank's parts from the checkpoint; its messages are not a round's traffic */
+    if (s.agg) sl_agg_restore(s.agg, resume->path);
+    if (s.dor) sl_do_restore(s.dor);
+    if (s.cn) sl_cn_restore(s.cn);
+    sl_net_reset_counts(&x.net);
+  }
 
   if (x.emulated) {
     x.t0 = sl_emu_sync(world);
@@ -125,9 +134,14 @@ int sl_run(MPI_Comm world, sl_config *c) {
     MPI_CHECK(MPI_Barrier(world));
     x.t0 = MPI_Wtime();
   }
-  double prev_end = 0;
+  /* a resumed run's clock goes on from the checkpoint's */
+  double prev_end = resume ? resume->clock : 0;
+  x.t0 -= prev_end * x.scale;
   int64_t overruns = 0;
-  for (x.round = 0; x.round < c->rounds; x.round++) {
+  char ckpt[MPSL_PATH_MAX + 8];
+  sl_checkpoint_path(out, ckpt, (int)sizeof ckpt);
+  const char *abort_after = getenv("MPSL_ABORT_AFTER_ROUND"); /* fault injection for tests: docs/run.md */
+  for (x.round = first; x.round < c->rounds; x.round++) {
     double begin = sl_clock(&x), loss[2] = {0, 0}, sum[2] = {0, 0}, test_loss = 0, test_acc = 0;
     int64_t nb = 0;
     if (x.emulated) sl_emu_round_begin(&x, world, prev_end);
@@ -161,6 +175,12 @@ int sl_run(MPI_Comm world, sl_config *c) {
       if (x.emulated) printf(" time_s=%.4f overruns=%lld", r.time_s, (long long)r.overruns);
       printf("\n");
       fflush(stdout);
+      /* after the round's rows: a checkpoint never runs ahead of the file it belongs to */
+      int done = x.round + 1, every = c->checkpoint_every;
+      if (out[0] && every > 0 && (done % every == 0 || done == c->rounds) &&
+          sl_agg_checkpoint(s.agg, ckpt, done, x.emulated ? prev_end : sl_clock(&x)))
+        sl_abort(&x, "%s", mpsl_errmsg());
+      if (abort_after && atoi(abort_after) == done) sl_abort(&x, "MPSL_ABORT_AFTER_ROUND=%d: stopped on purpose", done);
     }
     x.nev = 0;
     sl_net_reset_counts(&x.net);

@@ -1,0 +1,70 @@
+#!/bin/sh
+# Checkpoints and `mpsl run --resume`: a run stopped after round 2 of 6 and again after
+# round 4, each time resumed, ends at the uninterrupted run's global model bit for bit, and
+# its results file holds each of the six rounds once with the same losses and accuracies.
+# The stop is MPI_Abort from rank 0 right after a round's checkpoint
+# (MPSL_ABORT_AFTER_ROUND, docs/run.md): the whole job dies as under a kill, at a known
+# round. An emulated run (profiled compute) resumed the same way has the same round times.
+. "$(dirname "$0")/testlib.sh"
+rounds() { "$mpsl" report --csv rounds "$1" | cut -d, -f"$2"; }
+
+check() { # name, model (save the model: yes or no), then the configuration
+  name=$1 save=$2
+  shift 2
+  sa= sb=
+  [ "$save" = yes ] && sa="--set save_model=$tmp/$name-a.model" sb="--set save_model=$tmp/$name-b.model"
+  np=$("$mpsl" run --ranks "$@") || fail "$name: mpsl run --ranks"
+  # shellcheck disable=SC2086
+  $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set output="$tmp/$name-a.h5" $sa >"$tmp/$name-a.log" 2>&1 || { tail -5 "$tmp/$name-a.log"; fail "$name: the uninterrupted run"; }
+  b=$tmp/$name-b.h5
+  # shellcheck disable=SC2086
+  MPSL_ABORT_AFTER_ROUND=2 $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set output="$b" $sb >"$tmp/$name-b1.log" 2>&1 && fail "$name: the run did not stop after round 2"
+  grep -q 'MPSL_ABORT_AFTER_ROUND=2: stopped on purpose' "$tmp/$name-b1.log" || { tail -5 "$tmp/$name-b1.log"; fail "$name: no stop"; }
+  [ "$(rounds "$b" 1 | tail -n +2 | tr '\n' ' ')" = "1 2 " ] || fail "$name: after the stop the file has rounds $(rounds "$b" 1)"
+  [ "$("$mpsl" run --ranks --resume "$b")" = "$np" ] || fail "$name: mpsl run --ranks --resume"
+  # shellcheck disable=SC2086
+  MPSL_ABORT_AFTER_ROUND=4 $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$b" >"$tmp/$name-b2.log" 2>&1 &&
+    fail "$name: the resumed run did not stop after round 4"
+  grep -q "^# resuming $b after round 2 of 6" "$tmp/$name-b2.log" || { tail -5 "$tmp/$name-b2.log"; fail "$name: resume 1"; }
+  # shellcheck disable=SC2086
+  $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$b" >"$tmp/$name-b3.log" 2>&1 ||
+    { tail -5 "$tmp/$name-b3.log"; fail "$name: the second resume"; }
+  grep -q "^# resuming $b after round 4 of 6" "$tmp/$name-b3.log" || fail "$name: the second resume began elsewhere"
+  # the same rounds, once each, with the same numbers; the same model
+  for col in 1 4 5 6; do
+    [ "$(rounds "$tmp/$name-a.h5" $col)" = "$(rounds "$b" $col)" ] ||
+      fail "$name: rounds column $col differs: $(rounds "$tmp/$name-a.h5" $col | tr '\n' ' ') vs $(rounds "$b" $col | tr '\n' ' ')"
+  done
+  [ "$(h5dump -a status "$b" | grep -c finished)" = 1 ] || fail "$name: not finished"
+  "$mpsl" report --csv events "$b" | cut -d, -f1 | sort | uniq -c >"$tmp/ev-b"
+  "$mpsl" report --csv events "$tmp/$name-a.h5" | cut -d, -f1 | sort | uniq -c >"$tmp/ev-a"
+  cmp -s "$tmp/ev-a" "$tmp/ev-b" || fail "$name: events per round differ"
+  # and a finished run has nothing to resume
+  "$mpsl" run --resume "$b" >"$tmp/$name-b4.log" 2>&1 || fail "$name: --resume of a finished run failed"
+  grep -q "finished, all 6 rounds: nothing to resume" "$tmp/$name-b4.log" || fail "$name: $(cat "$tmp/$name-b4.log")"
+  echo "$name: ok"
+}
+
+# real compute: dropout, augmentation and batch order go on where they were
+check real yes --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" --set clients=3 --set hops=2 --set rounds=6 \
+  --set augment=true
+h5diff "$tmp/real-a.model" "$tmp/real-b.model" || fail "real: the resumed run's model differs"
+# emulation with profiled compute: the model clock goes on where it was
+check emulated no --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
+  --set batches=2 --set rounds=6 --set clients=2 --set hops=2 --set compute=profiled --set time_scale=0.02 \
+  --set devices="$MPSL_SRCDIR/tests/fixtures/slow-devices.ini" --set do_devices=do_test --set cn_devices=cn_test \
+  --set do_cn_bw=8Mbit --set do_cn_lat=0.005 --set cn_cn_bw=40Mbit --set threads=1 --set test_limit=8
+rt() { "$mpsl" report --csv rounds "$1" | awk -F, 'NR > 1 { print $3 }'; }
+paste -d' ' "$(rt "$tmp/emulated-a.h5" >"$tmp/ta"; echo "$tmp/ta")" "$(rt "$tmp/emulated-b.h5" >"$tmp/tb"; echo "$tmp/tb")" |
+  awk '{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-9 * $1) { print "round " NR ": " $1 " vs " $2; bad = 1 } } END { exit bad }' ||
+  fail "emulated: round times differ"
+# what cannot be resumed is refused in one line naming the file
+"$mpsl" run --resume "$tmp/none.h5" 2>"$tmp/e1" && fail "--resume of a missing file succeeded"
+grep -q "none.h5" "$tmp/e1" || fail "--resume of a missing file: $(cat "$tmp/e1")"
+"$mpsl" run --resume "$tmp/real-b.h5" --set rounds=9 2>"$tmp/e2" && fail "--resume with another key succeeded"
+grep -q "takes the configuration from the file" "$tmp/e2" || fail "--resume with a key: $(cat "$tmp/e2")"
+"$mpsl" simulate --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
+  --set output="$tmp/sim.h5" >/dev/null 2>&1 || fail "mpsl simulate"
+"$mpsl" run --resume "$tmp/sim.h5" 2>"$tmp/e3" && fail "--resume of a simulation succeeded"
+grep -q "not of mpsl run" "$tmp/e3" || fail "--resume of a simulation: $(cat "$tmp/e3")"
+echo "sl_resume: ok"
