@@ -22,5 +22,7 @@ fail() {
 [ "$rc" -ne 124 ] || fail "the job did not end within 60 s"
 grep -qE '^mpsl run: error: rank [0-9]+ \(data owner\): data owner [0-9]+: the loss became .*nan' "$tmp/log" ||
   fail "no 'mpsl run: error: rank R (data owner): ...' line"
-"$mpsl" report "$out" | head -1 | grep -q "status: running" || fail "the status should say the run did not finish"
-echo "sl_abort: the job ended $took s after starting, status running"
+"$mpsl" report "$out" >"$tmp/report" 2>/dev/null
+[ $? -eq 3 ] || fail "mpsl report did not exit 3 on the aborted run's file"
+head -1 "$tmp/report" | grep -qE "status: (aborted: |interrupted )" || fail "the status should say the run did not finish"
+echo "sl_abort: the job ended $took s after starting, $(head -1 "$tmp/report" | sed 's/.*status: //')"

@@ -1,4 +1,7 @@
+#define _GNU_SOURCE /* PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP */
 #include "io/h5util.h"
+
+#include <pthread.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,12 +11,18 @@
 
 #include "util/err.h"
 
+static pthread_mutex_t h5_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
 void quiet_begin(quiet_h5 *q) {
+  pthread_mutex_lock(&h5_lock);
   H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-void quiet_end(const quiet_h5 *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
+void quiet_end(const quiet_h5 *q) {
+  H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
+  pthread_mutex_unlock(&h5_lock);
+}
 
 static herr_t first_desc(unsigned n, const H5E_error2_t *e, void *out) {
   if (n == 0 && e->desc) snprintf(out, 256, "%s", e->desc);

@@ -6,7 +6,9 @@
 
 /* HDF5 prints its error stack by default; a user should see our one line instead. The
  * previous handler is saved on begin and restored on end, so a caller who wants the
- * stack printed elsewhere keeps it. */
+ * stack printed elsewhere keeps it. Every file access of mpsl sits between the two, which
+ * also let one thread at a time into HDF5 (Debian's serial library is not thread-safe; a
+ * run's signal watcher writes the status from a thread of its own, sl/run.c); they nest. */
 typedef struct {
   H5E_auto2_t func;
   void *data;

@@ -6,6 +6,7 @@
 
 #include "sl/internal.h"
 #include "sl/memplan.h"
+#include "sl/status.h"
 #include "util/err.h"
 
 void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, double start, double end, double wait,
@@ -16,13 +17,14 @@ void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, doub
 }
 
 _Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) {
+  char why[1024];
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "%s: error: rank %d (%s): ", mpsl_program(), x->rank, sl_role_name(x->role));
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
+  fprintf(stderr, "%s: error: rank %d (%s): %s\n", mpsl_program(), x->rank, sl_role_name(x->role), why);
   fflush(stderr);
+  sl_status_aborted(why); /* rank 0's results file says why (the other ranks have none) */
   MPI_Abort(MPI_COMM_WORLD, 1);
   exit(1);
 }

@@ -15,6 +15,7 @@
 #include "sl/memplan.h"
 #include "proto/scheduler.h"
 #include "sl/sl.h"
+#include "sl/status.h"
 #include "util/cpu.h"
 #include "util/err.h"
 
@@ -116,7 +117,9 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
                                         : 1);
   x.ev = mpsl_xmalloc((size_t)x.cap_ev * sizeof *x.ev, "events");
   const char *out = c->output;
-  if (agree(&x, sl_gather_header(&s, out, threads), world)) goto out;
+  rc = sl_gather_header(&s, out, threads);
+  if (!rc && rank == 0 && out[0]) rc = sl_status_begin(out); /* the status tells the truth from here on */
+  if (agree(&x, rc, world)) goto out;
   /* a backend that trains nothing reads no data; a resumed run has its partition */
   if (x.compute->trains && !resume) sl_gather_partition(&s, out);
   int first = resume ? resume->rounds_done : 0;
@@ -169,7 +172,8 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
     if (rank == 0) {
       double wall = sl_clock(&x) - begin;
       mpsl_res_round r = {x.round + 1, wall, x.emulated ? time_s : wall, sum[0] / sum[1], test_loss, test_acc, over};
-      if (out[0] && mpsl_results_append(out, MPSL_RES_ROUNDS, &r, 1)) sl_abort(&x, "%s", mpsl_errmsg());
+      if (out[0] && (mpsl_results_append(out, MPSL_RES_ROUNDS, &r, 1) || sl_status_heartbeat()))
+        sl_abort(&x, "%s", mpsl_errmsg());
       printf("round %d wall_s=%.3f train_loss=%.6f test_loss=%.6f test_acc=%.4f", r.round, r.wall_s, r.train_loss,
              r.test_loss, r.test_acc);
       if (x.emulated) printf(" time_s=%.4f overruns=%lld", r.time_s, (long long)r.overruns);
@@ -192,6 +196,8 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
       rc = sl_agg_save(s.agg, c->save_model);
       if (!rc) printf("# saved the global model to %s\n", c->save_model);
     }
+    if (rc) sl_status_aborted(mpsl_errmsg());
+    sl_status_end();
     if (!rc && out[0]) rc = mpsl_results_set_status(out, "finished");
     if (!rc && out[0]) printf("# results in %s\n", out);
   }
