@@ -64,5 +64,10 @@ expect "no tensor 'features.0.weight'" -- train --steps 1 --init "$tmp/r.h5"
 expect "shape" -- train --model resnet18-cifar --width 0.125 --steps 1 --init "$tmp/r.h5"
 [ -e "$tmp/r.h5.tmp" ] && { echo "FAIL: a .tmp file was left behind"; fail=$((fail + 1)); }
 
+# files a run writes at its end are checked before it starts (and by --ranks)
+expect "compute = profiled trains no model to save" -- run --ranks --set compute=profiled --set save_model="$tmp/m.h5"
+expect "save_model = $tmp/none/m.h5: cannot write into $tmp/none" -- run --ranks --set save_model="$tmp/none/m.h5"
+expect "output = $tmp/none/r.h5: cannot write into $tmp/none" -- run --ranks --set output="$tmp/none/r.h5"
+
 echo "cli_errors: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,9 +1,12 @@
 #include "config/runconfig.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/data.h"
 #include "models/table.h"
@@ -272,11 +275,33 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   return 0;
 }
 
+/* A file the run will write at its end or every round: its folder must exist and take
+ * files now, not after the last round. */
+static int writable_dir(const char *key, const char *path) {
+  if (!path[0]) return 0;
+  char dir[MPSL_PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  if (access(dir, W_OK | X_OK))
+    return mpsl_fail("%s = %s: cannot write into %s (%s)", key, path, dir, strerror(errno));
+  return 0;
+}
+
 int sl_config_check_run(const sl_config *c, const mpsl_model *m) {
   if (!mpsl_model_trainable(m) && strcmp(c->compute, "profiled"))
     return mpsl_fail("model = %s is a layer table: it has nothing to train (expected compute = profiled, got %s)",
                      c->model, c->compute);
-  return 0;
+  if (c->save_model[0] && !strcmp(c->compute, "profiled"))
+    return mpsl_fail("save_model = %s: compute = profiled trains no model to save (expected save_model empty, or "
+                     "compute = real)",
+                     c->save_model);
+  return writable_dir("output", c->output) || writable_dir("save_model", c->save_model) ? -1 : 0;
 }
 
 sl_role sl_rank_role(const sl_topo *t, int rank, int *pipeline, int *hop) {

@@ -61,7 +61,8 @@ int sl_config_model(const sl_config *c, mpsl_model *m);
 int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t);
 
 /* What only `mpsl run` (and --ranks) needs beyond sl_config_resolve: a layer table runs
- * with compute = profiled alone. -1 with mpsl_fail. */
+ * with compute = profiled alone, which has no model to save; the folders of output and
+ * save_model take files now (not after the last round). -1 with mpsl_fail. */
 int sl_config_check_run(const sl_config *c, const mpsl_model *m);
 
 /* Default cuts: M_1 ends after the first ReLU (or the first block), M_P is the last layer,

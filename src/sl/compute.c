@@ -64,8 +64,8 @@ static double prof_cost(double profiled, double wall, double speed) { return (vo
 static double prof_least(double profiled) { return profiled; }
 
 static const sl_compute backends[] = {
-    {"real", 1, real_init, real_round, real_forward, real_backward, real_add, real_load, real_cost, real_least},
-    {"profiled", 0, prof_init, prof_round, prof_forward, prof_backward, prof_add, prof_load, prof_cost, prof_least},
+    {"real", 1, 1, real_init, real_round, real_forward, real_backward, real_add, real_load, real_cost, real_least},
+    {"profiled", 0, 0, prof_init, prof_round, prof_forward, prof_backward, prof_add, prof_load, prof_cost, prof_least},
 };
 
 const sl_compute *sl_compute_find(const char *name) {

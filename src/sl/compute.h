@@ -34,8 +34,10 @@ typedef struct {
 
 typedef struct {
   const char *name;
-  int trains; /* parts hold weights: the data owners read data, there is a loss to report and
-               * a model to evaluate and save */
+  int trains;   /* parts hold weights: the data owners read data, there is a loss to report and
+                 * a model to evaluate and save */
+  int measured; /* a task's time on this host is what it costs (over its device's speed), so a
+                 * task that computed longer than its device would have is an overrun */
   /* part p for data owner `owner` (its dropout stream); -1 with mpsl_fail */
   int (*init)(sl_part *pt, const sl_part_env *e, int p, int owner);
   /* a round begins at the owner's batch `step` of the run: momenta restart (SPEC §2) */

@@ -302,7 +302,7 @@ static void cn_run(void *engine, const proto_task *t) {
   wall = MPI_Wtime() - wall;
   const emu_scenario *s = x->emu;
   double cost = x->compute->cost(fwd ? s->hop[cn->idx].fwd : s->hop[cn->idx].bwd, wall, s->cn_speed[cn->idx]);
-  cn->end = x->engine->task_end(x, cn->start, cost, wall);
+  cn->end = x->engine->task_end(x, cn->start, cost, x->compute->measured ? wall : 0);
   cn->task = *t;
   proto_node_finished(&cn->role, &cn->ctx, t);
 }

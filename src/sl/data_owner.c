@@ -183,7 +183,7 @@ static void execute(sl_owner_host *d, do_owner *o, const proto_task *t, double s
   wall = MPI_Wtime() - wall;
   const emu_cost *e = first ? &s->first[k] : &s->last[k];
   double cost = be->cost(fwd ? e->fwd : e->bwd, wall, s->owner_speed[k]) * emu_jitter(s, k, t->step, t->kind);
-  double end = x->engine->task_end(x, start, cost, wall);
+  double end = x->engine->task_end(x, start, cost, be->measured ? wall : 0);
   int64_t bytes = t->kind == PROTO_F1 ? d->a1_bytes : t->kind == PROTO_BP ? d->ain_bytes : 0;
   double wait = t->kind == PROTO_FP || t->kind == PROTO_B1 ? start - o->t_recv : 0;
   sl_event(x, k, t->step, fwd ? MPSL_DIR_FWD : MPSL_DIR_BWD, first ? 1 : P, start, end, wait, bytes);

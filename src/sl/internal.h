@@ -32,7 +32,7 @@ typedef struct {
    * the rank as late when the wall clock is far past it) */
   double (*task_start)(sl_ctx *x, double planned);
   /* the end of a task that started at `start`: its device's `cost` (model seconds) after
-   * `wall` seconds of real compute here (0: profiled, nothing computed) */
+   * `wall` seconds of compute here that count (0: the backend does not measure, sl/compute.h) */
   double (*task_end)(sl_ctx *x, double start, double cost, double wall);
   /* a message handed at `at` to a directed link of class l free from *free (req NULL:
    * blocking); returns its arrival (wall: now) */
