@@ -152,7 +152,7 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
       x->engine->recv(x, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
   /* due by a pick that is already made: the host delivered it too late to be chosen (never
    * when the emulation is exact; picks are tracked in model time only) */
-  if (arrival <= cn->picked) x->missed++;
+  if (arrival <= cn->picked) { x->missed++; fprintf(stderr, "DBG missed rank %d round %d type %d owner %d from %d arrival %.9f picked %.9f expect %d lb %.9f heard %.9f %.9f exact %d\n", x->rank, x->round, (int)type, owner, st->MPI_SOURCE, arrival, cn->picked, cp->expect, cp->lb, cn->heard[0], cn->heard[1], cn->exact); }
   cp->expect = EXPECT_NONE;
   proto_node_arrived(&cn->role, &(proto_msg){dir, owner, -1, x->hop, cp->batch}, arrival);
 }
@@ -204,10 +204,14 @@ static double bound(const sl_compute_node *cn, const cn_copy *cp) {
   return from_hop && cn->heard[side] > cp->lb ? cn->heard[side] : cp->lb;
 }
 
-/* Every message due by `at` is here: the node may pick at `at`. */
+/* Every message due by `at` is here: the node may pick at `at`. A bound is a sum taken in
+ * another order than the arrival it bounds, so it may exceed it by rounding: a message whose
+ * bound is within 1e-9 of `at` may be due at `at` too (data owners with the same devices
+ * tie exactly), and is waited for. */
 static int safe(const sl_compute_node *cn, double at) {
+  double tie = 1e-9 * (fabs(at) > 1 ? fabs(at) : 1);
   for (int i = 0; i < cn->n; i++)
-    if (cn->copies[i].expect != EXPECT_NONE && !(bound(cn, &cn->copies[i]) > at)) return 0;
+    if (cn->copies[i].expect != EXPECT_NONE && !(bound(cn, &cn->copies[i]) > at + tie)) return 0;
   return 1;
 }
 
