@@ -11,6 +11,9 @@
 # Prints a Markdown table: per program the median over rounds of the per-run medians, with
 # the min-max over rounds in brackets; the fastest PyTorch variant; mpsl / fastest (below
 # 1: mpsl is faster), with the min-max of the same ratio taken within each round.
+# Before each run it waits until the whole CPU was at most IDLE_MAX percent busy (default 25)
+# over one second, for at most IDLE_WAIT seconds (default 120; 0: do not wait), and counts
+# the runs that had to start on a busy CPU.
 # Environment: MODELS, BATCHES, VARIANTS, THREADS (default 2, both sides),
 # MPSL_PYTHON (default /usr/bin/python3), MPSL_BENCH_PRELOAD (a library put in LD_PRELOAD
 # of both sides, e.g. /usr/lib/x86_64-linux-gnu/libjemalloc.so.2; default none).
@@ -25,6 +28,8 @@ batches=${BATCHES:-"32 128"}
 variants=${VARIANTS:-"contiguous channels_last"}
 threads=${THREADS:-2}
 preload=${MPSL_BENCH_PRELOAD:-}
+idle_max=${IDLE_MAX:-25}
+idle_wait=${IDLE_WAIT:-120}
 if [ -n "$preload" ] && [ ! -r "$preload" ]; then
   echo "compare.sh: MPSL_BENCH_PRELOAD=$preload is not readable" >&2
   exit 2
@@ -33,6 +38,27 @@ res=$(mktemp)
 trap 'rm -f "$res"' EXIT INT TERM
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# percent of all cores' time not idle (nor iowait) over the next second
+cpu_busy() {
+  a=$(head -n 1 /proc/stat)
+  sleep 1
+  b=$(head -n 1 /proc/stat)
+  printf '%s\n%s\n' "$a" "$b" | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; tot[NR] = t; idle[NR] = $5 + $6 }
+    END { d = tot[2] - tot[1]; printf "%d", (d > 0 ? 100 * (1 - (idle[2] - idle[1]) / d) : 0) }'
+}
+# wait_idle: returns once the CPU is quiet or idle_wait seconds have passed; busy_starts
+# counts the latter
+busy_starts=0
+wait_idle() {
+  waited=0
+  busy=-
+  while [ "$waited" -lt "$idle_wait" ]; do
+    busy=$(cpu_busy)
+    [ "$busy" -gt "$idle_max" ] || return 0
+    waited=$((waited + 1))
+  done
+  [ "$idle_wait" -eq 0 ] || busy_starts=$((busy_starts + 1))
+}
 # run PROGRAM MODEL BATCH: prints the median step seconds of one fresh process
 run() {
   if [ "$1" = mpsl ]; then
@@ -52,6 +78,7 @@ torchv=$("$py" -c 'import torch; print(torch.__version__)')
 debv=$(dpkg-query -W -f '${Version}' python3-torch 2>/dev/null || true)
 [ -z "$debv" ] || torchv="$torchv (Debian python3-torch $debv)"
 progs="mpsl $variants"
+nruns=0
 nprogs=$(echo "$progs" | wc -w)
 r=1
 while [ "$r" -le "$rounds" ]; do
@@ -61,10 +88,12 @@ while [ "$r" -le "$rounds" ]; do
       order=$(echo "$progs" | tr ' ' '\n' | awk -v k="$r" -v n="$nprogs" \
         '{ p[NR - 1] = $0 } END { for (i = 0; i < n; i++) print p[(i + k - 1) % n] }')
       for p in $order; do
+        wait_idle
         s=$(run "$p" "$m" "$b")
         [ -n "$s" ] || { echo "compare.sh: $p $m batch $b printed no step time" >&2; exit 1; }
-        echo "round $r/$rounds $m batch $b $p: $s s (load $(load))" >&2
+        echo "round $r/$rounds $m batch $b $p: $s s (load $(load); CPU $busy % busy before)" >&2
         echo "$m $b $p $r $s" >>"$res"
+        nruns=$((nruns + 1))
       done
     done
   done
@@ -112,4 +141,5 @@ echo "the ratio within each round. mpsl: \`mpsl bench\` (its own oneDNN engine, 
 echo "the model, buffers allocated once), OMP_NUM_THREADS=$threads. PyTorch $torchv: bench/torch_step.py,"
 echo "the network as torchvision builds it (ReLU in place), $threads threads, each memory format of"
 echo "the model and input as named. Allocator, both sides: ${preload:-glibc malloc (none preloaded)}."
-echo "Load average (1, 5, 15 min) before: $load0; after: $load1. $(date -u +%Y-%m-%d)."
+echo "Load average (1, 5, 15 min) before: $load0; after: $load1. Runs started on a CPU more than"
+echo "$idle_max % busy after waiting ${idle_wait} s for it to be quiet: $busy_starts of $nruns. $(date -u +%Y-%m-%d)."
