@@ -3,7 +3,13 @@
 engine's step time is compared with.
 
   /usr/bin/python3 bench/torch_step.py --model vgg19_bn-cifar --batch 32 \\
+      [--memory-format contiguous|channels_last] [--no-inplace] \\
       [--channels 3 --classes 10 --size 32 --reps 10 --warmup 3 --threads 2]
+
+The network is built as torchvision builds it: ReLU(inplace=True) and in-place residual
+additions (--no-inplace: out of place, as the golden files use). --memory-format
+channels_last converts the model and the input with .to(memory_format=torch.channels_last),
+which lets PyTorch's oneDNN convolutions skip some reorders; contiguous is PyTorch's default.
 
 Prints torch_step_s=<median seconds per step> and
 torch_gflops=<3 * forward FLOPs * batch / median / 1e9>, where forward FLOPs count the
@@ -38,6 +44,9 @@ def main():
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--weight-decay", type=float, default=5e-4)
+    ap.add_argument("--memory-format", choices=("contiguous", "channels_last"), default="contiguous")
+    ap.add_argument("--no-inplace", dest="inplace", action="store_false",
+                    help="out-of-place ReLU and residual additions")
     args = ap.parse_args()
     if args.batch < 1 or args.reps < 1 or args.warmup < 0 or args.threads < 1:
         ap.error("batch, reps and threads must be positive, warmup non-negative")
@@ -47,7 +56,7 @@ def main():
     torch.manual_seed(0)
     try:
         model = mtm.build_model(args.model, classes=args.classes, channels=args.channels, size=args.size,
-                                width=args.width)
+                                width=args.width, inplace=args.inplace)
     except ValueError as e:
         ap.error(str(e))
     model.train()
@@ -56,7 +65,9 @@ def main():
                            .values())
     model.train()
 
-    x = torch.randn(args.batch, args.channels, args.size, args.size)
+    fmt = torch.channels_last if args.memory_format == "channels_last" else torch.contiguous_format
+    model = model.to(memory_format=fmt)
+    x = torch.randn(args.batch, args.channels, args.size, args.size).to(memory_format=fmt)
     y = torch.randint(args.classes, (args.batch,))
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                           weight_decay=args.weight_decay)
@@ -76,8 +87,10 @@ def main():
         times.append(time.perf_counter() - t0)
     med = statistics.median(times)
 
-    print("model=%s batch=%d threads=%d reps=%d forward_gflop_per_sample=%.4f"
-          % (args.model, args.batch, torch.get_num_threads(), args.reps, flops_per_sample / 1e9))
+    print("model=%s batch=%d threads=%d reps=%d memory_format=%s inplace=%d torch=%s min_s=%.4f max_s=%.4f "
+          "forward_gflop_per_sample=%.4f"
+          % (args.model, args.batch, torch.get_num_threads(), args.reps, args.memory_format, args.inplace,
+             torch.__version__, min(times), max(times), flops_per_sample / 1e9))
     print("torch_step_s=%.6f" % med)
     print("torch_gflops=%.3f" % (3 * flops_per_sample * args.batch / med / 1e9))
     return 0

@@ -9,6 +9,10 @@ cuts): forward() applies the entries in order, so the table cannot drift from wh
   VGG cifar:       features.0 .. features.K, flatten, classifier
   ResNet:          conv1, bn1, relu, [maxpool], layer1.0, layer1.1, ..., avgpool, flatten, fc
 
+ReLU is out of place by default, as the golden files were written; inplace=True builds
+ReLU(inplace=True) and the residual `out += identity` as torchvision does (same values,
+less memory traffic), which is what a timing baseline should use (bench/torch_step.py).
+
 Dropout is replaced by MaskDropout, whose mask is a pure function of
 (seed, layer index, training step, element index) through mpsl_rng_u64 (src/util/rng.c),
 so the C engine draws the same mask.
@@ -143,7 +147,7 @@ class TableModel(nn.Module):
 # ---- VGG ---------------------------------------------------------------------------------
 
 class VGG(TableModel):
-    def __init__(self, cfg, bn, cifar, classes, channels, size, w, dropout_p, dropout_seed):
+    def __init__(self, cfg, bn, cifar, classes, channels, size, w, dropout_p, dropout_seed, inplace=False):
         super().__init__()
         layers, c, h = [], channels, size
         for v in cfg:
@@ -155,7 +159,7 @@ class VGG(TableModel):
                 layers.append(nn.Conv2d(c, out, kernel_size=3, padding=1))
                 if bn:
                     layers.append(nn.BatchNorm2d(out))
-                layers.append(nn.ReLU())
+                layers.append(nn.ReLU(inplace=inplace))
                 c = out
         if h < 1:
             raise ValueError("input size %d is too small for VGG (needs at least 32)" % size)
@@ -168,8 +172,8 @@ class VGG(TableModel):
             hidden = scale(4096, w)
             self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
             self.classifier = nn.Sequential(
-                nn.Linear(c * 7 * 7, hidden), nn.ReLU(), MaskDropout(dropout_p, dropout_seed),
-                nn.Linear(hidden, hidden), nn.ReLU(), MaskDropout(dropout_p, dropout_seed),
+                nn.Linear(c * 7 * 7, hidden), nn.ReLU(inplace=inplace), MaskDropout(dropout_p, dropout_seed),
+                nn.Linear(hidden, hidden), nn.ReLU(inplace=inplace), MaskDropout(dropout_p, dropout_seed),
                 nn.Linear(hidden, classes))
         self._number_dropouts()
 
@@ -194,11 +198,11 @@ def conv1x1(cin, cout, stride=1):
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes, planes, stride=1, downsample=None, inplace=False):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=inplace)
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = nn.BatchNorm2d(planes)
         self.downsample = downsample
@@ -207,13 +211,16 @@ class BasicBlock(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
+        if self.relu.inplace:
+            out += identity
+            return self.relu(out)
         return self.relu(out + identity)
 
 
 class Bottleneck(nn.Module):
     expansion = 4
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes, planes, stride=1, downsample=None, inplace=False):
         super().__init__()
         self.conv1 = conv1x1(inplanes, planes)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -221,7 +228,7 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = conv1x1(planes, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=inplace)
         self.downsample = downsample
 
     def forward(self, x):
@@ -229,12 +236,16 @@ class Bottleneck(nn.Module):
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
+        if self.relu.inplace:
+            out += identity
+            return self.relu(out)
         return self.relu(out + identity)
 
 
 class ResNet(TableModel):
-    def __init__(self, block, layers, cifar, classes, channels, w):
+    def __init__(self, block, layers, cifar, classes, channels, w, inplace=False):
         super().__init__()
+        self.inplace = inplace
         block = BasicBlock if block == "basic" else Bottleneck
         self.inplanes = scale(64, w)
         self.cifar = cifar
@@ -243,7 +254,7 @@ class ResNet(TableModel):
         else:
             self.conv1 = nn.Conv2d(channels, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(self.inplanes)
-        self.relu = nn.ReLU()
+        self.relu = nn.ReLU(inplace=inplace)
         if not cifar:
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, scale(64, w), layers[0], 1)
@@ -253,16 +264,16 @@ class ResNet(TableModel):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.flatten = nn.Flatten(1)
         self.fc = nn.Linear(scale(512, w) * block.expansion, classes)
-        del self.inplanes
+        del self.inplanes, self.inplace
 
     def _make_layer(self, block, planes, blocks, stride):
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(conv1x1(self.inplanes, planes * block.expansion, stride),
                                        nn.BatchNorm2d(planes * block.expansion))
-        layers = [block(self.inplanes, planes, stride, downsample)]
+        layers = [block(self.inplanes, planes, stride, downsample, self.inplace)]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        layers += [block(self.inplanes, planes, inplace=self.inplace) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def table(self):
@@ -274,8 +285,9 @@ class ResNet(TableModel):
         return t + [("avgpool", self.avgpool), ("flatten", self.flatten), ("fc", self.fc)]
 
 
-def build_model(name, classes=10, channels=3, size=32, width=1.0, dropout_p=0.5, dropout_seed=0):
-    """name as the C side takes it: vgg11, vgg11_bn, ..., resnet152, each also with -cifar."""
+def build_model(name, classes=10, channels=3, size=32, width=1.0, dropout_p=0.5, dropout_seed=0, inplace=False):
+    """name as the C side takes it: vgg11, vgg11_bn, ..., resnet152, each also with -cifar.
+    inplace=True: ReLU(inplace=True) and in-place residual additions, as torchvision."""
     if name not in model_names():
         raise ValueError("unknown model '%s' (known: %s)" % (name, ", ".join(model_names())))
     if channels not in (1, 3):
@@ -285,9 +297,9 @@ def build_model(name, classes=10, channels=3, size=32, width=1.0, dropout_p=0.5,
     if base.startswith("vgg"):
         bn = base.endswith("_bn")
         cfg = VGG_CFGS[base[:-3] if bn else base]
-        return VGG(cfg, bn, cifar, classes, channels, size, width, dropout_p, dropout_seed)
+        return VGG(cfg, bn, cifar, classes, channels, size, width, dropout_p, dropout_seed, inplace)
     block, layers = RESNET_CFGS[base]
-    return ResNet(block, layers, cifar, classes, channels, width)
+    return ResNet(block, layers, cifar, classes, channels, width, inplace)
 
 
 def layer_kind(m):
