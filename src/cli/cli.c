@@ -3,10 +3,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli_internal.h"
 #include "config.h"
+#include "models/model.h"
 #include "nn/nn.h"
+#include "util/datadir.h"
 #include "util/err.h"
 
 static const struct {
@@ -42,6 +45,12 @@ int cli_parse(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos,
   return 0;
 }
 
+const char *cli_config_path(const char *path, char *buf, size_t cap) {
+  if (path[0] == '/' || access(path, F_OK) == 0) return path;
+  mpsl_data_file(path, buf, cap);
+  return access(buf, F_OK) == 0 ? buf : path;
+}
+
 int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, const char *extra_help) {
   int npos = 0;
   char *pos[2];
@@ -50,7 +59,8 @@ int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, 
   if (rc == 0 && npos > 1) rc = mpsl_fail("expected at most one CONFIG.ini, got '%s' and '%s'", pos[0], pos[1]);
   if (rc == 0) {
     mpsl_opts_defaults(s, cfg);
-    if (npos == 1) rc = mpsl_opts_parse_file(s, cfg, pos[0]);
+    char shipped[2 * MPSL_PATH_MAX];
+    if (npos == 1) rc = mpsl_opts_parse_file(s, cfg, cli_config_path(pos[0], shipped, sizeof shipped));
     if (rc == 0) rc = mpsl_opts_parse_argv(s, cfg, argc, argv, &npos, pos, 2);
   }
   if (rc == 1) {

@@ -21,9 +21,13 @@ int cmd_plan(int argc, char **argv);
 /* Parses argv into cfg with the table; prints help or the one-line error.
  * Returns 0 to go on, or the exit status to return (0 after --help). */
 int cli_parse(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos, char **pos, int maxpos);
+/* A CONFIG.ini argument: a relative path that does not exist here is looked for in mpsl's
+ * data directory too (util/datadir.h), so `mpsl run experiments/demo.ini` runs the shipped
+ * demo from anywhere, as csv:datasets/... does for tables. path itself, or buf. */
+const char *cli_config_path(const char *path, char *buf, size_t cap);
 /* The command line of a command that reads a configuration file (run, simulate, estimate,
- * plan): CONFIG.ini, wherever it stands among the arguments, is read first, then flags and
- * --set override it; bad flags are reported before the file is read. 1 after printing
+ * plan): CONFIG.ini (cli_config_path), wherever it stands among the arguments, is read
+ * first, then flags and --set override it; bad flags are reported before the file is read. 1 after printing
  * --help (the table, then extra_help), 0, or -1 with mpsl_fail (required keys checked). */
 int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, const char *extra_help);
 /* Prints "mpsl CMD: error: <recorded message>" and returns 1. */

@@ -52,7 +52,8 @@ typedef struct {
   mpsl_device *dev; /* (n) */
 } mpsl_devices;
 
-/* The catalogue that ships with mpsl: experiments/devices.ini of the source tree. */
+/* The catalogue that ships with mpsl: experiments/devices.ini of its data directory
+ * (util/datadir.h: the source tree of a build, $(pkgdatadir) of an install). */
 const char *mpsl_devices_default_path(void);
 
 /* Appends the devices of an ini file to c (start from a zeroed mpsl_devices). A device
