@@ -1,6 +1,6 @@
 #!/bin/sh
-# make install into a staging directory (DESTDIR) puts the binary, the data under
-# $(pkgdatadir) and the documentation in place; the installed mpsl, run from another
+# make install into a staging directory (DESTDIR) puts the binary, its man page, the data
+# under $(pkgdatadir) and the documentation in place; the installed mpsl, run from another
 # directory, reads its own device catalogue, layer tables and experiment files and nothing
 # of the source or build tree; the installed sweep and reproduce tools run on them; a copy of
 # the binary in an unrelated place falls back to the configured $(pkgdatadir); the build
@@ -8,6 +8,7 @@
 . "$(dirname "$0")/testlib.sh"
 unset MPSL_DATADIR MPSL
 : "${MAKE:=make}" "${MPSL_INSTALL_BINDIR:?}" "${MPSL_INSTALL_PKGDATADIR:?}" "${MPSL_INSTALL_DOCDIR:?}"
+: "${MPSL_INSTALL_MAN1DIR:?}"
 stage=$tmp/stage
 # the outer make's jobserver is not ours: a plain make, silent
 env -u MAKEFLAGS -u MFLAGS $MAKE -s -C "$MPSL_BUILDDIR" install DESTDIR="$stage" >"$tmp/install.log" 2>&1 ||
@@ -21,6 +22,10 @@ for f in experiments/devices.ini experiments/demo.ini experiments/emulate.ini ex
   datasets/edgesys/README.md plots/lib.sh; do
   [ -f "$data/$f" ] || fail "make install put no $data/$f"
 done
+cmp -s "$stage$MPSL_INSTALL_MAN1DIR/mpsl.1" "$MPSL_BUILDDIR/mpsl.1" ||
+  fail "make install put no copy of mpsl.1 at $stage$MPSL_INSTALL_MAN1DIR/mpsl.1"
+sed 's/\\-/-/g' "$stage$MPSL_INSTALL_MAN1DIR/mpsl.1" | grep -qF "$MPSL_INSTALL_PKGDATADIR/experiments/devices.ini" ||
+  fail "the installed man page does not name the installed catalogue $MPSL_INSTALL_PKGDATADIR/experiments/devices.ini"
 for f in README.md docs/run.md docs/results.md docs/img/fig1_round_time.png; do
   [ -f "$stage$MPSL_INSTALL_DOCDIR/$f" ] || fail "make install put no $stage$MPSL_INSTALL_DOCDIR/$f"
 done

@@ -27,10 +27,13 @@
 #include "util/cpu.h"
 #include "util/err.h"
 
-static const char actions_help[] =
-    "  --ranks       print the number of ranks (mpirun -np) the configuration needs, and exit\n"
-    "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n"
-    "  --memory      print what every rank will hold and whether it fits its device (no MPI job), and exit\n";
+const cli_flag cmd_run_flags[] = {
+    {"--ranks", "print the number of ranks (mpirun -np) the configuration needs, and exit"},
+    {"--reference", "train the same rounds unsplit in one process (no MPI job) and save the model"},
+    {"--memory", "print what every rank will hold and whether it fits its device (no MPI job), and exit"},
+    {NULL, NULL},
+};
+const mpsl_optset *cmd_run_opts(void) { return &sl_config_opts; }
 
 /* CONFIG.ini (wherever it stands) is read first; flags and --set override it. --ranks,
  * --memory and --reference are actions, not configuration, and are taken out of the arguments. */
@@ -48,7 +51,7 @@ static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference
     else
       rest[n++] = argv[i];
   }
-  int rc = cli_parse_with_file(&sl_config_opts, c, n, rest, actions_help);
+  int rc = cli_parse_with_file(&sl_config_opts, c, n, rest, cmd_run_flags);
   free(rest);
   return rc;
 }

@@ -50,6 +50,8 @@ static const mpsl_optset device_opts = {
 
 static const char REF_PREFIX[] = "ref_step_";
 
+const mpsl_optset *mpsl_device_keys(void) { return &device_opts; }
+
 const char *mpsl_devices_default_path(void) {
   static char path[MPSL_PATH_MAX];
   return mpsl_data_file("experiments/devices.ini", path, sizeof path);
