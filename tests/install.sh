@@ -24,7 +24,7 @@ for f in experiments/devices.ini experiments/demo.ini experiments/emulate.ini ex
 done
 cmp -s "$stage$MPSL_INSTALL_MAN1DIR/mpsl.1" "$MPSL_BUILDDIR/mpsl.1" ||
   fail "make install put no copy of mpsl.1 at $stage$MPSL_INSTALL_MAN1DIR/mpsl.1"
-sed 's/\\-/-/g' "$stage$MPSL_INSTALL_MAN1DIR/mpsl.1" | grep -qF "$MPSL_INSTALL_PKGDATADIR/experiments/devices.ini" ||
+sed 's/\\-/-/g; s/\\[:%&]//g' "$stage$MPSL_INSTALL_MAN1DIR/mpsl.1" | grep -qF "$MPSL_INSTALL_PKGDATADIR/experiments/devices.ini" ||
   fail "the installed man page does not name the installed catalogue $MPSL_INSTALL_PKGDATADIR/experiments/devices.ini"
 for f in README.md docs/run.md docs/results.md docs/img/fig1_round_time.png; do
   [ -f "$stage$MPSL_INSTALL_DOCDIR/$f" ] || fail "make install put no $stage$MPSL_INSTALL_DOCDIR/$f"

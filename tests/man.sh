@@ -53,7 +53,7 @@ done <"$tmp/commands" | sort >"$tmp/from-help"
 
 # The same entries from the page: .SS "mpsl CMD", then .TP, the tag, the facts, .br, the help;
 # a command that takes the keys of another says so and gets that command's entries.
-sed 's/\\-/-/g; s/\\&//g; s/\\(dq/"/g; s/\\e/\\/g' "$page" | awk '
+sed 's/\\-/-/g; s/\\[&:%]//g; s/\\(dq/"/g; s/\\e/\\/g' "$page" | awk '
   function flush() { if (tag != "") { printf "%s\t%s\t%s\t%s\n", cmd, tag, facts, h; n[cmd]++ } tag = "" }
   /^\.S[SH] / { flush(); cmd = ""; stage = 0 }
   /^\.SS "mpsl / { cmd = $3; sub(/"$/, "", cmd); next }

@@ -40,12 +40,26 @@ static void item(FILE *f, const char *tag, const char *text) {
   fputc('\n', f);
 }
 
+/* A path on a line of its own, not hyphenated, with a break point after every '/': a long
+ * prefix must not overrun the line. */
+static void path_text(FILE *f, const char *path) {
+  char seg[4096];
+  fputs("\\&\\%", f);
+  for (const char *p = path; *p;) {
+    size_t n = strcspn(p, "/");
+    snprintf(seg, sizeof seg, "%.*s", (int)n, p);
+    mpsl_roff_escape(seg, f);
+    p += n;
+    if (*p == '/') fputs("/\\:", f), p++;
+  }
+}
+
 /* .TP entry whose tag is a path under a directory */
 static void file_item(FILE *f, const char *dir, const char *rel, const char *text) {
   char tag[4096];
   snprintf(tag, sizeof tag, "%s/%s", dir, rel);
   fputs(".TP\n.I \"", f);
-  mpsl_roff_text(tag, f);
+  path_text(f, tag);
   fputs("\"\n", f);
   mpsl_roff_text(text, f);
   fputc('\n', f);
@@ -128,7 +142,7 @@ void cli_man(FILE *f) {
   fputc('\n', f);
   mpsl_opts_man(mpsl_device_keys(), f, true);
 
-  fputs(".SH FILES\n", f);
+  fputs(".SH FILES\n.ad l\n", f); /* paths do not justify */
   file_item(f, MPSL_PKGDATADIR, "experiments/devices.ini", "the device catalogue");
   file_item(f, MPSL_PKGDATADIR, "experiments/demo.ini",
             "the demo: 4 data owners, 2 compute nodes, vgg11-cifar on Fashion-MNIST");
@@ -144,13 +158,15 @@ void cli_man(FILE *f) {
   para(f,
        "These are in the data directory: $MPSL_DATADIR when set; else, for a binary of a build tree, the "
        "source tree named by the file mpsl.datadir beside it; else, for an installed binary moved with its "
-       "prefix, X/share/mpsl beside X/bin; else " MPSL_PKGDATADIR ".");
+       "prefix, X/share/mpsl beside X/bin; else");
+  path_text(f, MPSL_PKGDATADIR);
+  fputs(".\n", f);
   item(f, "profiles/",
        "host profiles measured on first use (the key profile_dir), relative to the current "
        "directory");
   item(f, "/usr/share/datasets/fashion-mnist/", "the default dataset (Debian's dataset-fashion-mnist)");
 
-  fputs(".SH ENVIRONMENT\n", f);
+  fputs(".ad b\n.SH ENVIRONMENT\n", f);
   item(f, "MPSL_DATADIR", "the data directory, instead of the one found from the binary (FILES)");
   item(f, "SLURM_CPUS_PER_TASK", "threads per rank under Slurm when the key threads is 0");
   item(f, "OMPI_ALLOW_RUN_AS_ROOT, OMPI_ALLOW_RUN_AS_ROOT_CONFIRM",
@@ -178,11 +194,13 @@ void cli_man(FILE *f) {
       f);
   fputs("\n.fi\n", f);
 
-  fputs(".SH SEE ALSO\n.BR mpirun (1),\n.BR h5dump (1),\n.BR gnuplot (1).\n", f);
+  fputs(".SH SEE ALSO\n.ad l\n.BR mpirun (1),\n.BR h5dump (1),\n.BR gnuplot (1).\n", f);
   fputs(".PP\n", f);
   mpsl_roff_text(
       "The README and the pages of docs/ (run.md: the configuration and the roles; results.md: the "
-      "results file; timing.md, simulate.md, plan.md, memory.md, sweeps.md, cluster.md) in " MPSL_DOCDIR ".",
+      "results file; timing.md, simulate.md, plan.md, memory.md, sweeps.md, cluster.md) in",
       f);
   fputc('\n', f);
+  path_text(f, MPSL_DOCDIR);
+  fputs(".\n", f);
 }

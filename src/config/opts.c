@@ -747,7 +747,7 @@ void mpsl_opts_help(const mpsl_optset *s, FILE *f) {
 
 /* ---- the man page --------------------------------------------------------------------- */
 
-static void roff_escape(const char *text, FILE *f) {
+void mpsl_roff_escape(const char *text, FILE *f) {
   for (const char *p = text; *p; p++) {
     if (*p == '\\')
       fputs("\\e", f);
@@ -764,7 +764,7 @@ static void roff_escape(const char *text, FILE *f) {
 
 void mpsl_roff_text(const char *text, FILE *f) {
   fputs("\\&", f);
-  roff_escape(text, f);
+  mpsl_roff_escape(text, f);
 }
 
 void mpsl_opts_man(const mpsl_optset *s, FILE *f, bool as_ini) {
@@ -775,24 +775,24 @@ void mpsl_opts_man(const mpsl_optset *s, FILE *f, bool as_ini) {
     fputs(".TP\n", f);
     if (as_ini) {
       fputs(".BI \"", f);
-      roff_escape(o->key, f);
+      mpsl_roff_escape(o->key, f);
       fputs(" = \" \"", f);
       const char *arg = o->type == MPSL_OPT_BOOL   ? "true|false"
                         : o->type == MPSL_OPT_ENUM ? o->choices
                                                    : placeholder(o) + 1;
-      roff_escape(arg, f);
+      mpsl_roff_escape(arg, f);
       fputs("\"\n", f);
     } else if (o->type == MPSL_OPT_BOOL) {
       fputs(".BR \"\\-\\-", f);
-      roff_escape(o->key, f);
+      mpsl_roff_escape(o->key, f);
       fputs("\" \", \" \"\\-\\-no\\-", f);
-      roff_escape(o->key, f);
+      mpsl_roff_escape(o->key, f);
       fputs("\"\n", f);
     } else {
       fputs(".BI \"\\-\\-", f);
-      roff_escape(o->key, f);
+      mpsl_roff_escape(o->key, f);
       fputs("\" \" ", f);
-      roff_escape(o->type == MPSL_OPT_ENUM ? o->choices : placeholder(o) + 1, f);
+      mpsl_roff_escape(o->type == MPSL_OPT_ENUM ? o->choices : placeholder(o) + 1, f);
       fputs("\"\n", f);
     }
     key_facts(o, desc, sizeof desc);

@@ -116,8 +116,9 @@ void mpsl_opts_help(const mpsl_optset *s, FILE *f);
  * help line as mpsl_opts_help), in table order; as_ini: written "key = TYPE", as in a
  * file of [sections] (the device catalogue), rather than as a flag. */
 void mpsl_opts_man(const mpsl_optset *s, FILE *f, bool as_ini);
-/* text for roff: '\' and '-' escaped, and every line started with \& so none is read as a
- * request. */
+/* text for roff: '\', '-' and '"' escaped; mpsl_roff_text also starts every line with \& so
+ * none is read as a request. */
+void mpsl_roff_escape(const char *text, FILE *f);
 void mpsl_roff_text(const char *text, FILE *f);
 /* The resolved configuration, one "prefix key = value" line per key. */
 void mpsl_opts_print(const mpsl_optset *s, const void *cfg, FILE *f, const char *prefix);
