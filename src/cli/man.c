@@ -65,6 +65,8 @@ static void file_item(FILE *f, const char *dir, const char *rel, const char *tex
   fputc('\n', f);
 }
 
+/* One command: its usage and summary, its keys (or a pointer to the command that listed the
+ * same table first), then its flags outside the table. */
 static void command(FILE *f, const cli_command *c, const cli_command *first_with_keys) {
   const mpsl_optset *s = c->opts();
   fprintf(f, ".SS \"mpsl %s", c->name);
@@ -78,8 +80,9 @@ static void command(FILE *f, const cli_command *c, const cli_command *first_with
   if (first_with_keys) {
     fprintf(f, ".PP\nIt takes every key of\n.BR \"mpsl %s\" ,\nabove", first_with_keys->name);
     fputs(c->flags ? ", and:\n" : ".\n", f);
+  } else {
+    mpsl_opts_man(s, f, false);
   }
-  if (!first_with_keys) mpsl_opts_man(s, f, false);
   for (const cli_flag *x = c->flags; x && x->flag; x++) item(f, x->flag, x->help);
 }
 
