@@ -4,8 +4,10 @@
 # Skipped outside a git checkout (the tree of a tarball), where git knows nothing.
 . "$(dirname "$0")/testlib.sh"
 : "${MAKE:=make}"
-if ! command -v git >/dev/null 2>&1 || ! git -C "$MPSL_SRCDIR" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-  echo "skip: $MPSL_SRCDIR is not a git checkout"
+# (a tarball unpacked inside some checkout is not one: its top is elsewhere)
+top=$(git -C "$MPSL_SRCDIR" rev-parse --show-toplevel 2>/dev/null) || top=
+if [ -z "$top" ] || [ "$(cd "$top" && pwd -P)" != "$(cd "$MPSL_SRCDIR" && pwd -P)" ]; then
+  echo "skip: $MPSL_SRCDIR is not the top of a git checkout"
   exit 77
 fi
 d=$tmp/mpsl-dist
