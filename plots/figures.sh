@@ -2,14 +2,18 @@
 # Every figure of the README: runs each sweep of experiments/sweeps (skipping points whose
 # results exist) and draws its figures. What `make figures` runs.
 #   plots/figures.sh MPSL_BINARY [RESULTS_DIR [FIG_DIR]]
-# RESULTS_DIR defaults to results/sweeps, FIG_DIR to docs/img, both in the source tree;
+# RESULTS_DIR defaults to results/sweeps, FIG_DIR to docs/img, both in the source tree
+# (installed: results/sweeps and results/figures of the current directory);
 # host profiles are cached in RESULTS_DIR/../profiles. Exit 1 if any point or figure failed
 # (the others are still made).
 set -u
 src=$(cd "$(dirname "$0")/.." && pwd)
 mpsl=${1:?usage: plots/figures.sh MPSL_BINARY [RESULTS_DIR [FIG_DIR]]}
-res=${2:-$src/results/sweeps}
-fig=${3:-$src/docs/img}
+if [ -f "$src/configure.ac" ]; then
+  res=${2:-$src/results/sweeps} fig=${3:-$src/docs/img}
+else
+  res=${2:-$PWD/results/sweeps} fig=${3:-$PWD/results/figures}
+fi
 mkdir -p "$res" "$fig" || exit 1
 res=$(cd "$res" && pwd)
 prof=$(dirname "$res")/profiles

@@ -3,32 +3,36 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli_internal.h"
 #include "config.h"
+#include "models/model.h"
 #include "nn/nn.h"
+#include "util/datadir.h"
 #include "util/err.h"
 
-static const struct {
-  const char *name;
-  int (*run)(int, char **);
-  const char *summary;
-} commands[] = {
-    {"layers", cmd_layers, "print a model's layer table (cut points refer to it)"},
-    {"train", cmd_train, "train a model in one process, unsplit or cut into parts"},
-    {"bench", cmd_bench, "time a training step and report GFLOP/s"},
-    {"profile", cmd_profile, "measure per-layer times and bytes of a model on this host (a profile)"},
-    {"run", cmd_run, "run MP-SL over MPI (mpirun -np $(mpsl run --ranks CONFIG) mpsl run CONFIG)"},
-    {"report", cmd_report, "summarise a results file of mpsl run (or --csv TABLE)"},
-    {"simulate", cmd_simulate, "simulate MP-SL in virtual time (discrete events) from a host profile"},
-    {"estimate", cmd_estimate, "the closed-form (EdgeSys) round time of a configuration"},
-    {"plan", cmd_plan, "the cuts, hops and data-owner distribution that minimise the pipeline period"},
+const cli_command cli_commands[] = {
+    {"layers", cmd_layers, "print a model's layer table (cut points refer to it)", cmd_layers_opts, NULL},
+    {"train", cmd_train, "train a model in one process, unsplit or cut into parts", cmd_train_opts, NULL},
+    {"bench", cmd_bench, "time a training step and report GFLOP/s", cmd_bench_opts, NULL},
+    {"profile", cmd_profile, "measure per-layer times and bytes of a model on this host (a profile)", cmd_profile_opts,
+     NULL},
+    {"run", cmd_run, "run MP-SL over MPI (mpirun -np $(mpsl run --ranks CONFIG) mpsl run CONFIG)", cmd_run_opts,
+     cmd_run_flags},
+    {"report", cmd_report, "summarise a results file of mpsl run (or --csv TABLE)", cmd_report_opts, NULL},
+    {"simulate", cmd_simulate, "simulate MP-SL in virtual time (discrete events) from a host profile",
+     cmd_simulate_opts, NULL},
+    {"estimate", cmd_estimate, "the closed-form (EdgeSys) round time of a configuration", cmd_estimate_opts,
+     cmd_estimate_flags},
+    {"plan", cmd_plan, "the cuts, hops and data-owner distribution that minimise the pipeline period", cmd_plan_opts,
+     cmd_plan_flags},
 };
+const int cli_ncommands = (int)(sizeof cli_commands / sizeof cli_commands[0]);
 
 static void usage(FILE *f) {
   fprintf(f, "usage: mpsl COMMAND [options]   (mpsl COMMAND --help for its options)\n\ncommands:\n");
-  for (unsigned i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  for (int i = 0; i < cli_ncommands; i++) fprintf(f, "  %-8s %s\n", cli_commands[i].name, cli_commands[i].summary);
 }
 
 int cli_parse(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos, char **pos, int maxpos) {
@@ -42,7 +46,13 @@ int cli_parse(const mpsl_optset *s, void *cfg, int argc, char **argv, int *npos,
   return 0;
 }
 
-int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, const char *extra_help) {
+const char *cli_config_path(const char *path, char *buf, size_t cap) {
+  if (path[0] == '/' || access(path, F_OK) == 0) return path;
+  mpsl_data_file(path, buf, cap);
+  return access(buf, F_OK) == 0 ? buf : path;
+}
+
+int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, const cli_flag *extra) {
   int npos = 0;
   char *pos[2];
   mpsl_opts_defaults(s, cfg);
@@ -50,12 +60,13 @@ int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, 
   if (rc == 0 && npos > 1) rc = mpsl_fail("expected at most one CONFIG.ini, got '%s' and '%s'", pos[0], pos[1]);
   if (rc == 0) {
     mpsl_opts_defaults(s, cfg);
-    if (npos == 1) rc = mpsl_opts_parse_file(s, cfg, pos[0]);
+    char shipped[2 * MPSL_PATH_MAX];
+    if (npos == 1) rc = mpsl_opts_parse_file(s, cfg, cli_config_path(pos[0], shipped, sizeof shipped));
     if (rc == 0) rc = mpsl_opts_parse_argv(s, cfg, argc, argv, &npos, pos, 2);
   }
   if (rc == 1) {
     mpsl_opts_help(s, stdout);
-    if (extra_help) fputs(extra_help, stdout);
+    for (const cli_flag *x = extra; x && x->flag; x++) printf("  %-13s %s\n", x->flag, x->help);
     return 1;
   }
   if (rc < 0 || mpsl_opts_check_required(s, cfg)) return -1;
@@ -68,6 +79,11 @@ int cli_error(const char *cmd) {
 }
 
 int mpsl_main(int argc, char **argv) {
+  /* mpsl help --man: the man page, which the build writes into mpsl.1 (not listed by usage) */
+  if (argc == 3 && !strcmp(argv[1], "help") && !strcmp(argv[2], "--man")) {
+    cli_man(stdout);
+    return fflush(stdout) == 0 ? 0 : 1;
+  }
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
@@ -77,11 +93,11 @@ int mpsl_main(int argc, char **argv) {
     return 0;
   }
   static char program[64];
-  for (unsigned i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (!strcmp(argv[1], commands[i].name)) {
-      snprintf(program, sizeof program, "mpsl %s", commands[i].name);
+  for (int i = 0; i < cli_ncommands; i++)
+    if (!strcmp(argv[1], cli_commands[i].name)) {
+      snprintf(program, sizeof program, "mpsl %s", cli_commands[i].name);
       mpsl_set_program(program); /* the library's messages say which command they come from */
-      return commands[i].run(argc - 2, argv + 2);
+      return cli_commands[i].run(argc - 2, argv + 2);
     }
   fprintf(stderr, "mpsl: error: unknown command '%s' (mpsl --help lists the commands)\n", argv[1]);
   return 2;

@@ -32,6 +32,7 @@ static const mpsl_opt keys[] = {
 };
 static const mpsl_optset opts = {
     "bench", NULL, "Time a training step and report GFLOP/s.", keys, MPSL_NOPTS(keys), offsetof(bench_cfg, given)};
+const mpsl_optset *cmd_bench_opts(void) { return &opts; }
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;

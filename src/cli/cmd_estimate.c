@@ -9,6 +9,22 @@
 #include "plan/resolve.h"
 #include "util/err.h"
 
+const cli_flag cmd_estimate_flags[] = {
+    {"--csv", "print one header line of term names and one row of values"},
+    {NULL, NULL},
+};
+
+/* the keys of mpsl run, under this command's name */
+const mpsl_optset *cmd_estimate_opts(void) {
+  static mpsl_optset o;
+  if (!o.name) {
+    o = sl_config_opts;
+    o.name = "estimate";
+    o.summary = "The closed-form (EdgeSys'25) round time of the configuration of mpsl run.";
+  }
+  return &o;
+}
+
 int cmd_estimate(int argc, char **argv) {
   char **rest = mpsl_xmalloc((size_t)(argc + 1) * sizeof *rest, "arguments");
   int n = 0, csv = 0;
@@ -19,11 +35,7 @@ int cmd_estimate(int argc, char **argv) {
       rest[n++] = argv[i];
   }
   emu_input in = {0};
-  mpsl_optset o = sl_config_opts; /* the keys of mpsl run, under this command's name */
-  o.name = "estimate";
-  o.summary = "The closed-form (EdgeSys'25) round time of the configuration of mpsl run.";
-  int rc = cli_parse_with_file(&o, &in.c, n, rest,
-                               "  --csv         print one header line of term names and one row of values\n");
+  int rc = cli_parse_with_file(cmd_estimate_opts(), &in.c, n, rest, cmd_estimate_flags);
   free(rest);
   if (rc > 0) return 0;
   if (rc < 0) return cli_error("estimate");

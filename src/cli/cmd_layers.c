@@ -24,6 +24,7 @@ static const mpsl_opt keys[] = {
 };
 static const mpsl_optset opts = {"layers", "MODEL",          "Print the layer table of MODEL: " MPSL_MODEL_HELP ".",
                                  keys,     MPSL_NOPTS(keys), offsetof(layers_cfg, given)};
+const mpsl_optset *cmd_layers_opts(void) { return &opts; }
 
 static void human(char *buf, size_t n, double v) {
   const char *u[] = {"", "K", "M", "G", "T"};

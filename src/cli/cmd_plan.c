@@ -124,6 +124,25 @@ static void distribute(const emu_input *in) {
   free(n);
 }
 
+const cli_flag cmd_plan_flags[] = {
+    {"--max-hops N",
+     "also plan every number of hops from 1 to N and rank them by the closed form's round time (default: hops)"},
+    {NULL, NULL},
+};
+
+/* the keys of mpsl run, under this command's name */
+const mpsl_optset *cmd_plan_opts(void) {
+  static mpsl_optset o;
+  if (!o.name) {
+    o = sl_config_opts;
+    o.name = "plan";
+    o.summary =
+        "The cuts (and hops, and data owners per pipeline) that minimise the pipeline period of the configuration of "
+        "mpsl run within its memory caps.";
+  }
+  return &o;
+}
+
 int cmd_plan(int argc, char **argv) {
   char **rest = mpsl_xmalloc((size_t)(argc + 1) * sizeof *rest, "arguments");
   int n = 0, max_hops = 0;
@@ -138,14 +157,7 @@ int cmd_plan(int argc, char **argv) {
     }
   }
   emu_input in = {0};
-  mpsl_optset o = sl_config_opts; /* the keys of mpsl run, under this command's name */
-  o.name = "plan";
-  o.summary =
-      "The cuts (and hops, and data owners per pipeline) that minimise the pipeline period of the configuration of "
-      "mpsl run within its memory caps.";
-  int rc = cli_parse_with_file(&o, &in.c, n, rest,
-                               "  --max-hops N  also plan every number of hops from 1 to N and rank them by the "
-                               "closed form's round time (default: hops)\n");
+  int rc = cli_parse_with_file(cmd_plan_opts(), &in.c, n, rest, cmd_plan_flags);
   free(rest);
   if (rc > 0) return 0;
   if (rc < 0) return cli_error("plan");

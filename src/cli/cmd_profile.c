@@ -56,6 +56,7 @@ static const mpsl_optset opts = {"profile",
                                  keys,
                                  MPSL_NOPTS(keys),
                                  offsetof(profile_cfg, given)};
+const mpsl_optset *cmd_profile_opts(void) { return &opts; }
 
 static void print_devices(const mpsl_devices *c, const mpsl_profile *p, FILE *f) {
   fprintf(f, "devices: one step of the whole model (%s, batch %d) = host step / speed\n", p->model, p->batch);

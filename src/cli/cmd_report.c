@@ -20,6 +20,7 @@ static const mpsl_opt keys[] = {
 };
 static const mpsl_optset opts = {"report", "RESULTS.h5",     "Summarise the results file of mpsl run.",
                                  keys,     MPSL_NOPTS(keys), offsetof(report_cfg, given)};
+const mpsl_optset *cmd_report_opts(void) { return &opts; }
 
 static int csv(const char *path, mpsl_res_table t) {
   void *rows;

@@ -28,12 +28,16 @@
 #include "util/cpu.h"
 #include "util/err.h"
 
-static const char actions_help[] =
-    "  --ranks       print the number of ranks (mpirun -np) the configuration needs, and exit\n"
-    "  --reference   train the same rounds unsplit in one process (no MPI job) and save the model\n"
-    "  --memory      print what every rank will hold and whether it fits its device (no MPI job), and exit\n"
-    "  --resume FILE go on with the run of results file FILE after the last round of its checkpoint FILE.ckpt,\n"
-    "                with the configuration stored in FILE (with --ranks: the ranks it needs)\n";
+const cli_flag cmd_run_flags[] = {
+    {"--ranks", "print the number of ranks (mpirun -np) the configuration needs, and exit"},
+    {"--reference", "train the same rounds unsplit in one process (no MPI job) and save the model"},
+    {"--memory", "print what every rank will hold and whether it fits its device (no MPI job), and exit"},
+    {"--resume FILE",
+     "go on with the run of results file FILE after the last round of its checkpoint FILE.ckpt, with the "
+     "configuration stored in FILE (with --ranks: the ranks it needs)"},
+    {NULL, NULL},
+};
+const mpsl_optset *cmd_run_opts(void) { return &sl_config_opts; }
 
 /* CONFIG.ini (wherever it stands) is read first; flags and --set override it. --ranks,
  * --memory and --reference are actions, not configuration, and are taken out of the arguments. */
@@ -56,7 +60,7 @@ static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference
   }
   int rc = 0;
   if (!*resume)
-    rc = cli_parse_with_file(&sl_config_opts, c, n, rest, actions_help);
+    rc = cli_parse_with_file(&sl_config_opts, c, n, rest, cmd_run_flags);
   else if (n > 0 || *reference || *memory)
     rc = mpsl_fail("command line: --resume %s takes the configuration from the file: expected nothing but --ranks "
                    "beside it, got '%s'",

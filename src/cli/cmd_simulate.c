@@ -9,6 +9,8 @@
 #include "sim/sim.h"
 #include "util/err.h"
 
+const mpsl_optset *cmd_simulate_opts(void) { return sim_config_opts(); }
+
 /* CONFIG.ini (wherever it stands) is read first; flags and --set override it. */
 static int parse(sl_config *c, int argc, char **argv) {
   const mpsl_optset *o = sim_config_opts();

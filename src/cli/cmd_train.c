@@ -60,6 +60,7 @@ static const mpsl_optset opts = {"train",
                                  keys,
                                  MPSL_NOPTS(keys),
                                  offsetof(train_cfg, given)};
+const mpsl_optset *cmd_train_opts(void) { return &opts; }
 
 int cmd_train(int argc, char **argv) {
   train_cfg c;

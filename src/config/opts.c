@@ -722,6 +722,20 @@ static const char *zero_text(const mpsl_opt *o) {
   return "none";
 }
 
+/* "required" or "default 128", then ", at most N characters" for strings and the range:
+ * what --help and the man page say of a key besides its flag and help line. */
+static void key_facts(const mpsl_opt *o, char *buf, size_t n) {
+  char range[96], len[48] = "";
+  range_text(o, range, sizeof range);
+  if (o->type == MPSL_OPT_STRING) snprintf(len, sizeof len, ", at most %zu characters", o->size - 1);
+  if (o->flags & MPSL_OPT_REQUIRED)
+    snprintf(buf, n, "required%s%s", len, range);
+  else if (o->def && o->type == MPSL_OPT_STRING)
+    snprintf(buf, n, "default \"%s\"%s%s", o->def, len, range);
+  else
+    snprintf(buf, n, "default %s%s%s", o->def ? o->def : zero_text(o), len, range);
+}
+
 void mpsl_opts_help(const mpsl_optset *s, FILE *f) {
   fprintf(f, "usage: mpsl %s [--KEY VALUE | --KEY=VALUE | --set KEY=VALUE | --config FILE]...%s%s\n", s->name,
           s->args ? " " : "", s->args ? s->args : "");
@@ -729,26 +743,76 @@ void mpsl_opts_help(const mpsl_optset *s, FILE *f) {
   fputs("\noptions:\n", f);
   for (int i = 0; i < s->n; i++) {
     const mpsl_opt *o = &s->opts[i];
-    char flag[256], range[96];
+    char flag[256], desc[512];
     if (o->type == MPSL_OPT_BOOL)
       snprintf(flag, sizeof flag, "--%s, --no-%s", o->key, o->key);
     else if (o->type == MPSL_OPT_ENUM)
       snprintf(flag, sizeof flag, "--%s %s", o->key, o->choices);
     else
       snprintf(flag, sizeof flag, "--%s%s", o->key, placeholder(o));
-    range_text(o, range, sizeof range);
-    fprintf(f, "  %-30s ", flag);
-    if (o->flags & MPSL_OPT_REQUIRED)
-      fputs("required", f);
-    else if (o->def && o->type == MPSL_OPT_STRING)
-      fprintf(f, "default \"%s\"", o->def);
-    else
-      fprintf(f, "default %s", o->def ? o->def : zero_text(o));
-    if (o->type == MPSL_OPT_STRING) fprintf(f, ", at most %zu characters", o->size - 1);
-    fprintf(f, "%s\n      %s\n", range, o->help);
+    key_facts(o, desc, sizeof desc);
+    fprintf(f, "  %-30s %s\n      %s\n", flag, desc, o->help);
   }
   fprintf(f, "  %-30s %s\n", "--set KEY=VALUE", "set any key above");
   fprintf(f, "  %-30s %s\n", "--config FILE", "read KEY = VALUE lines; later arguments override them");
   fprintf(f, "  %-30s %s\n", "-h, --help", "show this help");
   fputs("In keys '-' and '_' are interchangeable.\n", f);
+}
+
+/* ---- the man page --------------------------------------------------------------------- */
+
+void mpsl_roff_escape(const char *text, FILE *f) {
+  for (const char *p = text; *p; p++) {
+    if (*p == '\\')
+      fputs("\\e", f);
+    else if (*p == '-')
+      fputs("\\-", f);
+    else if (*p == '"')
+      fputs("\\(dq", f);
+    else if (*p == '\n')
+      fputs("\n\\&", f);
+    else
+      fputc(*p, f);
+  }
+}
+
+void mpsl_roff_text(const char *text, FILE *f) {
+  fputs("\\&", f);
+  mpsl_roff_escape(text, f);
+}
+
+void mpsl_opts_man(const mpsl_optset *s, FILE *f, bool as_ini) {
+  for (int i = 0; i < s->n; i++) {
+    const mpsl_opt *o = &s->opts[i];
+    char desc[512];
+    /* the tag: the flag in bold, its argument in italics, on the one line .TP takes */
+    fputs(".TP\n", f);
+    if (as_ini) {
+      fputs(".BI \"", f);
+      mpsl_roff_escape(o->key, f);
+      fputs(" = \" \"", f);
+      const char *arg = o->type == MPSL_OPT_BOOL   ? "true|false"
+                        : o->type == MPSL_OPT_ENUM ? o->choices
+                                                   : placeholder(o) + 1;
+      mpsl_roff_escape(arg, f);
+      fputs("\"\n", f);
+    } else if (o->type == MPSL_OPT_BOOL) {
+      fputs(".BR \"\\-\\-", f);
+      mpsl_roff_escape(o->key, f);
+      fputs("\" \", \" \"\\-\\-no\\-", f);
+      mpsl_roff_escape(o->key, f);
+      fputs("\"\n", f);
+    } else {
+      fputs(".BI \"\\-\\-", f);
+      mpsl_roff_escape(o->key, f);
+      fputs("\" \" ", f);
+      mpsl_roff_escape(o->type == MPSL_OPT_ENUM ? o->choices : placeholder(o) + 1, f);
+      fputs("\"\n", f);
+    }
+    key_facts(o, desc, sizeof desc);
+    mpsl_roff_text(desc, f);
+    fputs(".\n.br\n", f);
+    mpsl_roff_text(o->help, f);
+    fputc('\n', f);
+  }
 }

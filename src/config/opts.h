@@ -19,6 +19,7 @@
 #ifndef MPSL_CONFIG_OPTS_H
 #define MPSL_CONFIG_OPTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,6 +114,14 @@ int mpsl_opts_was_set(const mpsl_optset *s, const void *cfg, const char *key);
 
 /* Usage line, then each key: flag, type or choices, default, range, help. */
 void mpsl_opts_help(const mpsl_optset *s, FILE *f);
+/* The man page's entry of every key (roff: .TP, the flag, the same type, default, range and
+ * help line as mpsl_opts_help), in table order; as_ini: written "key = TYPE", as in a
+ * file of [sections] (the device catalogue), rather than as a flag. */
+void mpsl_opts_man(const mpsl_optset *s, FILE *f, bool as_ini);
+/* text for roff: '\', '-' and '"' escaped; mpsl_roff_text also starts every line with \& so
+ * none is read as a request. */
+void mpsl_roff_escape(const char *text, FILE *f);
+void mpsl_roff_text(const char *text, FILE *f);
 /* The resolved configuration, one "prefix key = value" line per key. */
 void mpsl_opts_print(const mpsl_optset *s, const void *cfg, FILE *f, const char *prefix);
 /* "[name]" and the print lines, malloc'd; mpsl_opts_parse_file reads it back to the

@@ -14,6 +14,7 @@
 
 #include "config/opts.h"
 #include "models/model.h"
+#include "util/datadir.h"
 #include "util/err.h"
 
 typedef struct {
@@ -49,7 +50,12 @@ static const mpsl_optset device_opts = {
 
 static const char REF_PREFIX[] = "ref_step_";
 
-const char *mpsl_devices_default_path(void) { return MPSL_SRCDIR "/experiments/devices.ini"; }
+const mpsl_optset *mpsl_device_keys(void) { return &device_opts; }
+
+const char *mpsl_devices_default_path(void) {
+  static char path[MPSL_PATH_MAX];
+  return mpsl_data_file("experiments/devices.ini", path, sizeof path);
+}
 
 int mpsl_parse_bytes(const char *text, int64_t *bytes) {
   while (isspace((unsigned char)*text)) text++;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config/opts.h"
 #include "emu/profile.h"
 
 #define MPSL_DEVICE_REFS 8
@@ -52,8 +53,13 @@ typedef struct {
   mpsl_device *dev; /* (n) */
 } mpsl_devices;
 
-/* The catalogue that ships with mpsl: experiments/devices.ini of the source tree. */
+/* The catalogue that ships with mpsl: experiments/devices.ini of its data directory
+ * (util/datadir.h: the source tree of a build, $(pkgdatadir) of an install). */
 const char *mpsl_devices_default_path(void);
+
+/* The fixed keys of a device section (the ref_step_<model>_b<batch> keys aside), for the
+ * man page. */
+const mpsl_optset *mpsl_device_keys(void);
 
 /* Appends the devices of an ini file to c (start from a zeroed mpsl_devices). A device
  * named like one loaded from an earlier file replaces it, so a user's file can redefine

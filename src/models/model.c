@@ -9,6 +9,7 @@
 
 #include "models/table.h"
 #include "models/zoo.h"
+#include "util/datadir.h"
 #include "util/err.h"
 
 void mpsl_model_opts_default(mpsl_model_opts *o) {
@@ -124,7 +125,8 @@ int zoo_finish(zoo_builder *b, mpsl_layer *l) {
 }
 
 /* csv:PATH: the rows of the table as layers. A relative PATH that does not exist here is
- * looked for in mpsl's own tree too, so csv:datasets/edgesys/vgg19.csv works from anywhere. */
+ * looked for in mpsl's data directory too (util/datadir.h: the source tree, or the installed
+ * $(pkgdatadir)), so csv:datasets/edgesys/vgg19.csv works from anywhere. */
 static int build_from_table(mpsl_model *m, const char *name, const mpsl_model_opts *o) {
   mpsl_table *t = mpsl_xcalloc(1, sizeof *t, "layer table");
   const char *path = name + strlen(MPSL_TABLE_PREFIX);
@@ -132,8 +134,8 @@ static int build_from_table(mpsl_model *m, const char *name, const mpsl_model_op
     free(t);
     return mpsl_fail("model = csv: names no file (expected csv:PATH, a layer table: docs/table.md)");
   }
-  char shipped[MPSL_PATH_MAX + sizeof MPSL_SRCDIR + 1];
-  snprintf(shipped, sizeof shipped, "%s/%s", MPSL_SRCDIR, path);
+  char shipped[2 * MPSL_PATH_MAX];
+  mpsl_data_file(path, shipped, sizeof shipped);
   if (path[0] != '/' && access(path, F_OK) != 0 && access(shipped, F_OK) == 0) path = shipped;
   if (mpsl_table_load(t, path)) {
     free(t);
