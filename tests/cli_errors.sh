@@ -66,8 +66,11 @@ expect "shape" -- train --model resnet18-cifar --width 0.125 --steps 1 --init "$
 
 # files a run writes at its end are checked before it starts (and by --ranks)
 expect "compute = profiled trains no model to save" -- run --ranks --set compute=profiled --set save_model="$tmp/m.h5"
-expect "save_model = $tmp/none/m.h5: cannot write into $tmp/none" -- run --ranks --set save_model="$tmp/none/m.h5"
-expect "output = $tmp/none/r.h5: cannot write into $tmp/none" -- run --ranks --set output="$tmp/none/r.h5"
+: >"$tmp/file"
+expect "save_model = $tmp/file/m.h5: $tmp/file is not a folder" -- run --ranks --set save_model="$tmp/file/m.h5"
+expect "output = $tmp/file/a/r.h5: $tmp/file is not a folder" -- run --ranks --set output="$tmp/file/a/r.h5"
+# a folder that does not exist yet is made when the file is written
+[ "$("$mpsl" run --ranks --set output="$tmp/new/deeper/r.h5")" = 7 ] || { echo "FAIL: --ranks with a new folder"; fail=$((fail + 1)); }
 
 echo "cli_errors: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

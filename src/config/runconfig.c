@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data/data.h"
@@ -275,19 +276,26 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   return 0;
 }
 
-/* A file the run will write at its end or every round: its folder must exist and take
- * files now, not after the last round. */
+/* A file the run will write every round or at its end: the nearest folder on its way that
+ * exists must take files (the others are made when it is written), now rather than after
+ * the last round. */
 static int writable_dir(const char *key, const char *path) {
   if (!path[0]) return 0;
   char dir[MPSL_PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  if (!slash)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == dir)
-    dir[1] = '\0';
-  else
-    *slash = '\0';
+  for (;;) {
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+      snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+      dir[1] = '\0';
+    else
+      *slash = '\0';
+    if (access(dir, F_OK) == 0 || !slash || slash == dir) break;
+  }
+  struct stat st;
+  if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+    return mpsl_fail("%s = %s: %s is not a folder (expected a path whose folders can be made)", key, path, dir);
   if (access(dir, W_OK | X_OK))
     return mpsl_fail("%s = %s: cannot write into %s (%s)", key, path, dir, strerror(errno));
   return 0;

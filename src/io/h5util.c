@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/err.h"
@@ -36,7 +37,28 @@ const char *h5_detail(void) {
   return buf;
 }
 
+int h5_make_parent(const char *path) {
+  char *dir = strdup(path);
+  if (!dir) MPSL_DIE("out of memory");
+  char *slash = strrchr(dir, '/');
+  int rc = 0;
+  if (slash && slash != dir) {
+    *slash = '\0';
+    for (char *s = dir + 1; !rc; s++)
+      if (*s == '/' || *s == '\0') {
+        char was = *s;
+        *s = '\0';
+        if (mkdir(dir, 0777) && errno != EEXIST) rc = mpsl_fail("%s: cannot create its folder %s (%s)", path, dir, strerror(errno));
+        *s = was;
+        if (!was) break;
+      }
+  }
+  free(dir);
+  return rc;
+}
+
 static int tmp_create(h5_tmpfile *w, const char *path, int unique) {
+  if (h5_make_parent(path)) return -1;
   size_t n = strlen(path) + 96;
   w->path = path;
   w->tmp = mpsl_xmalloc(n, "temporary file name");

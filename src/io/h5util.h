@@ -20,6 +20,10 @@ void quiet_end(const quiet_h5 *q);
 /* The most specific message on HDF5's current error stack, or "" if there is none. */
 const char *h5_detail(void);
 
+/* The folders on the way to file `path`, made where missing (mkdir -p of its folder). -1
+ * with mpsl_fail naming the folder. */
+int h5_make_parent(const char *path);
+
 /* A file written so that a failure never leaves one that looks complete: h5_tmp_create
  * makes PATH.tmp (errors quiet until finish), h5_tmp_finish closes it and renames it over
  * PATH when ok, or removes it. Both return 0, or -1 with mpsl_fail naming the file. */

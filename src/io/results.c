@@ -155,6 +155,7 @@ int mpsl_results_create(const char *path, const mpsl_res_attr *attrs, int n) {
   quiet_h5 q;
   quiet_begin(&q);
   int rc = -1;
+  if (h5_make_parent(path)) goto out;
   hid_t f = open_file(path, H5F_ACC_TRUNC);
   if (f < 0) {
     mpsl_fail("%s: cannot create the results file", path);
