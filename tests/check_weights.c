@@ -192,8 +192,13 @@ END_TEST
 START_TEST(test_err_save) {
   mpsl_named_tensor t[NT];
   make_set(t);
-  expect_fail(mpsl_weights_save("no-such-dir/w.h5", t, NT),
-              "no-such-dir/w.h5.tmp: cannot create (No such file or directory)");
+  /* the folders on the way are made; a file in the way is an error */
+  ck_assert_int_eq(mpsl_weights_save("new-dir/deeper/w.h5", t, NT), 0);
+  ck_assert(exists("new-dir/deeper/w.h5"));
+  FILE *f = fopen("afile", "w");
+  ck_assert_ptr_nonnull(f);
+  fclose(f);
+  expect_fail(mpsl_weights_save("afile/w.h5", t, NT), "afile/w.h5.tmp: cannot create (Not a directory)");
 
   /* a failed save leaves the previous file untouched and no temporary behind */
   ck_assert_int_eq(mpsl_weights_save("w.h5", t, 2), 0);

@@ -25,6 +25,7 @@ tmp, np = sys.argv[1], int(sys.argv[2])
 def same_table(r, name, csvpath):
     rows = list(csv.DictReader(open(csvpath)))
     t = getattr(r, name)
+    assert len(rows) > 0, "%s: no rows to compare" % name
     assert len(t) == len(rows), "%s: %d rows, the CSV %d" % (name, len(t), len(rows))
     for i, row in enumerate(rows):
         for k, v in row.items():

@@ -9,9 +9,11 @@
 . "$(dirname "$0")/testlib.sh"
 rounds() { "$mpsl" report --csv rounds "$1" | cut -d, -f"$2"; }
 
-check() { # name, model (save the model: yes or no), then the configuration
-  name=$1 save=$2
-  shift 2
+status() { h5dump -a status "$1" | sed -n 's/^ *(0): "\(.*\)"$/\1/p'; }
+
+check() { # name, model (save it: yes or no), the two stops, the rounds each resume goes on after, then the configuration
+  name=$1 save=$2 s1=$3 s2=$4 r1=$5 r2=$6
+  shift 6
   sa= sb=
   [ "$save" = yes ] && sa="--set save_model=$tmp/$name-a.model" sb="--set save_model=$tmp/$name-b.model"
   np=$("$mpsl" run --ranks "$@") || fail "$name: mpsl run --ranks"
@@ -19,18 +21,27 @@ check() { # name, model (save the model: yes or no), then the configuration
   $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set output="$tmp/$name-a.h5" $sa >"$tmp/$name-a.log" 2>&1 || { tail -5 "$tmp/$name-a.log"; fail "$name: the uninterrupted run"; }
   b=$tmp/$name-b.h5
   # shellcheck disable=SC2086
-  MPSL_ABORT_AFTER_ROUND=2 $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set output="$b" $sb >"$tmp/$name-b1.log" 2>&1 && fail "$name: the run did not stop after round 2"
-  grep -q 'MPSL_ABORT_AFTER_ROUND=2: stopped on purpose' "$tmp/$name-b1.log" || { tail -5 "$tmp/$name-b1.log"; fail "$name: no stop"; }
-  [ "$(rounds "$b" 1 | tail -n +2 | tr '\n' ' ')" = "1 2 " ] || fail "$name: after the stop the file has rounds $(rounds "$b" 1)"
+  MPSL_ABORT_AFTER_ROUND=$s1 $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set output="$b" $sb >"$tmp/$name-b1.log" 2>&1 &&
+    fail "$name: the run did not stop after round $s1"
+  grep -q "MPSL_ABORT_AFTER_ROUND=$s1: stopped on purpose" "$tmp/$name-b1.log" || { tail -5 "$tmp/$name-b1.log"; fail "$name: no stop"; }
+  [ "$(status "$b")" = "aborted: MPSL_ABORT_AFTER_ROUND=$s1: stopped on purpose" ] || fail "$name: status '$(status "$b")'"
+  [ "$(rounds "$b" 1 | tail -n +2 | tr '\n' ' ')" = "$(seq -s ' ' 1 "$s1") " ] ||
+    fail "$name: after the stop the file has rounds $(rounds "$b" 1 | tr '\n' ' ')"
   [ "$("$mpsl" run --ranks --resume "$b")" = "$np" ] || fail "$name: mpsl run --ranks --resume"
   # shellcheck disable=SC2086
-  MPSL_ABORT_AFTER_ROUND=4 $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$b" >"$tmp/$name-b2.log" 2>&1 &&
-    fail "$name: the resumed run did not stop after round 4"
-  grep -q "^# resuming $b after round 2 of 6" "$tmp/$name-b2.log" || { tail -5 "$tmp/$name-b2.log"; fail "$name: resume 1"; }
+  MPSL_ABORT_AFTER_ROUND=$s2 $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$b" >"$tmp/$name-b2.log" 2>&1 &&
+    fail "$name: the resumed run did not stop after round $s2"
+  grep -q "^# resuming $b after round $r1 of 6" "$tmp/$name-b2.log" || { tail -5 "$tmp/$name-b2.log"; fail "$name: resume 1"; }
   # shellcheck disable=SC2086
   $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$b" >"$tmp/$name-b3.log" 2>&1 ||
     { tail -5 "$tmp/$name-b3.log"; fail "$name: the second resume"; }
-  grep -q "^# resuming $b after round 4 of 6" "$tmp/$name-b3.log" || fail "$name: the second resume began elsewhere"
+  grep -q "^# resuming $b after round $r2 of 6" "$tmp/$name-b3.log" || fail "$name: the second resume began elsewhere"
+  [ "$(h5dump -a resumed_after "$b" | sed -n 's/^ *(0): "\(.*\)"$/\1/p')" = "$r1,$r2" ] || fail "$name: resumed_after"
+  # every table holds each round once (rows past a checkpoint were cut back and played again)
+  for t in events memory links audit; do
+    "$mpsl" report --csv $t "$b" | awk -F, 'NR > 1 { print $1 }' | uniq | tr '\n' ' ' >"$tmp/rb"
+    [ "$(cat "$tmp/rb")" = "0 1 2 3 4 5 " ] || fail "$name: table $t holds rounds $(cat "$tmp/rb")"
+  done
   # the same rounds, once each, with the same numbers; the same model
   for col in 1 4 5 6; do
     [ "$(rounds "$tmp/$name-a.h5" $col)" = "$(rounds "$b" $col)" ] ||
@@ -47,12 +58,12 @@ check() { # name, model (save the model: yes or no), then the configuration
 }
 
 # real compute: dropout, augmentation and batch order go on where they were
-check real yes --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" --set clients=3 --set hops=2 --set rounds=6 \
+check real yes 2 4 2 4 --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" --set clients=3 --set hops=2 --set rounds=6 \
   --set augment=true
 h5diff "$tmp/real-a.model" "$tmp/real-b.model" || fail "real: the resumed run's model differs"
 # emulation with profiled compute (its round times depend on the wall-clock gaps between
 # rounds, so they are not compared)
-check emulated no --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
+check emulated no 2 4 2 4 --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
   --set batches=2 --set rounds=6 --set clients=2 --set hops=2 --set compute=profiled --set time_scale=0.02 \
   --set devices="$MPSL_SRCDIR/tests/fixtures/slow-devices.ini" --set do_devices=do_test --set cn_devices=cn_test \
   --set do_cn_bw=8Mbit --set do_cn_lat=0.005 --set cn_cn_bw=40Mbit --set threads=1 --set test_limit=8
@@ -62,6 +73,23 @@ check emulated no --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.06
   { r = $c["round"]; if (!(r in lo) || $c["start"] < lo[r]) lo[r] = $c["start"]; if ($c["end"] > hi[r]) hi[r] = $c["end"] }
   END { for (r = 1; r <= 5; r++) if (!(lo[r] >= hi[r - 1])) { print "round " r ": starts at " lo[r] " before " hi[r - 1]; bad = 1 }
         exit bad }' || fail "emulated: the resumed clock went back"
+# a stop after a round that reached no checkpoint: its rows are cut and played again; with
+# no checkpoint at all the run starts over
+check every2 yes 3 5 2 4 --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" --set clients=2 --set hops=1 --set rounds=6 \
+  --set checkpoint_every=2
+h5diff "$tmp/every2-a.model" "$tmp/every2-b.model" || fail "every2: the resumed run's model differs"
+check never yes 2 4 0 0 --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" --set clients=2 --set hops=1 --set rounds=6 \
+  --set checkpoint_every=0
+h5diff "$tmp/never-a.model" "$tmp/never-b.model" || fail "never: the model of the run started over differs"
+[ ! -e "$tmp/never-b.h5.ckpt" ] || fail "never: a checkpoint was written"
+# a new run with the output of an earlier one does not inherit its checkpoint
+[ -e "$tmp/every2-b.h5.ckpt" ] || fail "every2: no checkpoint"
+np=$("$mpsl" run --ranks --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" --set clients=2 --set hops=1)
+# shellcheck disable=SC2086
+MPSL_ABORT_AFTER_ROUND=1 $MPSL_LAUNCH -np "$np" "$mpsl" run --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" \
+  --set clients=2 --set hops=1 --set checkpoint_every=0 --set output="$tmp/every2-b.h5" >/dev/null 2>&1
+[ ! -e "$tmp/every2-b.h5.ckpt" ] || fail "a new run kept an earlier run's checkpoint"
+
 # what cannot be resumed is refused in one line naming the file
 "$mpsl" run --resume "$tmp/none.h5" 2>"$tmp/e1" && fail "--resume of a missing file succeeded"
 grep -q "none.h5" "$tmp/e1" || fail "--resume of a missing file: $(cat "$tmp/e1")"

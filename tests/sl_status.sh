@@ -49,7 +49,7 @@ start "$a" "$@"
 head -1 "$tmp/r1" | grep -q "status: running (rank 0 of the run, pid [0-9]* on $(hostname), runs; last heartbeat 20" ||
   fail "running: $(head -1 "$tmp/r1")"
 # SIGTERM to every rank, as Slurm sends it: rank 0 says why before it goes
-pkill -TERM -f -- "output=$a" || fail "no rank to signal"
+pkill -TERM -f -- "^$mpsl run .*output=$a" || fail "no rank to signal" # the ranks, not mpirun
 ended
 status "$a" | grep -q '^aborted: signal TERM (15) at 20' || fail "after SIGTERM the status is '$(status "$a")'"
 "$mpsl" report "$a" >"$tmp/r2" 2>"$tmp/e2"

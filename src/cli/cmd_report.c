@@ -106,43 +106,6 @@ static void print_hosts(const char *path) {
   free(hosts);
 }
 
-/* A file still `running`: is its writer, rank 0 of the run, still there? Only this host's
- * processes can be looked at: a pid that exists with the writer's start time. */
-static void running_state(const char *path, char *buf, int cap, int *gone) {
-  char *host = NULL, *pid = NULL, *start = NULL, *beat = NULL, me[256], s[32];
-  mpsl_results_attr(path, "writer_host", &host);
-  mpsl_results_attr(path, "writer_pid", &pid);
-  mpsl_results_attr(path, "writer_start", &start);
-  mpsl_results_attr(path, "heartbeat", &beat);
-  long mypid;
-  sl_status_whoami(me, sizeof me, &mypid, s, sizeof s);
-  *gone = 0;
-  if (!host || !pid || !start) {
-    snprintf(buf, (size_t)cap, "running (the file names no writer: made by an older mpsl)");
-  } else if (strcmp(host, me)) {
-    snprintf(buf, (size_t)cap, "running on %s (pid %s), last heartbeat %s: whether it still runs is seen on %s", host,
-             pid, beat ? beat : "none", host);
-  } else {
-    char proc[64], line[1024];
-    unsigned long long t = 0;
-    char state = '?';
-    snprintf(proc, sizeof proc, "/proc/%s/stat", pid);
-    FILE *f = fopen(proc, "r");
-    char *p = f && fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
-    if (p) sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &state, &t);
-    if (f) fclose(f);
-    snprintf(s, sizeof s, "%llu", t);
-    /* another process under a reused pid, or the writer dead and not yet reaped (zombie) */
-    *gone = !p || strcmp(s, start) || state == 'Z' || state == 'X';
-    snprintf(buf, (size_t)cap, "%s (rank 0 of the run, pid %s on %s, %s; last heartbeat %s)",
-             *gone ? "interrupted" : "running", pid, host, *gone ? "is gone" : "runs", beat ? beat : "none");
-  }
-  free(host);
-  free(pid);
-  free(start);
-  free(beat);
-}
-
 static int summary(const char *path, int *unfinished) {
   char *status = NULL, *program = NULL, *config = NULL;
   if (mpsl_results_attr(path, "status", &status) || mpsl_results_attr(path, "program", &program) ||
@@ -154,7 +117,7 @@ static int summary(const char *path, int *unfinished) {
   char state[1400];
   int gone = 0;
   if (!strcmp(status, "running"))
-    running_state(path, state, sizeof state, &gone);
+    gone = sl_status_writer(path, state, sizeof state) == 0;
   else
     snprintf(state, sizeof state, "%s", status);
   /* a run that ended without finishing: interrupted, or aborted with its reason */

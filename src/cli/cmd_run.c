@@ -24,6 +24,7 @@
 #include "sl/memplan.h"
 #include "sl/reference.h"
 #include "sl/sl.h"
+#include "sl/status.h"
 #include "config/opts.h"
 #include "util/cpu.h"
 #include "util/err.h"
@@ -88,10 +89,19 @@ static int resume_from(const char *path, sl_config *c, sl_resume *r) {
     snprintf(c->output, sizeof c->output, "%s", path); /* wherever the file is now */
     memset(r, 0, sizeof *r);
     sl_checkpoint_path(path, r->path, (int)sizeof r->path);
+    char who[1400];
+    mpsl_res_round *rows = NULL;
+    int64_t done = 0;
     if (!strcmp(status, "finished"))
       rc = 1;
-    else if (access(r->path, F_OK) == 0)
-      rc = sl_checkpoint_read(r);
+    else if (!strcmp(status, "running") && sl_status_writer(path, who, sizeof who) == 1)
+      rc = mpsl_fail("%s: its run still runs, %s: two runs would write one file", path, who);
+    else if (access(r->path, F_OK) == 0 && !(rc = sl_checkpoint_read(r)) &&
+             !(rc = mpsl_results_read(path, MPSL_RES_ROUNDS, (void **)&rows, &done)) &&
+             (r->rounds_done > c->rounds || r->rounds_done > done))
+      rc = mpsl_fail("%s: the checkpoint %s is of round %d but the file holds %lld of %d rounds: not this run's",
+                     path, r->path, r->rounds_done, (long long)done, c->rounds);
+    free(rows);
   }
   free(ini);
   free(status);

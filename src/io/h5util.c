@@ -1,9 +1,9 @@
 #define _GNU_SOURCE /* PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP */
 #include "io/h5util.h"
 
-#include <pthread.h>
-
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +19,8 @@ void quiet_begin(quiet_h5 *q) {
   H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
+
+void h5_hold(void) { pthread_mutex_lock(&h5_lock); }
 
 void quiet_end(const quiet_h5 *q) {
   H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
@@ -48,7 +50,10 @@ int h5_make_parent(const char *path) {
       if (*s == '/' || *s == '\0') {
         char was = *s;
         *s = '\0';
-        if (mkdir(dir, 0777) && errno != EEXIST) rc = mpsl_fail("%s: cannot create its folder %s (%s)", path, dir, strerror(errno));
+        struct stat sb;
+        /* only what is missing: on some network file systems mkdir of a folder that exists fails otherwise */
+        if (stat(dir, &sb) && (mkdir(dir, 0777) && errno != EEXIST))
+          rc = mpsl_fail("%s: cannot create its folder %s (%s)", path, dir, strerror(errno));
         *s = was;
         if (!was) break;
       }
@@ -90,6 +95,14 @@ int h5_tmp_finish(h5_tmpfile *w, int ok) {
     mpsl_fail("%s: cannot finish writing (%s)", w->tmp, h5_detail());
     ok = 0;
   }
+  /* on the disk before it takes the name: a crash of the node must not leave an empty file
+   * under the name of a complete one */
+  int fd = ok ? open(w->tmp, O_RDONLY) : -1;
+  if (ok && (fd < 0 || fsync(fd) != 0)) {
+    mpsl_fail("%s: cannot finish writing (%s)", w->tmp, strerror(errno));
+    ok = 0;
+  }
+  if (fd >= 0) close(fd);
   if (ok && rename(w->tmp, w->path) != 0) {
     mpsl_fail("%s: cannot rename %s into place (%s)", w->path, w->tmp, strerror(errno));
     ok = 0;

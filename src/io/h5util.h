@@ -16,6 +16,8 @@ typedef struct {
 
 void quiet_begin(quiet_h5 *q);
 void quiet_end(const quiet_h5 *q);
+/* Takes the lock for good: no other thread enters HDF5 again (a process about to end). */
+void h5_hold(void);
 
 /* The most specific message on HDF5's current error stack, or "" if there is none. */
 const char *h5_detail(void);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "io/results.h"
+#include "util/err.h"
 
 /* ---- a data owner -------------------------------------------------------------------- */
 
@@ -55,6 +56,7 @@ static inline proto_wait *slot(const proto_node *n, int d, int64_t i) {
 /* A task joins its queue in place, found from the back: tasks arrive nearly in order (in
  * the simulator exactly in time order), so this is one step but at ties. */
 static void q_insert(proto_node *n, int d, proto_wait v) {
+  if (n->n[d] == n->cap) MPSL_DIE("hop %d: a queue of %lld tasks is full", n->hop, (long long)n->cap);
   int64_t i = n->n[d]++;
   for (; i > 0 && wait_less(&v, slot(n, d, i - 1)); i--) *slot(n, d, i) = *slot(n, d, i - 1);
   *slot(n, d, i) = v;

@@ -44,6 +44,10 @@ sl_aggregator *sl_agg_new(sl_ctx *x) {
   if (x->compute->trains) nn_stack_init_weights(&a->global, (uint64_t)c->seed);
   const emu_scenario *s = x->emu;
   a->n = s->owner_state / (int64_t)sizeof(double);
+  nn_part **g = a->global.parts;
+  if (g && a->n != nn_part_state_len(g[0]) + nn_part_state_len(g[x->t->P - 1]))
+    MPSL_DIE("the scenario's state of M_1 and M_P (%lld doubles) is not the parts' (%lld)", (long long)a->n,
+             (long long)(nn_part_state_len(g[0]) + nn_part_state_len(g[x->t->P - 1])));
   int64_t most = a->n;
   for (int h = 0; h < x->t->H; h++)
     if (s->hop_state[h] / (int64_t)sizeof(double) > most) most = s->hop_state[h] / (int64_t)sizeof(double);
@@ -62,6 +66,18 @@ void sl_agg_free(sl_aggregator *a) {
   free(a->arr);
   free(a->to_owner);
   free(a);
+}
+
+/* The global M_1 and M_P (a->acc) once to every data-owner rank, stamped with its arrival
+ * at each owner it hosts (a->arr). */
+static void send_global(sl_aggregator *a) {
+  const sl_topo *t = a->x->t;
+  for (int k = 0; k < t->K; k += t->opr) {
+    int first, cnt;
+    sl_rank_owners(t, sl_owner_rank(t, k), &first, &cnt);
+    sl_send_at(&a->x->net, SL_MSG_MODEL, k, a->acc, a->n * (int64_t)sizeof(double), sl_owner_rank(t, k), NULL,
+               a->arr + first, cnt);
+  }
 }
 
 void sl_agg_aggregate(sl_aggregator *a) {
@@ -84,11 +100,7 @@ void sl_agg_aggregate(sl_aggregator *a) {
     for (int k = 0; k < t->K; k++) a->arr[k] = emu_link_send(&a->to_owner[k], s->owner_agg[k], bytes, done);
     x->round_end = done;
   }
-  for (int k = 0; k < t->K; k += t->opr) {
-    int first, cnt;
-    sl_rank_owners(t, sl_owner_rank(t, k), &first, &cnt);
-    sl_send_at(&x->net, SL_MSG_MODEL, k, a->acc, bytes, sl_owner_rank(t, k), NULL, a->arr + first, cnt);
-  }
+  send_global(a);
   /* the global model: M_1 and M_P, and each hop as pipeline 0 averaged it */
   nn_part **g = a->global.parts;
   if (g) nn_part_state_load(g[0], a->acc);
@@ -149,13 +161,8 @@ void sl_agg_restore(sl_aggregator *a, const char *path) {
   memset(a->acc, 0, (size_t)a->n * sizeof *a->acc);
   nn_part_state_accumulate(g[0], 1.0, a->acc);
   nn_part_state_accumulate(g[t->P - 1], 1.0, a->acc + nn_part_state_len(g[0]));
-  for (int k = 0; k < t->K; k += t->opr) {
-    int first, cnt;
-    sl_rank_owners(t, sl_owner_rank(t, k), &first, &cnt);
-    for (int i = 0; i < cnt; i++) a->arr[first + i] = 0;
-    sl_send_at(&x->net, SL_MSG_MODEL, k, a->acc, a->n * (int64_t)sizeof(double), sl_owner_rank(t, k), NULL,
-               a->arr + first, cnt);
-  }
+  memset(a->arr, 0, (size_t)t->K * sizeof *a->arr);
+  send_global(a);
   for (int p = 0; p < t->R; p++)
     for (int h = 0; h < t->H; h++) {
       int64_t len = nn_part_state_len(g[h + 1]);

@@ -152,7 +152,7 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
       x->engine->recv(x, type, owner, fwd ? cp->in : cp->dout, fwd ? cn->in_bytes : cn->out_bytes, st->MPI_SOURCE);
   /* due by a pick that is already made: the host delivered it too late to be chosen (never
    * when the emulation is exact; picks are tracked in model time only) */
-  if (arrival <= cn->picked) { x->missed++; fprintf(stderr, "DBG missed rank %d round %d type %d owner %d from %d arrival %.9f picked %.9f expect %d lb %.9f heard %.9f %.9f exact %d\n", x->rank, x->round, (int)type, owner, st->MPI_SOURCE, arrival, cn->picked, cp->expect, cp->lb, cn->heard[0], cn->heard[1], cn->exact); }
+  if (arrival <= cn->picked) x->missed++;
   cp->expect = EXPECT_NONE;
   proto_node_arrived(&cn->role, &(proto_msg){dir, owner, -1, x->hop, cp->batch}, arrival);
 }

@@ -6,6 +6,7 @@
 
 #include "sl/gather.h"
 #include "sl/header.h"
+#include "sl/status.h"
 #include "util/err.h"
 
 /* The accounted bytes are what the roles hold now: at run time they are checked against
@@ -43,6 +44,7 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
     if (s->x->c->memory_check) {
       fprintf(stderr, "%s: error: %s (at run time, round %d)\n", mpsl_program(), why, s->x->round + 1);
       fflush(stderr);
+      sl_status_aborted(why); /* on rank 0, its results file says so */
       MPI_Abort(MPI_COMM_WORLD, 1);
     }
     if (s->x->round == 0) fprintf(stderr, "%s: warning: %s (at run time)\n", mpsl_program(), why);

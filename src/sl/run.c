@@ -1,9 +1,12 @@
 /* One run: the roles from the topology, their setup, the rounds, the end (sl/sl.h); what the
  * results file holds is gathered by sl/gather.c. */
 #define _GNU_SOURCE /* cpu_set_t, CPU_AND */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -117,13 +120,18 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
                                         : 1);
   x.ev = mpsl_xmalloc((size_t)x.cap_ev * sizeof *x.ev, "events");
   const char *out = c->output;
+  char ckpt[MPSL_PATH_MAX + 8];
+  sl_checkpoint_path(out, ckpt, (int)sizeof ckpt);
   rc = sl_gather_header(&s, out, threads);
+  /* a new results file has no checkpoint: one left by an earlier run is not its */
+  if (!rc && rank == 0 && out[0] && !resume && unlink(ckpt) && errno != ENOENT)
+    rc = mpsl_fail("%s: cannot remove an earlier run's checkpoint (%s)", ckpt, strerror(errno));
   if (!rc && rank == 0 && out[0]) rc = sl_status_begin(out); /* the status tells the truth from here on */
   if (agree(&x, rc, world)) goto out;
   /* a backend that trains nothing reads no data; a resumed run has its partition */
   if (x.compute->trains && !resume) sl_gather_partition(&s, out);
   int first = resume ? resume->rounds_done : 0;
-  if (resume) {
+  if (first > 0) { /* with no checkpoint the run starts over from the seeded parts */
     /* every rank's parts from the checkpoint; its messages are not a round's traffic */
     if (s.agg) sl_agg_restore(s.agg, resume->path);
     if (s.dor) sl_do_restore(s.dor);
@@ -141,8 +149,6 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   double prev_end = resume ? resume->clock : 0;
   x.t0 -= prev_end * x.scale;
   int64_t overruns = 0;
-  char ckpt[MPSL_PATH_MAX + 8];
-  sl_checkpoint_path(out, ckpt, (int)sizeof ckpt);
   const char *abort_after = getenv("MPSL_ABORT_AFTER_ROUND"); /* fault injection for tests: docs/run.md */
   for (x.round = first; x.round < c->rounds; x.round++) {
     double begin = sl_clock(&x), loss[2] = {0, 0}, sum[2] = {0, 0}, test_loss = 0, test_acc = 0;
@@ -179,13 +185,17 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
       if (x.emulated) printf(" time_s=%.4f overruns=%lld", r.time_s, (long long)r.overruns);
       printf("\n");
       fflush(stdout);
-      /* after the round's rows: a checkpoint never runs ahead of the file it belongs to */
-      int done = x.round + 1, every = c->checkpoint_every;
-      if (out[0] && every > 0 && (done % every == 0 || done == c->rounds) &&
-          sl_agg_checkpoint(s.agg, ckpt, done, x.emulated ? prev_end : sl_clock(&x)))
-        sl_abort(&x, "%s", mpsl_errmsg());
-      if (abort_after && atoi(abort_after) == done) sl_abort(&x, "MPSL_ABORT_AFTER_ROUND=%d: stopped on purpose", done);
     }
+    /* after the round's rows: a checkpoint never runs ahead of the file it belongs to; every
+     * rank waits for it, so that its writing is in no round's times */
+    int done = x.round + 1, every = c->checkpoint_every;
+    if (out[0] && every > 0 && (done % every == 0 || done == c->rounds)) {
+      if (rank == 0 && sl_agg_checkpoint(s.agg, ckpt, done, x.emulated ? prev_end : sl_clock(&x)))
+        sl_abort(&x, "%s", mpsl_errmsg());
+      MPI_CHECK(MPI_Barrier(world));
+    }
+    if (rank == 0 && abort_after && atoi(abort_after) == done)
+      sl_abort(&x, "MPSL_ABORT_AFTER_ROUND=%d: stopped on purpose", done);
     x.nev = 0;
     sl_net_reset_counts(&x.net);
   }

@@ -12,15 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io/h5util.h"
 #include "io/results.h"
 #include "util/err.h"
 
 static const int watched[] = {SIGTERM, SIGINT, SIGHUP, SIGXCPU};
+static const char *const watched_name[] = {"TERM", "INT", "HUP", "XCPU"};
 enum { NWATCHED = sizeof watched / sizeof watched[0] };
 
 static struct {
   char path[4096];
   int live;                  /* between begin and end */
+  int caught[NWATCHED];      /* the handler is ours (a signal ignored when the run began stays ignored) */
   sem_t wake;                /* posted by the handler, or by sl_status_end */
   volatile sig_atomic_t sig; /* the signal that came (0: none) */
   volatile sig_atomic_t said; /* the watcher wrote what it came for */
@@ -46,31 +49,72 @@ static void *watch(void *unused) {
   int sig = st.sig;
   if (!sig) return NULL; /* sl_status_end */
   char why[128], when[32];
+  int w = 0;
+  while (w < NWATCHED && watched[w] != sig) w++;
   utc_now(when, sizeof when);
-  snprintf(why, sizeof why, "aborted: signal %s (%d) at %s", sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", sig, when);
-  mpsl_results_set_status(st.path, why); /* waits for any write of the main thread to end */
+  snprintf(why, sizeof why, "aborted: signal %s (%d) at %s", w < NWATCHED ? watched_name[w] : "?", sig, when);
+  /* HDF5 stays ours from here: the main thread must not be ended inside a write of its own */
+  h5_hold();
+  mpsl_results_set_status(st.path, why);
   st.said = 1;
-  /* then the signal does what it would have done */
-  signal(sig, SIG_DFL);
+  /* then the signal does what it would have done before the run took it */
+  if (w < NWATCHED) sigaction(sig, &st.old[w], NULL);
   raise(sig);
-  return NULL;
+  _exit(128 + sig); /* a handler of its own that returned */
 }
 
-void sl_status_whoami(char *host, int hcap, long *pid, char *start, int scap) {
+/* State and start time (clock ticks since boot) of process `pid` from /proc; 0 when it
+ * has no entry. */
+static int proc_stat(long pid, char *state, unsigned long long *start) {
+  char path[64], line[1024];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE *f = fopen(path, "r");
+  /* the fields after the command name, which is in parentheses and may hold anything */
+  char *p = f && fgets(line, sizeof line, f) ? strrchr(line, ')') : NULL;
+  int ok = p && sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", state,
+                       start) == 2;
+  if (f) fclose(f);
+  return ok;
+}
+
+static void whoami(char *host, int hcap, char *pid, char *start, int cap) {
   if (gethostname(host, (size_t)hcap)) host[0] = '\0';
   host[hcap - 1] = '\0';
-  *pid = (long)getpid();
+  snprintf(pid, (size_t)cap, "%ld", (long)getpid());
+  char state;
+  unsigned long long t = 0;
   start[0] = '\0';
-  /* field 22 of /proc/self/stat, after the command name in parentheses */
-  FILE *f = fopen("/proc/self/stat", "r");
-  char line[1024];
-  if (f && fgets(line, sizeof line, f)) {
-    char *p = strrchr(line, ')');
+  if (proc_stat((long)getpid(), &state, &t)) snprintf(start, (size_t)cap, "%llu", t);
+}
+
+int sl_status_writer(const char *path, char *buf, int cap) {
+  char *host = NULL, *pid = NULL, *start = NULL, *beat = NULL, me[256], mypid[32], mystart[32];
+  mpsl_results_attr(path, "writer_host", &host);
+  mpsl_results_attr(path, "writer_pid", &pid);
+  mpsl_results_attr(path, "writer_start", &start);
+  mpsl_results_attr(path, "heartbeat", &beat);
+  whoami(me, sizeof me, mypid, mystart, sizeof mystart);
+  int alive = -1;
+  if (!host || !pid || !start) {
+    snprintf(buf, (size_t)cap, "running (the file names no writer: made by an older mpsl)");
+  } else if (strcmp(host, me)) {
+    snprintf(buf, (size_t)cap, "running on %s (pid %s), last heartbeat %s: whether it still runs is seen on %s", host,
+             pid, beat ? beat : "none", host);
+  } else {
+    char state = '?', s[32];
     unsigned long long t = 0;
-    if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu", &t) == 1)
-      snprintf(start, (size_t)scap, "%llu", t);
+    int there = proc_stat(atol(pid), &state, &t);
+    snprintf(s, sizeof s, "%llu", t);
+    /* another process under a reused pid, or the writer dead and not yet reaped (zombie) */
+    alive = there && !strcmp(s, start) && state != 'Z' && state != 'X';
+    snprintf(buf, (size_t)cap, "%s (rank 0 of the run, pid %s on %s, %s; last heartbeat %s)",
+             alive ? "running" : "interrupted", pid, host, alive ? "runs" : "is gone", beat ? beat : "none");
   }
-  if (f) fclose(f);
+  free(host);
+  free(pid);
+  free(start);
+  free(beat);
+  return alive;
 }
 
 /* A process that exits while the watcher writes (MPI ends it when the other ranks, signalled
@@ -81,9 +125,7 @@ static void wait_watcher(void) {
 
 int sl_status_begin(const char *out) {
   char host[256], pid[32], start[32];
-  long p;
-  sl_status_whoami(host, sizeof host, &p, start, sizeof start);
-  snprintf(pid, sizeof pid, "%ld", p);
+  whoami(host, sizeof host, pid, start, sizeof start);
   snprintf(st.path, sizeof st.path, "%s", out);
   if (mpsl_results_set_attr(out, "writer_host", host) || mpsl_results_set_attr(out, "writer_pid", pid) ||
       mpsl_results_set_attr(out, "writer_start", start) || sl_status_heartbeat())
@@ -96,8 +138,13 @@ int sl_status_begin(const char *out) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  for (int i = 0; i < NWATCHED; i++) sigaction(watched[i], &sa, &st.old[i]);
+  for (int i = 0; i < NWATCHED; i++) {
+    sigaction(watched[i], NULL, &st.old[i]);
+    st.caught[i] = st.old[i].sa_handler != SIG_IGN; /* nohup's SIGHUP stays ignored */
+    if (st.caught[i]) sigaction(watched[i], &sa, NULL);
+  }
   st.live = 1;
   return 0;
 }
@@ -117,7 +164,8 @@ void sl_status_aborted(const char *why) {
 
 void sl_status_end(void) {
   if (!st.live) return;
-  for (int i = 0; i < NWATCHED; i++) sigaction(watched[i], &st.old[i], NULL);
+  for (int i = 0; i < NWATCHED; i++)
+    if (st.caught[i]) sigaction(watched[i], &st.old[i], NULL);
   if (!st.sig) {
     sem_post(&st.wake);
     pthread_join(st.thread, NULL);

@@ -3,9 +3,9 @@
  * and rank 0 lives to say so: an error (its message), or a signal (SIGTERM, as mpirun and a
  * Slurm time limit send it; SIGINT, SIGHUP, SIGXCPU). Beside it, who writes the file
  * (writer_host, writer_pid, writer_start: the process's start time, so that a reused pid is
- * not taken for it) and a `heartbeat` (UTC) each round, from which `mpsl report` tells a
- * run that still runs from one whose rank 0 is gone (killed with SIGKILL, or by the
- * launcher after another rank died): "interrupted". */
+ * not taken for it) and a `heartbeat` (UTC) each round. From the writer, a `mpsl report` on
+ * the same host tells a run that still runs from one whose rank 0 is gone (killed with
+ * SIGKILL, or by the launcher after another rank died): "interrupted". */
 #ifndef MPSL_SL_STATUS_H
 #define MPSL_SL_STATUS_H
 
@@ -20,7 +20,10 @@ void sl_status_aborted(const char *why);
 /* Signals get their default action again, before the run writes `finished`. */
 void sl_status_end(void);
 
-/* The writer attributes of this process: host, pid and start time ("" where unknown). */
-void sl_status_whoami(char *host, int hcap, long *pid, char *start, int scap);
+/* Of a results file marked `running`: 1 while its writer runs, 0 when it is gone, -1 when
+ * that cannot be seen from here (another host, or a file that names no writer); what it
+ * found, for a person, in buf ("running (rank 0 of the run, pid P on H, runs; ...)",
+ * "interrupted (...)"). */
+int sl_status_writer(const char *path, char *buf, int cap);
 
 #endif
