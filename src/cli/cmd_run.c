@@ -206,6 +206,25 @@ static int plan_on_rank0(MPI_Comm world, sl_config *c) {
   return 0;
 }
 
+/* --resume: rank 0 alone reads the file (the others would race its truncation and the new
+ * writer's attributes) and sends every rank the configuration and the checkpoint. 0: go
+ * on; 1: an error, reported; -1: the run has finished. */
+static int resume_on_rank0(MPI_Comm world, const char *from, sl_config *c, sl_resume *r) {
+  int rank, rc = 0;
+  MPI_CHECK(MPI_Comm_rank(world, &rank));
+  if (rank == 0) rc = resume_from(from, c, r);
+  MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, world));
+  if (rc < 0) return rank == 0 ? cli_error("run") : 1;
+  if (rc == 1) {
+    if (rank == 0) printf("# %s: finished, all %d rounds: nothing to resume\n", from, c->rounds);
+    return -1;
+  }
+  MPI_CHECK(MPI_Bcast(c, (int)sizeof *c, MPI_BYTE, 0, world));
+  MPI_CHECK(MPI_Bcast(r, (int)sizeof *r, MPI_BYTE, 0, world));
+  if (rank == 0) printf("# resuming %s after round %d of %d\n", from, r->rounds_done, c->rounds);
+  return 0;
+}
+
 int cmd_run(int argc, char **argv) {
   sl_config c;
   sl_resume resume;
@@ -214,19 +233,21 @@ int cmd_run(int argc, char **argv) {
   int rc = parse(&c, argc, argv, &ranks, &ref, &memory, &from);
   if (rc > 0) return 0;
   if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
-  if (from && (rc = resume_from(from, &c, &resume)) < 0) return launched_rank() == 0 ? cli_error("run") : 1;
+  if (from && ranks) {
+    if ((rc = resume_from(from, &c, &resume)) < 0) return cli_error("run");
+    return print_ranks(&c);
+  }
   /* the rank count does not depend on planned cuts or distribution: nothing to plan */
   if (ranks) return print_ranks(&c);
-  if (from && rc == 1) {
-    if (launched_rank() == 0) printf("# %s: finished, all %d rounds: nothing to resume\n", from, c.rounds);
-    return 0;
-  }
-  if (from && launched_rank() == 0)
-    printf("# resuming %s after round %d of %d\n", from, resume.rounds_done, c.rounds);
   if (memory) return mpsl_plan_config(&c) ? cli_error("run") : print_memory(&c);
   if (ref) return reference(&c);
   MPI_CHECK(MPI_Init(NULL, NULL));
-  int status = plan_on_rank0(MPI_COMM_WORLD, &c);
+  int status = 0;
+  if (from && (status = resume_on_rank0(MPI_COMM_WORLD, from, &c, &resume)) != 0) {
+    MPI_Finalize();
+    return status < 0 ? 0 : status; /* -1: finished, nothing to resume */
+  }
+  status = plan_on_rank0(MPI_COMM_WORLD, &c);
   if (status == 0) status = sl_run(MPI_COMM_WORLD, &c, from ? &resume : NULL);
   MPI_Finalize();
   return status;
