@@ -13,6 +13,15 @@ $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set output="$tmp/run.h5" >"$tmp/run.lo
   { tail -5 "$tmp/run.log"; fail "mpsl run"; }
 "$mpsl" simulate --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
   --set clients=5 --set hops=3 --set rounds=2 --set output="$tmp/sim.h5" >/dev/null 2>&1 || fail "mpsl simulate"
+# the events of two data owners only, in a simulation and in a run
+"$mpsl" simulate --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
+  --set clients=5 --set hops=3 --set rounds=2 --set events=owners:2 --set output="$tmp/sim2.h5" >/dev/null 2>&1 ||
+  fail "mpsl simulate, events = owners:2"
+# shellcheck disable=SC2086
+$MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set events=owners:1 --set output="$tmp/run1.h5" >"$tmp/run1.log" 2>&1 ||
+  { tail -5 "$tmp/run1.log"; fail "mpsl run, events = owners:1"; }
+"$mpsl" simulate --set events=owners:0 2>"$tmp/e0" && fail "events = owners:0 was accepted"
+grep -q "events = owners:0: expected all, none or owners:N" "$tmp/e0" || fail "events = owners:0: $(cat "$tmp/e0")"
 for f in run sim; do
   for t in rounds events memory links audit; do "$mpsl" report --csv $t "$tmp/$f.h5" >"$tmp/$f-$t.csv" || fail "$f: --csv $t"; done
 done
@@ -53,6 +62,15 @@ for t in ("rounds", "events", "memory", "links", "audit"):
     same_table(sim, t, "%s/sim-%s.csv" % (tmp, t))
 c = sim.config  # data owners x rounds x batches per round x (4 tasks of the owner + 2 per hop)
 assert len(sim.events) == c["clients"] * c["rounds"] * c["batches"] * c["local_epochs"] * (4 + 2 * c["hops"])
+
+# a sample keeps exactly the sampled owners' rows, in the simulator the very rows of all
+sim2 = mr.load(tmp + "/sim2.h5")
+keep = sim.events[sim.events["owner"] < 2]
+assert len(sim2.events) == len(keep) > 0 and (sim2.events == keep).all(), (len(sim2.events), len(keep))
+assert len(sim2.links) == len(sim.links) and len(sim2.audit) == len(sim.audit)
+run1 = mr.load(tmp + "/run1.h5")
+assert set(run1.events["owner"]) == {0}, set(run1.events["owner"])
+assert len(run1.events) == (run.events["owner"] == 0).sum(), (len(run1.events), (run.events["owner"] == 0).sum())
 
 try:
     import pandas  # noqa: F401

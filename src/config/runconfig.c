@@ -1,6 +1,7 @@
 #include "config/runconfig.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -122,9 +123,9 @@ static const mpsl_opt keys[] = {
      "write the checkpoint OUTPUT.ckpt (the global model, the round) after every this many rounds and the last, "
      "for mpsl run --resume (0: never)",
      0},
-    {"events", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, events), "all", 0, 0, "all|none",
-     "the results' events table: every task (all), or none (the rounds, memory, links and audit only; for "
-     "simulations of many data owners)",
+    {"events", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, events), "all", 0, 0, NULL,
+     "the results' events table: all (every task), none (no events; the rounds, memory, links and audit stay), or "
+     "owners:N (the tasks of data owners 0..N-1 alone, at their devices and hops: a sample of a run of many)",
      0},
     {"save_model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, save_model), NULL, 0, 0, NULL,
      "write the global model after the last round here (HDF5, PyTorch state_dict names)", 0},
@@ -196,8 +197,17 @@ int sl_default_cuts(const mpsl_model *m, int hops, int *cuts) {
   return 0;
 }
 
+int sl_events_owners(const sl_config *c) {
+  if (!strcmp(c->events, "all")) return INT_MAX;
+  if (!strcmp(c->events, "none")) return 0;
+  char *end;
+  long n = strncmp(c->events, "owners:", 7) ? 0 : strtol(c->events + 7, &end, 10);
+  return n >= 1 && n <= INT_MAX && c->events[7] && !*end ? (int)n : -1;
+}
+
 int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   memset(t, 0, sizeof *t);
+  if (sl_events_owners(c) < 0) return mpsl_fail("events = %s: expected all, none or owners:N (N >= 1)", c->events);
   int H = c->hops;
   if (mpsl_model_check_batch(m, c->batch)) return -1;
   if (!mpsl_model_trainable(m) && c->width != 1)

@@ -17,7 +17,7 @@
 
 typedef struct {
   char model[MPSL_PATH_MAX], dataset[16], data_dir[MPSL_PATH_MAX], partition[16], policy[16], output[MPSL_PATH_MAX],
-      save_model[MPSL_PATH_MAX], events[8];
+      save_model[MPSL_PATH_MAX], events[24];
   double width, alpha, lr, momentum, weight_decay;
   /* emulation and timing (emu/timing.h, docs/timing.md) */
   char compute[16], profile[MPSL_PATH_MAX], profile_dir[MPSL_PATH_MAX], devices[MPSL_PATH_MAX];
@@ -59,6 +59,10 @@ int sl_config_model(const sl_config *c, mpsl_model *m);
 /* Checks the configuration against the model, fills in default cuts (written back into
  * c->cuts, so the resolved configuration names them) and the topology. -1 with mpsl_fail. */
 int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t);
+
+/* How many data owners' tasks the events table keeps (events key): INT_MAX (all), 0
+ * (none) or N (owners:N: owners 0..N-1); -1 for a value that is none of those. */
+int sl_events_owners(const sl_config *c);
 
 /* What only `mpsl run` (and --ranks) needs beyond sl_config_resolve: a layer table runs
  * with compute = profiled alone, which has no model to save; the folders of output and

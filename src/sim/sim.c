@@ -106,7 +106,7 @@ static void flush(sim *x) {
 static inline void row(sim *x, int rank, int role, int owner, int64_t batch, int dir, int part, double start,
                        double end, double wait, int64_t bytes) {
   x->tasks++;
-  if (!x->buf) return;
+  if (!x->buf || (x->sink->owners > 0 && owner >= x->sink->owners)) return;
   /* member by member into a zeroed buffer: the padding after `part` reaches the file, and
    * must be the same in every run */
   mpsl_res_event *e = &x->buf[x->nbuf++];

@@ -27,6 +27,7 @@ typedef struct {
   int (*emit)(void *ctx, const mpsl_res_event *rows, int64_t n);
   void *ctx;
   int64_t chunk; /* 0: a default of 2^18 rows */
+  int owners;    /* rows of data owners 0 .. owners-1 only, at every device (0: of all) */
 } sim_sink;
 
 /* A simulator for scenario s on topology t (both must outlive it). */

@@ -4,6 +4,7 @@
  * the plots read either. Everything written is a function of the configuration and the
  * profile, except the two attributes that measure the simulator itself (sim_wall_s,
  * sim_events_per_s). */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,7 +139,8 @@ int sim_simulate(sl_config *c, FILE *out) {
 
   double t_sim = now();
   x = sim_new(s, t);
-  sim_sink sink = {path[0] && strcmp(c->events, "none") ? emit_rows : NULL, (void *)path, 0};
+  int keep = sl_events_owners(c); /* events = all, none or owners:N */
+  sim_sink sink = {path[0] && keep > 0 ? emit_rows : NULL, (void *)path, 0, keep == INT_MAX ? 0 : keep};
   memr = mpsl_xmalloc((size_t)t->nranks * sizeof *memr, "memory rows");
   audit = mpsl_xmalloc((size_t)t->K * sizeof *audit, "audit rows");
   double clock = 0;

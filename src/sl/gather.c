@@ -58,8 +58,11 @@ void sl_gather_round(sl_run_state *s, const char *out) {
   int *counts = root ? mpsl_xmalloc((size_t)size * sizeof *counts, "counts") : NULL;
   int *displs = root ? mpsl_xmalloc((size_t)size * sizeof *displs, "counts") : NULL;
 
-  /* events */
-  int nb = strcmp(x->c->events, "none") ? x->nev * (int)sizeof(mpsl_res_event) : 0;
+  /* events: the tasks of the data owners the events key keeps */
+  int keep = sl_events_owners(x->c), kept = 0;
+  for (int i = 0; i < x->nev; i++)
+    if (x->ev[i].owner < keep) x->ev[kept++] = x->ev[i];
+  int nb = kept * (int)sizeof(mpsl_res_event);
   MPI_CHECK(MPI_Gather(&nb, 1, MPI_INT, counts, 1, MPI_INT, 0, s->world));
   int64_t total = 0;
   if (root)
