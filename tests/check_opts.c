@@ -399,9 +399,16 @@ END_TEST
 
 START_TEST(test_file_errors) {
   tcfg c = fresh();
-  ck_assert_int_eq(parse_text(&c, "batch = 8\n\n# x\nbatch = abc\n"), -1);
-  assert_msg(":4: batch: 'abc' is not an integer", tmpl, NULL);
+  ck_assert_int_eq(parse_text(&c, "batch = 8\n\n# x\nshift = abc\n"), -1);
+  assert_msg(":4: shift: 'abc' is not an integer", tmpl, NULL);
   ck_assert_int_eq(c.batch, 8);
+  /* a key twice in one file is a mistake, not an override: both lines are named */
+  ck_assert_int_eq(parse_text(&c, "batch = 8\npolicy = fifo\nbatch = 9\n"), -1);
+  assert_msg(":3: batch is given twice in one file, first at line 1 (expected it once)", NULL, NULL);
+  /* a UTF-8 byte-order mark (editors on some systems write one) is not part of the first key */
+  c = fresh();
+  ck_assert_int_eq(parse_text(&c, "\xEF\xBB\xBF" "batch = 7\n"), 0);
+  ck_assert_int_eq(c.batch, 7);
   ck_assert_int_eq(parse_text(&c, "[s]\nhopz = 3\n"), -1);
   assert_msg(":2: unknown key 'hopz'", NULL, NULL);
   ck_assert_int_eq(parse_text(&c, "polcy = fifo\n"), -1);

@@ -482,22 +482,39 @@ int mpsl_ini_line(char *line, const char *origin, const char *what, char **key, 
   return MPSL_INI_PAIR;
 }
 
-static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *origin) {
+/* One line; seen[i]: the line that set key i of this file before (0: none). */
+static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *origin, long ln, long *seen) {
   char *key, *value;
   int kind = mpsl_ini_line(line, origin, "section", &key, &value);
   if (kind != MPSL_INI_PAIR) return kind < 0 ? -1 : 0;
+  int i = find_key(s, key, strlen(key));
+  if (i >= 0 && seen[i]) {
+    char buf[SHOWN];
+    return mpsl_fail("%s: %s is given twice in one file, first at line %ld (expected it once)", origin,
+                     shown(key, buf), seen[i]);
+  }
+  if (i >= 0) seen[i] = ln;
   return mpsl_opts_set(s, cfg, key, value, origin);
 }
 
-/* The lines of f, named path:LINE in messages. */
+/* The lines of f, named path:LINE in messages. A UTF-8 byte-order mark before the first
+ * line is skipped; a NUL byte inside a line is an error. */
 static int parse_stream(const mpsl_optset *s, void *cfg, FILE *f, const char *path) {
   size_t olen = strlen(path) + 24, cap = 0;
   char *origin = mpsl_xmalloc(olen, "config origin"), *line = NULL;
+  long *seen = mpsl_xcalloc((size_t)(s->n ? s->n : 1), sizeof *seen, "config keys");
   int rc = 0;
-  for (long ln = 1; rc == 0 && getline(&line, &cap, f) >= 0; ln++) {
+  ssize_t len;
+  for (long ln = 1; rc == 0 && (len = getline(&line, &cap, f)) >= 0; ln++) {
     snprintf(origin, olen, "%s:%ld", path, ln);
-    rc = file_line(s, cfg, line, origin);
+    char *text = line;
+    if (ln == 1 && len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) text += 3, len -= 3;
+    if ((size_t)len != strlen(text))
+      rc = mpsl_fail("%s: a NUL byte in the line (expected text)", origin);
+    else
+      rc = file_line(s, cfg, text, origin, ln, seen);
   }
+  free(seen);
   if (rc == 0 && ferror(f)) rc = mpsl_fail("%s: read error: %s", path, strerror(errno));
   free(line);
   free(origin);
