@@ -30,6 +30,9 @@ struct sl_aggregator {
   double *to_owner; /* (K) emulation: when the link to each data owner is free */
 };
 
+/* Doubles of hop h's state, as the hop holds it (whole doubles of the scenario's bytes). */
+static int64_t hop_len(const emu_scenario *s, int h) { return s->hop_state[h] / (int64_t)sizeof(double); }
+
 sl_aggregator *sl_agg_new(sl_ctx *x) {
   const sl_config *c = x->c;
   sl_aggregator *a = mpsl_xcalloc(1, sizeof *a, "aggregator");
@@ -50,7 +53,7 @@ sl_aggregator *sl_agg_new(sl_ctx *x) {
              (long long)(nn_part_state_len(g[0]) + nn_part_state_len(g[x->t->P - 1])));
   int64_t most = a->n;
   for (int h = 0; h < x->t->H; h++)
-    if (s->hop_state[h] / (int64_t)sizeof(double) > most) most = s->hop_state[h] / (int64_t)sizeof(double);
+    if (hop_len(s, h) > most) most = hop_len(s, h);
   a->acc = mpsl_xcalloc((size_t)(a->n ? a->n : 1), sizeof *a->acc, "average");
   a->in = mpsl_xcalloc((size_t)(most ? most : 1), sizeof *a->in, "received state");
   x->buffers += (a->n + most) * (int64_t)sizeof(double);
@@ -106,20 +109,25 @@ void sl_agg_aggregate(sl_aggregator *a) {
   if (g) nn_part_state_load(g[0], a->acc);
   if (g) nn_part_state_load(g[t->P - 1], a->acc + nn_part_state_len(g[0]));
   for (int h = 0; h < t->H; h++) {
-    int64_t b = x->emu->hop_state[h] / (int64_t)sizeof(double) * (int64_t)sizeof(double); /* as the hop holds it */
+    int64_t b = hop_len(x->emu, h) * (int64_t)sizeof(double); /* as the hop holds it */
     sl_recv(&x->net, SL_MSG_MODEL, 0, a->in, b, sl_compute_rank(t, 0, h));
     if (g) nn_part_state_load(g[h + 1], a->in);
   }
 }
 
-/* The global model's tensors and the two scalars of a checkpoint (sl/sl.h). */
+/* The two scalars of a checkpoint (sl/sl.h), read from or written to rounds and clock. */
+static void ckpt_scalars(mpsl_named_tensor *t, int64_t *rounds, double *clock) {
+  t[0] = (mpsl_named_tensor){"mpsl.rounds_done", MPSL_I64, 0, {0}, rounds};
+  t[1] = (mpsl_named_tensor){"mpsl.clock", MPSL_F64, 0, {0}, clock};
+}
+
+/* The global model's tensors, then the two scalars. */
 static int ckpt_tensors(sl_aggregator *a, mpsl_named_tensor **out, int64_t *rounds, double *clock) {
   mpsl_named_tensor *t = NULL;
   int n = a->global.parts ? nn_stack_tensors(&a->global, &t) : 0;
   mpsl_named_tensor *all = mpsl_xcalloc((size_t)n + 2, sizeof *all, "checkpoint");
   for (int i = 0; i < n; i++) all[i] = t[i];
-  all[n] = (mpsl_named_tensor){"mpsl.rounds_done", MPSL_I64, 0, {0}, rounds};
-  all[n + 1] = (mpsl_named_tensor){"mpsl.clock", MPSL_F64, 0, {0}, clock};
+  ckpt_scalars(all + n, rounds, clock);
   *out = all;
   return n + 2;
 }
@@ -135,8 +143,8 @@ int sl_agg_checkpoint(sl_aggregator *a, const char *path, int rounds_done, doubl
 
 int sl_checkpoint_read(sl_resume *r) {
   int64_t rounds = 0;
-  mpsl_named_tensor t[2] = {{"mpsl.rounds_done", MPSL_I64, 0, {0}, &rounds},
-                            {"mpsl.clock", MPSL_F64, 0, {0}, &r->clock}};
+  mpsl_named_tensor t[2];
+  ckpt_scalars(t, &rounds, &r->clock);
   if (mpsl_weights_load(r->path, t, 2)) return -1;
   if (rounds < 0 || rounds > INT32_MAX) return mpsl_fail("%s: mpsl.rounds_done is %lld", r->path, (long long)rounds);
   r->rounds_done = (int)rounds;

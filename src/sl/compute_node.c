@@ -173,14 +173,18 @@ static double hops_min(const sl_compute_node *cn, int from, int to) {
   return t;
 }
 
+/* A data owner's task of profiled cost `cost`, at least: jitter shortens it by up to `jitter`. */
+static double owner_least(const sl_compute_node *cn, double cost) {
+  double j = 1 - cn->x->emu->jitter;
+  return cn->x->compute->least(cost) * (j > 0 ? j : 0);
+}
+
 /* Data owner k's tasks between two messages, at least: M_P forward and backward (last),
- * or M_1 backward and the next M_1 forward; jitter shortens them by up to `jitter`. */
+ * or M_1 backward and the next M_1 forward. */
 static double owner_min(const sl_compute_node *cn, int k, int last) {
-  const sl_ctx *x = cn->x;
-  const emu_scenario *s = x->emu;
+  const emu_scenario *s = cn->x->emu;
   emu_cost c = last ? s->last[k] : s->first[k];
-  double j = 1 - s->jitter;
-  return x->compute->least(c.fwd + c.bwd) * (j > 0 ? j : 0);
+  return owner_least(cn, c.fwd + c.bwd);
 }
 
 /* Can a pipeline's hops always promise more than they heard? Each promise adds the task and
@@ -362,10 +366,8 @@ static void begin_emu(sl_compute_node *cn) {
   cn->ahead[1] = hop_min(cn, h, 1) + emu_link_time(s->cn_cn, cn->out_bytes);
   for (int i = 0; i < cn->n; i++) {
     cn_copy *cp = &cn->copies[i];
-    const emu_cost *f = &s->first[cp->owner];
-    double j = 1 - s->jitter;
     cp->expect = EXPECT_PREV;
-    cp->lb = x->round_start + x->compute->least(f->fwd) * (j > 0 ? j : 0) + owner_link(cn, cp->owner, 0);
+    cp->lb = x->round_start + owner_least(cn, s->first[cp->owner].fwd) + owner_link(cn, cp->owner, 0);
     for (int q = 0; q < h; q++) cp->lb += hop_min(cn, q, 1) + cut_link(cn, q + 1);
   }
 }
