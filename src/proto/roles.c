@@ -24,6 +24,10 @@ void proto_owner_begin(proto_owner *o, const proto_ctx *c) {
 }
 
 void proto_owner_arrived(proto_owner *o, const proto_ctx *c, const proto_msg *m) {
+  if (m->dir == PROTO_STATE) { /* the global model: the round is over */
+    c->ops->done(c->engine, o->k);
+    return;
+  }
   /* one batch in flight: the owner is idle whenever a message reaches it */
   run(c, m->dir == MPSL_DIR_FWD ? PROTO_FP : PROTO_B1, o->k, -1, m->step, 0);
 }
@@ -37,8 +41,20 @@ void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *
       if (++o->done < c->per_round)
         run(c, PROTO_F1, o->k, -1, t->step + 1, 0);
       else
-        c->ops->done(c->engine, o->k);
+        send(c, PROTO_STATE, o->k, -1, PROTO_AGG, t->step);
   }
+}
+
+/* ---- the aggregator ---------------------------------------------------------------------- */
+
+void proto_agg_begin(proto_agg *a) { a->got = 0; }
+
+void proto_agg_arrived(proto_agg *a, const proto_ctx *c) {
+  if (++a->got == a->K) run(c, PROTO_AG, -1, PROTO_AGG, c->base, 0);
+}
+
+void proto_agg_finished(proto_agg *a, const proto_ctx *c, const proto_task *t) {
+  for (int k = 0; k < a->K; k++) send(c, PROTO_STATE, k, PROTO_AGG, -1, t->step);
 }
 
 /* ---- a hop ------------------------------------------------------------------------------ */

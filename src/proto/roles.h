@@ -11,7 +11,10 @@
  * of its round. A hop keeps one queue per direction of the tasks that arrived and, when
  * its engine says it may pick, serves the one the policy (proto/scheduler.h) chooses; its
  * output goes to the next hop (forward) or the previous one (backward), the data owner at
- * either end. */
+ * either end. At the end of its round a data owner sends its M_1 and M_P to the
+ * aggregator, which, once it holds every data owner's, averages them and sends the global
+ * ones back; holding them ends the owner's round. (Each hop's FedAvg across pipelines is a
+ * collective of its engine: docs/timing.md.) */
 #ifndef MPSL_PROTO_ROLES_H
 #define MPSL_PROTO_ROLES_H
 
@@ -25,10 +28,18 @@ typedef enum {
   PROTO_BP = 2, /* data owner: M_P backward and update */
   PROTO_B1 = 3, /* data owner: M_1 backward and update */
   PROTO_HF = 4, /* hop: forward of the data owner's copy */
-  PROTO_HB = 5  /* hop: backward and update of the copy */
+  PROTO_HB = 5, /* hop: backward and update of the copy */
+  PROTO_AG = 6  /* aggregator: FedAvg of the data owners' M_1 and M_P */
 } proto_kind;
 
-/* A task: its kind, the data owner it is for, the hop that runs it (-1: the data owner),
+/* The aggregator as a task's runner or a message's end (hop -1 is the data owner). */
+enum { PROTO_AGG = -2 };
+/* A message's dir besides MPSL_DIR_FWD and MPSL_DIR_BWD: M_1 and M_P, to or from the
+ * aggregator. */
+enum { PROTO_STATE = 2 };
+
+/* A task: its kind, the data owner it is for (-1: all), the hop that runs it (-1: the data
+ * owner, PROTO_AGG: the aggregator),
  * the owner's batch counted over the run, and for a hop's task when its message arrived. */
 typedef struct {
   int kind, owner, hop;
@@ -37,7 +48,8 @@ typedef struct {
 } proto_task;
 
 /* A message: an activation (dir MPSL_DIR_FWD) or a gradient (MPSL_DIR_BWD) about a data
- * owner's batch, from hop `from` to hop `to` (-1 at either end: the data owner). */
+ * owner's batch, or its state (PROTO_STATE), from hop `from` to hop `to` (-1 at either end:
+ * the data owner; PROTO_AGG: the aggregator). */
 typedef struct {
   int dir, owner, from, to;
   int64_t step;
@@ -45,8 +57,8 @@ typedef struct {
 
 /* What a role asks of its engine. run starts the task now on the role's device; the
  * engine calls the role's *_finished when it ends. send hands the message to its link now;
- * the engine calls the receiver's *_arrived when it arrives. done: a data owner finished
- * the last batch of its round. */
+ * the engine calls the receiver's *_arrived when it arrives. done: a data owner holds the
+ * global model, the end of its round. */
 typedef struct {
   void (*run)(void *engine, const proto_task *t);
   void (*send)(void *engine, const proto_msg *m);
@@ -72,6 +84,18 @@ typedef struct {
 void proto_owner_begin(proto_owner *o, const proto_ctx *c);
 void proto_owner_arrived(proto_owner *o, const proto_ctx *c, const proto_msg *m);
 void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *t);
+
+/* ---- the aggregator ---- */
+
+typedef struct {
+  int K;   /* data owners */
+  int got; /* states that arrived this round */
+} proto_agg;
+
+void proto_agg_begin(proto_agg *a);
+/* A data owner's state arrived (the engine adds it to the average, in data-owner order). */
+void proto_agg_arrived(proto_agg *a, const proto_ctx *c);
+void proto_agg_finished(proto_agg *a, const proto_ctx *c, const proto_task *t);
 
 /* ---- a hop (compute node) ---- */
 

@@ -7,9 +7,9 @@
  * A data owner is a device of its own with one batch in flight, so it is idle whenever a
  * message reaches it: its tasks are settled as soon as the message's arrival is known (the
  * engine's clock `now` follows the owner through them), and only messages to compute
- * nodes, task ends and dispatches go through the heap. Its links carry one message at a
- * time for the same reason, but they keep their free times like every link, so that the
- * link rule of docs/timing.md holds as written. */
+ * nodes and to the aggregator, task ends and dispatches go through the heap. Its links
+ * carry one message at a time for the same reason, but they keep their free times like
+ * every link, so that the link rule of docs/timing.md holds as written. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +23,12 @@
 /* Event classes: at equal times, arrivals and task ends are settled before any compute
  * node picks its next task (docs/timing.md: everything that has arrived joins the queue
  * before the policy chooses). */
-enum { EV_ARRIVE = 0, EV_DONE = 1, EV_DISPATCH = 2 };
+enum { EV_ARRIVE = 0, EV_DONE = 1, EV_DISPATCH = 2, AGG = -1 };
 
 typedef struct {
   double t;
   uint64_t ord; /* class (1 for dispatches) << 62 | push sequence number */
-  int32_t node; /* compute node p*H + h */
+  int32_t node; /* compute node p*H + h; arrivals at the aggregator: AGG */
   int32_t arg;  /* arrivals: owner * 2 + direction; ends and dispatches: -EV_DONE / -EV_DISPATCH */
 } sim_ev;
 
@@ -60,11 +60,12 @@ struct sim {
   sim_node *nodes;    /* (N) */
   proto_wait *qmem;   /* backing store of all queues */
   proto_owner *owner; /* (K) */
+  proto_agg agg;
+  double end; /* the latest data owner to hold the global model */
 
   /* per data owner */
   int *orank;     /* rank hosting it */
   double *ofree;  /* (4K) link free times */
-  double *finish; /* end of its last M_1 backward this round */
   int64_t *cnt;   /* (4K) messages: activations up, gradients up, activations down, gradients down */
 
   sim_ev *heap;
@@ -135,6 +136,11 @@ static void eng_run(void *e, const proto_task *t) {
   sim *x = e;
   const emu_scenario *s = x->s;
   int k = t->owner;
+  if (t->hop == PROTO_AGG) { /* FedAvg: from the last arrival, as long as its device takes */
+    x->now += emu_average_s(s, s->owner_state, x->K, s->agg_speed);
+    proto_agg_finished(&x->agg, &x->ctx, t);
+    return;
+  }
   if (t->hop < 0) {
     const emu_cost *c = t->kind == PROTO_F1 || t->kind == PROTO_B1 ? &s->first[k] : &s->last[k];
     int fwd = t->kind == PROTO_F1 || t->kind == PROTO_FP, first = t->kind == PROTO_F1 || t->kind == PROTO_B1;
@@ -159,7 +165,17 @@ static void eng_send(void *e, const proto_msg *m) {
   sim *x = e;
   const emu_scenario *s = x->s;
   int k = m->owner, fwd = m->dir == MPSL_DIR_FWD, base = emu_owner_pipe(s, k) * x->H;
-  if (m->from < 0) {
+  if (m->dir == PROTO_STATE) { /* each on a link of its own: the only message on it this round */
+    double at = x->now + emu_link_time(s->owner_agg[k], s->owner_state);
+    if (m->to == PROTO_AGG) {
+      push(x, at, EV_ARRIVE, AGG, k);
+      return;
+    }
+    double now = x->now;
+    x->now = at;
+    proto_owner_arrived(&x->owner[k], &x->ctx, m);
+    x->now = now;
+  } else if (m->from < 0) {
     double at = emu_link_send(&x->ofree[4 * k + (fwd ? L_UP_FIRST : x->up_last)], s->owner_cn[k],
                               fwd ? s->cut_bytes[0] : s->cut_bytes[x->H], x->now);
     x->cnt[4 * k + (fwd ? 0 : 1)]++;
@@ -186,7 +202,8 @@ static void eng_send(void *e, const proto_msg *m) {
 
 static void eng_done(void *e, int owner) {
   sim *x = e;
-  x->finish[owner] = x->now;
+  if (x->now > x->end) x->end = x->now;
+  (void)owner;
 }
 
 /* The running task of node i ended at t: its row, its output, and the next pick. */
@@ -236,7 +253,7 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
   x->orank = mpsl_xmalloc((size_t)x->K * sizeof *x->orank, "owners");
   for (int k = 0; k < x->K; k++) x->owner[k].k = k, x->orank[k] = sl_owner_rank(t, k);
   x->ofree = mpsl_xcalloc((size_t)4 * x->K, sizeof *x->ofree, "links");
-  x->finish = mpsl_xcalloc((size_t)x->K, sizeof *x->finish, "owners");
+  x->agg.K = x->K;
   x->cnt = mpsl_xcalloc((size_t)4 * x->K, sizeof *x->cnt, "link counts");
   x->capheap = 2 * (int64_t)(x->K + x->N) + 16;
   x->heap = mpsl_xmalloc((size_t)x->capheap * sizeof *x->heap, "events");
@@ -250,7 +267,6 @@ void sim_free(sim *x) {
   free(x->owner);
   free(x->orank);
   free(x->ofree);
-  free(x->finish);
   free(x->cnt);
   free(x->heap);
   free(x->buf);
@@ -281,6 +297,8 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     nd->last_end = t0;
   }
   memset(x->cnt, 0, (size_t)4 * x->K * sizeof *x->cnt);
+  proto_agg_begin(&x->agg);
+  x->end = t0;
 
   for (int k = 0; k < x->K; k++) {
     x->now = t0;
@@ -290,7 +308,9 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     sim_ev e = ev_pop(x->heap, &x->nheap);
     x->events++;
     x->now = e.t;
-    if (e.arg >= 0) {
+    if (e.node == AGG) {
+      proto_agg_arrived(&x->agg, &x->ctx);
+    } else if (e.arg >= 0) {
       sim_node *nd = &x->nodes[e.node];
       int k = e.arg >> 1;
       proto_msg m = {e.arg & 1, k, -1, nd->h, x->ctx.base + x->owner[k].done};
@@ -313,10 +333,9 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     if (x->owner[k].done != x->per_round)
       MPSL_DIE("simulation: data owner %d finished %d of %d batches", k, x->owner[k].done, x->per_round);
 
-  /* the end of the round (docs/timing.md): hops average their copies, pipelines exchange
-   * each hop's state twice, the aggregator averages M_1 and M_P once every state arrived
-   * and sends the global ones back to every data owner */
-  double end = t0;
+  /* the end of the round (docs/timing.md): the data owners hold the global model (above);
+   * hops average their copies, pipelines exchange each hop's state twice */
+  double end = x->end;
   for (int h = 0; h < x->H; h++) {
     double ready = t0;
     for (int p = 0; p < x->R; p++) {
@@ -326,10 +345,6 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     ready += emu_exchange_s(s, h);
     end = maxd(end, ready);
   }
-  double last = t0;
-  for (int k = 0; k < x->K; k++) last = maxd(last, x->finish[k] + emu_link_time(s->owner_agg[k], s->owner_state));
-  double agg = last + emu_average_s(s, s->owner_state, x->K, s->agg_speed);
-  for (int k = 0; k < x->K; k++) end = maxd(end, agg + emu_link_time(s->owner_agg[k], s->owner_state));
   *time_s = end - t0;
   return 0;
 }

@@ -1,5 +1,6 @@
-/* The aggregator: FedAvg of every data owner's M_1 and M_P (in data-owner order, weighted
- * by sample count), the global model sent back, and the global model assembled from
+/* The aggregator over MPI, the aggregator role of proto/roles.h: FedAvg of every data
+ * owner's M_1 and M_P (in data-owner order, weighted by sample count), the global model sent
+ * back, and the global model assembled from
  * M_1, pipeline 0's hops and M_P to be evaluated on the test set.
  *
  * In emulation it averages when the last state has arrived (for the time its device
@@ -13,6 +14,7 @@
 
 #include "nn/replica.h"
 #include "nn/stack.h"
+#include "proto/roles.h"
 #include "sl/emu_pace.h"
 #include "sl/internal.h"
 #include "sl/reference.h"
@@ -21,6 +23,10 @@
 
 struct sl_aggregator {
   sl_ctx *x;
+  proto_agg role; /* when to average, whom to send the result (proto/roles.h) */
+  proto_ops ops;  /* this rank, for the role */
+  proto_ctx ctx;
+  double last; /* emulation: the latest state's arrival this round */
   nn_stack global; /* P parts at the configuration's cuts, when the backend trains */
   mpsl_dataset test;
   int64_t n;        /* doubles of a data owner's M_1 and M_P */
@@ -33,10 +39,16 @@ struct sl_aggregator {
 /* Doubles of hop h's state, as the hop holds it (whole doubles of the scenario's bytes). */
 static int64_t hop_len(const emu_scenario *s, int h) { return s->hop_state[h] / (int64_t)sizeof(double); }
 
+static void agg_run(void *engine, const proto_task *t);
+static void agg_send(void *engine, const proto_msg *m);
+
 sl_aggregator *sl_agg_new(sl_ctx *x) {
   const sl_config *c = x->c;
   sl_aggregator *a = mpsl_xcalloc(1, sizeof *a, "aggregator");
   a->x = x;
+  a->role.K = x->t->K;
+  a->ops = (proto_ops){agg_run, agg_send, NULL};
+  a->ctx = (proto_ctx){x->t->H, c->local_epochs * c->batches, 0, &a->ops, a};
   a->arr = mpsl_xcalloc((size_t)x->t->K, sizeof *a->arr, "arrivals");
   a->to_owner = mpsl_xcalloc((size_t)x->t->K, sizeof *a->to_owner, "links");
   if (x->compute->trains && (mpsl_dataset_load(&a->test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||
@@ -71,16 +83,39 @@ void sl_agg_free(sl_aggregator *a) {
   free(a);
 }
 
-/* The global M_1 and M_P (a->acc) once to every data-owner rank, stamped with its arrival
- * at each owner it hosts (a->arr). */
-static void send_global(sl_aggregator *a) {
+/* The global M_1 and M_P (a->acc) once to every data-owner rank, when the arrival at the
+ * last owner it hosts is stamped (a->arr). */
+static void send_rank(sl_aggregator *a, int k) {
   const sl_topo *t = a->x->t;
-  for (int k = 0; k < t->K; k += t->opr) {
-    int first, cnt;
-    sl_rank_owners(t, sl_owner_rank(t, k), &first, &cnt);
-    sl_send_at(&a->x->net, SL_MSG_MODEL, k, a->acc, a->n * (int64_t)sizeof(double), sl_owner_rank(t, k), NULL,
-               a->arr + first, cnt);
+  int first, cnt, r = sl_owner_rank(t, k);
+  sl_rank_owners(t, r, &first, &cnt);
+  if (k == first + cnt - 1)
+    sl_send_at(&a->x->net, SL_MSG_MODEL, first, a->acc, a->n * (int64_t)sizeof(double), r, NULL, a->arr + first, cnt);
+}
+
+/* FedAvg, once the role has every state: in emulation from the last arrival, for as long
+ * as the aggregator's device takes. */
+static void agg_run(void *engine, const proto_task *t) {
+  sl_aggregator *a = engine;
+  sl_ctx *x = a->x;
+  const emu_scenario *s = x->emu;
+  if (x->total > 0) nn_state_average(a->acc, a->n, (double)x->total); /* none: nothing is trained */
+  if (x->emulated) {
+    sl_emu_sleep(x, a->last);
+    sl_emu_start(x, a->last);
+    x->round_end = a->last + emu_average_s(s, a->n * (int64_t)sizeof(double), x->t->K, s->agg_speed);
   }
+  proto_agg_finished(&a->role, &a->ctx, t);
+}
+
+/* The global M_1 and M_P to data owner k, in emulation over its link to the aggregator. */
+static void agg_send(void *engine, const proto_msg *m) {
+  sl_aggregator *a = engine;
+  sl_ctx *x = a->x;
+  int k = m->owner;
+  if (x->emulated)
+    a->arr[k] = emu_link_send(&a->to_owner[k], x->emu->owner_agg[k], a->n * (int64_t)sizeof(double), x->round_end);
+  send_rank(a, k);
 }
 
 void sl_agg_aggregate(sl_aggregator *a) {
@@ -88,22 +123,16 @@ void sl_agg_aggregate(sl_aggregator *a) {
   const sl_topo *t = x->t;
   int64_t n = a->n, bytes = n * (int64_t)sizeof(double);
   memset(a->acc, 0, (size_t)bytes);
-  double last = x->round_start;
+  a->last = x->round_start;
+  proto_agg_begin(&a->role);
+  a->ctx.base = (int64_t)x->round * a->ctx.per_round;
+  /* received and summed in data-owner order, whatever order they come in */
   for (int k = 0; k < t->K; k++) {
     sl_recv_at(&x->net, SL_MSG_MODEL, k, a->in, bytes, sl_owner_rank(t, k), &a->arr[k], 1);
-    if (a->arr[k] > last) last = a->arr[k];
+    if (a->arr[k] > a->last) a->last = a->arr[k];
     nn_state_add(a->acc, a->in, n, (double)x->counts[k]);
+    proto_agg_arrived(&a->role, &a->ctx); /* the last one: agg_run */
   }
-  if (x->total > 0) nn_state_average(a->acc, n, (double)x->total); /* none: nothing is trained */
-  if (x->emulated) {
-    const emu_scenario *s = x->emu;
-    sl_emu_sleep(x, last);
-    sl_emu_start(x, last);
-    double done = last + emu_average_s(s, bytes, t->K, s->agg_speed);
-    for (int k = 0; k < t->K; k++) a->arr[k] = emu_link_send(&a->to_owner[k], s->owner_agg[k], bytes, done);
-    x->round_end = done;
-  }
-  send_global(a);
   /* the global model: M_1 and M_P, and each hop as pipeline 0 averaged it */
   nn_part **g = a->global.parts;
   if (g) nn_part_state_load(g[0], a->acc);
@@ -170,7 +199,7 @@ void sl_agg_restore(sl_aggregator *a, const char *path) {
   nn_part_state_accumulate(g[0], 1.0, a->acc);
   nn_part_state_accumulate(g[t->P - 1], 1.0, a->acc + nn_part_state_len(g[0]));
   memset(a->arr, 0, (size_t)t->K * sizeof *a->arr);
-  send_global(a);
+  for (int k = 0; k < t->K; k++) send_rank(a, k);
   for (int p = 0; p < t->R; p++)
     for (int h = 0; h < t->H; h++) {
       int64_t len = nn_part_state_len(g[h + 1]);

@@ -43,7 +43,7 @@ typedef struct {
   double to_first, to_last_own; /* links to hop 1 and to the last hop are free */
   double *to_last;              /* &to_first with one hop: the same link */
   double to_agg;                /* link to the aggregator is free */
-  double finish;                /* end of the round's last task */
+  double finish;                /* end of its round's last task */
 } do_owner;
 
 struct sl_owner_host {
@@ -52,6 +52,7 @@ struct sl_owner_host {
   proto_ctx ctx;
   double now;  /* when the roles act (wall seconds; model seconds in emulation) */
   int running; /* owners not through with the round */
+  int trained; /* owners through with their batches */
   do_owner *o; /* (n) */
   int first, n;
   mpsl_dataset train;
@@ -202,13 +203,34 @@ static void do_run(void *engine, const proto_task *t) {
   o->ready = d->now > o->free ? d->now : o->free;
 }
 
-/* The activation to hop 1, or the gradient to the last hop; in emulation stamped with its
- * arrival over the owner's directed link. */
+/* Each owner's M_1 and M_P for aggregation, leaving when the owner finished. A send of
+ * this size blocks until the aggregator takes it, in data-owner order: sent once every
+ * hosted owner is through, it cannot hold up one still training. */
+static void send_states(sl_owner_host *d) {
+  sl_ctx *x = d->x;
+  int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
+  for (int i = 0; i < d->n; i++) {
+    do_owner *o = &d->o[i];
+    memset(d->state, 0, (size_t)bytes);
+    x->compute->add(&o->m1, 1.0, d->state);
+    x->compute->add(&o->mp, 1.0, d->state + d->len1);
+    x->engine->send(x, SL_MSG_MODEL, o->role.k, d->state, bytes, 0, NULL, &o->to_agg, x->emu->owner_agg[o->role.k],
+                    o->finish);
+  }
+}
+
+/* The activation to hop 1, the gradient to the last hop or the state to the aggregator; in
+ * emulation stamped with its arrival over the owner's directed link. */
 static void do_send(void *engine, const proto_msg *m) {
   sl_owner_host *d = engine;
   sl_ctx *x = d->x;
   const sl_topo *t = x->t;
   do_owner *o = &d->o[m->owner - d->first];
+  if (m->dir == PROTO_STATE) {
+    o->finish = d->now;
+    if (++d->trained == d->n) send_states(d);
+    return;
+  }
   int fwd = m->dir == MPSL_DIR_FWD, k = o->role.k;
   int64_t bytes = fwd ? d->a1_bytes : d->ain_bytes;
   int dst = sl_compute_rank(t, sl_owner_pipeline(t, k), fwd ? 0 : t->H - 1);
@@ -220,8 +242,20 @@ static void do_send(void *engine, const proto_msg *m) {
 
 static void do_done(void *engine, int owner) {
   sl_owner_host *d = engine;
-  d->o[owner - d->first].finish = d->now;
+  if (d->now > d->x->round_end) d->x->round_end = d->now;
   d->running--;
+  (void)owner;
+}
+
+/* The global M_1 and M_P from the aggregator, for every hosted owner (d->holds: when each
+ * holds it, in emulation). */
+static void take_global(sl_owner_host *d) {
+  int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
+  sl_recv_at(&d->x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);
+  for (int i = 0; i < d->n; i++) {
+    d->x->compute->load(&d->o[i].m1, d->state);
+    d->x->compute->load(&d->o[i].mp, d->state + d->len1);
+  }
 }
 
 /* A message for one of the owners: into its buffer, and to its role. */
@@ -229,6 +263,14 @@ static void take(sl_owner_host *d, const MPI_Status *st) {
   sl_ctx *x = d->x;
   sl_msg_type type = SL_TAG_TYPE(st->MPI_TAG);
   int k = SL_TAG_OWNER(st->MPI_TAG);
+  if (type == SL_MSG_MODEL && k == d->first && st->MPI_SOURCE == 0) { /* the global model */
+    take_global(d);
+    for (int i = 0; i < d->n; i++) {
+      d->now = d->holds[i];
+      proto_owner_arrived(&d->o[i].role, &d->ctx, &(proto_msg){PROTO_STATE, d->first + i, PROTO_AGG, -1, 0});
+    }
+    return;
+  }
   if (k < d->first || k >= d->first + d->n || (type != SL_MSG_ACTIVATION && type != SL_MSG_GRADIENT))
     sl_abort(x, "unexpected message (type %d, data owner %d) from rank %d", (int)type, k, st->MPI_SOURCE);
   do_owner *o = &d->o[k - d->first];
@@ -247,6 +289,7 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   int per_round = c->local_epochs * c->batches;
   d->loss = 0;
   d->running = d->n;
+  d->trained = 0;
   d->ctx.base = (int64_t)x->round * per_round;
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
@@ -283,35 +326,6 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   }
   *loss_sum = x->compute->trains ? d->loss : NAN; /* nothing trained: no loss */
   *batches = (int64_t)per_round * d->n;
-}
-
-/* The global M_1 and M_P from the aggregator, for every hosted owner (d->holds: when each
- * holds it, in emulation). */
-static void take_global(sl_owner_host *d) {
-  int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
-  sl_recv_at(&d->x->net, SL_MSG_MODEL, d->first, d->state, bytes, 0, d->holds, d->n);
-  for (int i = 0; i < d->n; i++) {
-    d->x->compute->load(&d->o[i].m1, d->state);
-    d->x->compute->load(&d->o[i].mp, d->state + d->len1);
-  }
-}
-
-/* Each owner sends M_1 and M_P to the aggregator and all of them get the global ones back.
- * In emulation each state leaves when its owner's last task ended, over its own link. */
-void sl_do_aggregate(sl_owner_host *d) {
-  sl_ctx *x = d->x;
-  int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
-  for (int i = 0; i < d->n; i++) {
-    do_owner *o = &d->o[i];
-    memset(d->state, 0, (size_t)bytes);
-    x->compute->add(&o->m1, 1.0, d->state);
-    x->compute->add(&o->mp, 1.0, d->state + d->len1);
-    double arr = x->emulated ? emu_link_send(&o->to_agg, x->emu->owner_agg[o->role.k], bytes, o->finish) : 0;
-    sl_send_at(&x->net, SL_MSG_MODEL, o->role.k, d->state, bytes, 0, NULL, &arr, 1);
-  }
-  take_global(d);
-  for (int i = 0; i < d->n && x->emulated; i++)
-    if (d->holds[i] > x->round_end) x->round_end = d->holds[i];
 }
 
 void sl_do_restore(sl_owner_host *d) {

@@ -107,7 +107,6 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n);
 /* Samples and label histogram of each hosted owner: rows (n, 4 + classes) as in results. */
 void sl_do_partition(const sl_owner_host *d, int64_t *rows);
 void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches);
-void sl_do_aggregate(sl_owner_host *d);
 void sl_do_restore(sl_owner_host *d);
 void sl_do_memory(const sl_owner_host *d, mpsl_res_memory *r);
 void sl_do_free(sl_owner_host *d);

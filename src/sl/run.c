@@ -160,7 +160,6 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
     } else if (s.dor) {
       sl_do_round(s.dor, &loss[0], &nb);
       loss[1] = (double)nb;
-      sl_do_aggregate(s.dor);
     } else {
       sl_agg_aggregate(s.agg);
       sl_agg_evaluate(s.agg, &test_loss, &test_acc);
