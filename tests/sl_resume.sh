@@ -10,6 +10,10 @@
 rounds() { "$mpsl" report --csv rounds "$1" | cut -d, -f"$2"; }
 
 status() { h5dump -a status "$1" | sed -n 's/^ *(0): "\(.*\)"$/\1/p'; }
+tasks() {
+  "$mpsl" report --csv events "$1" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    { print $c["round"], $c["rank"], $c["role"], $c["owner"], $c["batch"], $c["direction"], $c["part"] }' | sort
+}
 
 check() { # name, model (save it: yes or no), the two stops, the rounds each resume goes on after, then the configuration
   name=$1 save=$2 s1=$3 s2=$4 r1=$5 r2=$6
@@ -48,9 +52,11 @@ check() { # name, model (save it: yes or no), the two stops, the rounds each res
       fail "$name: rounds column $col differs: $(rounds "$tmp/$name-a.h5" $col | tr '\n' ' ') vs $(rounds "$b" $col | tr '\n' ' ')"
   done
   [ "$(h5dump -a status "$b" | grep -c finished)" = 1 ] || fail "$name: not finished"
-  "$mpsl" report --csv events "$b" | cut -d, -f1 | sort | uniq -c >"$tmp/ev-b"
-  "$mpsl" report --csv events "$tmp/$name-a.h5" | cut -d, -f1 | sort | uniq -c >"$tmp/ev-a"
-  cmp -s "$tmp/ev-a" "$tmp/ev-b" || fail "$name: events per round differ"
+  # the same tasks: each with its round, rank, role, data owner, batch (counted over the
+  # run), direction and part
+  tasks "$tmp/$name-a.h5" >"$tmp/ev-a"
+  tasks "$b" >"$tmp/ev-b"
+  cmp -s "$tmp/ev-a" "$tmp/ev-b" || fail "$name: the tasks differ: $(diff "$tmp/ev-a" "$tmp/ev-b" | head -3 | tr '\n' ' ')"
   # and a finished run has nothing to resume
   "$mpsl" run --resume "$b" >"$tmp/$name-b4.log" 2>&1 || fail "$name: --resume of a finished run failed"
   grep -q "finished, all 6 rounds: nothing to resume" "$tmp/$name-b4.log" || fail "$name: $(cat "$tmp/$name-b4.log")"

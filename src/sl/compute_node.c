@@ -27,7 +27,7 @@ typedef struct {
   float *out;                     /* (batch, out) activation sent forward */
   float *dout;                    /* (batch, out) gradient received from the next hop or M_P */
   float *din;                     /* (batch, in)  gradient sent back */
-  int64_t batch;                  /* batches of this owner finished here this run */
+  int64_t batch;                  /* batches of this owner finished here, counted over the run */
   MPI_Request sent_out, sent_din; /* sends of out and din still in progress */
   /* exact emulation: the message this copy waits for, and no sooner than when it comes */
   int expect; /* EXPECT_NONE (its task is queued or its round is over), _PREV, _NEXT */
@@ -380,7 +380,10 @@ void sl_cn_round(sl_compute_node *cn) {
   sl_ctx *x = cn->x;
   const sl_config *c = x->c;
   int64_t per_round = (int64_t)c->local_epochs * c->batches;
-  for (int i = 0; i < cn->n; i++) x->compute->round(&cn->copies[i].part, (uint64_t)(x->round * per_round));
+  for (int i = 0; i < cn->n; i++) {
+    x->compute->round(&cn->copies[i].part, (uint64_t)(x->round * per_round));
+    cn->copies[i].batch = (int64_t)x->round * per_round; /* a resumed run starts in the middle */
+  }
   int64_t left = 2 * per_round * cn->n;
   int paced = x->engine->paced, H = x->t->H, h = x->hop;
   MPI_Status st;
