@@ -471,7 +471,7 @@ START_TEST(simulate_end_to_end) {
   sl_config c;
   config(&c, NULL, 0);
   FILE *log = fopen("log.txt", "w");
-  ck_assert_msg(sim_simulate(&c, log) == 0, "%s", mpsl_errmsg());
+  ck_assert_msg(sim_simulate(&c, 0, log) == 0, "%s", mpsl_errmsg());
   fclose(log);
   mpsl_res_round *r;
   int64_t n;
@@ -513,7 +513,7 @@ START_TEST(simulate_end_to_end) {
   const char *slow[] = {"do_devices=half"};
   config(&c, slow, 1);
   log = fopen("log.txt", "w");
-  ck_assert_msg(sim_simulate(&c, log) == 0, "%s", mpsl_errmsg());
+  ck_assert_msg(sim_simulate(&c, 0, log) == 0, "%s", mpsl_errmsg());
   fclose(log);
   ck_assert_int_eq(mpsl_results_read("s.h5", MPSL_RES_ROUNDS, (void **)&r, &n), 0);
   double batch = 2 * (m1.fwd + m1.bwd + mp.fwd + mp.bwd) + mid.fwd + mid.bwd;
@@ -533,11 +533,11 @@ START_TEST(simulate_refuses) {
   fclose(f);
   config(&c, tiny, 2);
   FILE *log = fopen("log.txt", "w");
-  ck_assert_int_eq(sim_simulate(&c, log), -1);
+  ck_assert_int_eq(sim_simulate(&c, 0, log), -1);
   ck_assert_msg(strstr(mpsl_errmsg(), "tiny") != NULL, "%s", mpsl_errmsg());
   const char *other[] = {"width=0.125"};
   config(&c, other, 1);
-  ck_assert_int_eq(sim_simulate(&c, log), -1);
+  ck_assert_int_eq(sim_simulate(&c, 0, log), -1);
   ck_assert_msg(strstr(mpsl_errmsg(), "p.h5") != NULL, "%s", mpsl_errmsg());
   fclose(log);
 }

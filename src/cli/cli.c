@@ -2,13 +2,16 @@
 #include "cli/cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli_internal.h"
 #include "config.h"
+#include "io/results.h"
 #include "models/model.h"
 #include "nn/nn.h"
+#include "sl/status.h"
 #include "util/datadir.h"
 #include "util/err.h"
 
@@ -22,7 +25,7 @@ const cli_command cli_commands[] = {
      cmd_run_flags},
     {"report", cmd_report, "summarise a results file of mpsl run (or --csv TABLE)", cmd_report_opts, NULL},
     {"simulate", cmd_simulate, "simulate MP-SL in virtual time (discrete events) from a host profile",
-     cmd_simulate_opts, NULL},
+     cmd_simulate_opts, cmd_simulate_flags},
     {"estimate", cmd_estimate, "the closed-form (EdgeSys) round time of a configuration", cmd_estimate_opts,
      cmd_estimate_flags},
     {"plan", cmd_plan, "the cuts, hops and data-owner distribution that minimise the pipeline period", cmd_plan_opts,
@@ -71,6 +74,30 @@ int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, 
   }
   if (rc < 0 || mpsl_opts_check_required(s, cfg)) return -1;
   return 0;
+}
+
+int cli_resume_config(const char *path, const char *mode, const mpsl_optset *o, void *cfg, char *output, size_t cap) {
+  char *ini = NULL, *status = NULL, *m = NULL, who[1400];
+  int rc = mpsl_results_attr(path, "config", &ini) || mpsl_results_attr(path, "status", &status) ? -1 : 0;
+  if (!rc && (mpsl_results_attr(path, "mode", &m) || strcmp(m, mode)))
+    rc = mpsl_fail("%s: a results file of mpsl %s, not of mpsl %s: nothing to resume", path, m ? m : "?", mode);
+  if (!rc) {
+    mpsl_opts_defaults(o, cfg);
+    char origin[MPSL_PATH_MAX + 16];
+    snprintf(origin, sizeof origin, "%s: config", path);
+    rc = mpsl_opts_parse_text(o, cfg, ini, origin);
+  }
+  if (!rc) {
+    snprintf(output, cap, "%s", path); /* wherever the file is now */
+    if (!strcmp(status, "finished"))
+      rc = 1;
+    else if (!strcmp(status, "running") && sl_status_writer(path, who, sizeof who) == 1)
+      rc = mpsl_fail("%s: its run still runs, %s: two runs would write one file", path, who);
+  }
+  free(m);
+  free(ini);
+  free(status);
+  return rc;
 }
 
 int cli_error(const char *cmd) {

@@ -36,7 +36,7 @@ const mpsl_optset *cmd_report_opts(void);
 const mpsl_optset *cmd_simulate_opts(void);
 const mpsl_optset *cmd_estimate_opts(void);
 const mpsl_optset *cmd_plan_opts(void);
-extern const cli_flag cmd_run_flags[], cmd_estimate_flags[], cmd_plan_flags[];
+extern const cli_flag cmd_run_flags[], cmd_simulate_flags[], cmd_estimate_flags[], cmd_plan_flags[];
 
 /* The commands of mpsl, in the order mpsl --help lists them. */
 typedef struct {
@@ -64,6 +64,10 @@ const char *cli_config_path(const char *path, char *buf, size_t cap);
  * first, then flags and --set override it; bad flags are reported before the file is read. 1 after printing
  * --help (the table, then the extra flags, which may be NULL), 0, or -1 with mpsl_fail (required keys checked). */
 int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, const cli_flag *extra);
+/* --resume PATH of `mpsl MODE` (run, simulate): the configuration stored in the results file
+ * (its output PATH, wherever the file is now), once the file is of MODE and its writer is
+ * not still at it. 1 when its run has finished (nothing to resume), 0, or -1 with mpsl_fail. */
+int cli_resume_config(const char *path, const char *mode, const mpsl_optset *o, void *cfg, char *output, size_t cap);
 /* Prints "mpsl CMD: error: <recorded message>" and returns 1. */
 int cli_error(const char *cmd);
 

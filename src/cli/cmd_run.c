@@ -73,38 +73,18 @@ static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference
 /* The configuration of results file `path` and where its run goes on: the rounds of its
  * checkpoint (none: from the start). 1 when the run has finished: nothing to resume. */
 static int resume_from(const char *path, sl_config *c, sl_resume *r) {
-  char *ini = NULL, *status = NULL;
-  int rc = mpsl_results_attr(path, "config", &ini) || mpsl_results_attr(path, "status", &status) ? -1 : 0;
-  char *mode = NULL;
-  if (!rc && (mpsl_results_attr(path, "mode", &mode) || strcmp(mode, "run")))
-    rc = mpsl_fail("%s: a results file of mpsl %s, not of mpsl run: nothing to resume", path, mode ? mode : "?");
-  free(mode);
-  if (!rc) {
-    mpsl_opts_defaults(&sl_config_opts, c);
-    char origin[MPSL_PATH_MAX + 16];
-    snprintf(origin, sizeof origin, "%s: config", path);
-    rc = mpsl_opts_parse_text(&sl_config_opts, c, ini, origin);
-  }
-  if (!rc) {
-    snprintf(c->output, sizeof c->output, "%s", path); /* wherever the file is now */
-    memset(r, 0, sizeof *r);
-    sl_checkpoint_path(path, r->path, (int)sizeof r->path);
-    char who[1400];
-    mpsl_res_round *rows = NULL;
-    int64_t done = 0;
-    if (!strcmp(status, "finished"))
-      rc = 1;
-    else if (!strcmp(status, "running") && sl_status_writer(path, who, sizeof who) == 1)
-      rc = mpsl_fail("%s: its run still runs, %s: two runs would write one file", path, who);
-    else if (access(r->path, F_OK) == 0 && !(rc = sl_checkpoint_read(r)) &&
-             !(rc = mpsl_results_read(path, MPSL_RES_ROUNDS, (void **)&rows, &done)) &&
-             (r->rounds_done > c->rounds || r->rounds_done > done))
-      rc = mpsl_fail("%s: the checkpoint %s is of round %d but the file holds %lld of %d rounds: not this run's",
-                     path, r->path, r->rounds_done, (long long)done, c->rounds);
-    free(rows);
-  }
-  free(ini);
-  free(status);
+  int rc = cli_resume_config(path, "run", &sl_config_opts, c, c->output, sizeof c->output);
+  if (rc) return rc;
+  memset(r, 0, sizeof *r);
+  sl_checkpoint_path(path, r->path, (int)sizeof r->path);
+  mpsl_res_round *rows = NULL;
+  int64_t done = 0;
+  if (access(r->path, F_OK) == 0 && !(rc = sl_checkpoint_read(r)) &&
+      !(rc = mpsl_results_read(path, MPSL_RES_ROUNDS, (void **)&rows, &done)) &&
+      (r->rounds_done > c->rounds || r->rounds_done > done))
+    rc = mpsl_fail("%s: the checkpoint %s is of round %d but the file holds %lld of %d rounds: not this run's", path,
+                   r->path, r->rounds_done, (long long)done, c->rounds);
+  free(rows);
   return rc;
 }
 

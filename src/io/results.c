@@ -250,6 +250,17 @@ int mpsl_results_truncate(const char *path, int rounds) {
   return rc ? mpsl_fail("%s: cannot cut the tables back to round %d", path, rounds) : 0;
 }
 
+int mpsl_results_resume(const char *path, int rounds) {
+  char *was = NULL, resumed[1024];
+  mpsl_results_attr(path, "resumed_after", &was); /* absent before the first resume */
+  snprintf(resumed, sizeof resumed, "%s%s%d", was ? was : "", was ? "," : "", rounds);
+  free(was);
+  return mpsl_results_truncate(path, rounds) || mpsl_results_set_status(path, "running") ||
+                 mpsl_results_set_attr(path, "resumed_after", resumed)
+             ? -1
+             : 0;
+}
+
 static hid_t partition_type(int classes, int file) {
   hsize_t dims = (hsize_t)classes;
   hid_t i64 = file ? H5T_STD_I64LE : H5T_NATIVE_INT64;

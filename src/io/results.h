@@ -78,6 +78,10 @@ int mpsl_results_set_status(const char *path, const char *status);
 /* Cuts every table back to the rows of the first `rounds` rounds (what a resumed run
  * continues from: rows of a round that did not reach its checkpoint are played again). */
 int mpsl_results_truncate(const char *path, int rounds);
+/* A resumed run takes the file over: its tables cut back to `rounds` rounds, status
+ * "running", and `rounds` appended to the attribute resumed_after ("2,4": resumed after
+ * round 2, then after round 4). */
+int mpsl_results_resume(const char *path, int rounds);
 /* Sets (replaces) one root attribute of an existing results file. */
 int mpsl_results_set_attr(const char *path, const char *key, const char *value);
 

@@ -55,7 +55,9 @@ const mpsl_optset *sim_config_opts(void);
 
 /* `mpsl simulate`: the configuration (resolved here, c->cuts filled in) through profile,
  * scenario and rounds to the results file c->output (none when empty), with a summary on
- * out. -1 with mpsl_fail. */
-int sim_simulate(sl_config *c, FILE *out);
+ * out. resume: the file exists and the simulation goes on after the rounds it holds (a
+ * round's state is its start time alone: every link is free when a round ends). -1 with
+ * mpsl_fail. */
+int sim_simulate(sl_config *c, int resume, FILE *out);
 
 #endif

@@ -15,6 +15,7 @@
 #include "sim/sim.h"
 #include "sl/header.h"
 #include "sl/memplan.h"
+#include "sl/status.h"
 #include "util/err.h"
 
 static double now(void) {
@@ -96,6 +97,20 @@ static void write_partition(const sl_config *c, const sl_topo *t, const char *ou
 
 /* ---- the command -------------------------------------------------------------------- */
 
+/* --resume: the rounds the file holds stay, every later row goes, and the clock goes on from
+ * their sum, added in the order the simulation added them (so it is the same double). */
+static int resume_rounds(const char *path, int rounds, int *first, double *clock, FILE *out) {
+  mpsl_res_round *rows = NULL;
+  int64_t n = 0;
+  if (mpsl_results_read(path, MPSL_RES_ROUNDS, (void **)&rows, &n)) return -1;
+  for (int64_t i = 0; i < n; i++) *clock += rows[i].time_s;
+  free(rows);
+  if (n > rounds) return mpsl_fail("%s: holds %lld rounds of %d: not this simulation's", path, (long long)n, rounds);
+  *first = (int)n;
+  fprintf(out, "# resuming %s after round %d of %d\n", path, *first, rounds);
+  return mpsl_results_resume(path, *first);
+}
+
 static int create_results(const sl_config *c, const sl_topo *t, const mpsl_model *m, const char *profile) {
   mpsl_res_attr attrs[] = {
       {"profile", profile},
@@ -105,7 +120,7 @@ static int create_results(const sl_config *c, const sl_topo *t, const mpsl_model
                            (int)(sizeof attrs / sizeof attrs[0]));
 }
 
-int sim_simulate(sl_config *c, FILE *out) {
+int sim_simulate(sl_config *c, int resume, FILE *out) {
   double t_begin = now();
   emu_input in;
   memset(&in, 0, sizeof in);
@@ -131,10 +146,15 @@ int sim_simulate(sl_config *c, FILE *out) {
   if (sl_memplan_build(&plan, c, m, t, s, -1) || memory_check(c, m, &plan)) goto out;
 
   const char *path = c->output;
-  if (path[0]) {
+  int first = 0;
+  double clock = 0;
+  if (path[0] && resume) {
+    if (resume_rounds(path, c->rounds, &first, &clock, out)) goto out;
+  } else if (path[0]) {
     if (create_results(c, t, m, in.profile_path)) goto out;
     write_partition(c, t, path, out);
   }
+  if (path[0] && sl_status_begin(path)) goto out; /* the status tells the truth from here on */
   fflush(out);
 
   double t_sim = now();
@@ -143,8 +163,8 @@ int sim_simulate(sl_config *c, FILE *out) {
   sim_sink sink = {path[0] && keep > 0 ? emit_rows : NULL, (void *)path, 0, keep == INT_MAX ? 0 : keep};
   memr = mpsl_xmalloc((size_t)t->nranks * sizeof *memr, "memory rows");
   audit = mpsl_xmalloc((size_t)t->K * sizeof *audit, "audit rows");
-  double clock = 0;
-  for (int round = 0; round < c->rounds; round++) {
+  const char *abort_after = getenv("MPSL_ABORT_AFTER_ROUND"); /* fault injection for tests: docs/run.md */
+  for (int round = first; round < c->rounds; round++) {
     double len;
     if (sim_round(x, round, clock, &sink, &len)) goto out;
     clock += len;
@@ -163,10 +183,14 @@ int sim_simulate(sl_config *c, FILE *out) {
                 mpsl_results_append(path, MPSL_RES_AUDIT, audit, t->K) ||
                 mpsl_results_append(path, MPSL_RES_ROUNDS, &r, 1);
       free(links);
-      if (wrc) goto out;
+      if (wrc || sl_status_heartbeat()) goto out;
     }
     fprintf(out, "round %d time_s=%.6f\n", r.round, r.time_s);
     fflush(out);
+    if (abort_after && atoi(abort_after) == r.round) {
+      mpsl_fail("MPSL_ABORT_AFTER_ROUND=%d: stopped on purpose", r.round);
+      goto out;
+    }
   }
   double wall = now() - t_sim;
   int64_t tasks = sim_tasks(x);
@@ -175,9 +199,9 @@ int sim_simulate(sl_config *c, FILE *out) {
     char b1[32], b2[32];
     snprintf(b1, sizeof b1, "%.6f", wall);
     snprintf(b2, sizeof b2, "%.0f", rate);
-    if (mpsl_results_set_attr(path, "sim_wall_s", b1) || mpsl_results_set_attr(path, "sim_events_per_s", b2) ||
-        mpsl_results_set_status(path, "finished"))
-      goto out;
+    if (mpsl_results_set_attr(path, "sim_wall_s", b1) || mpsl_results_set_attr(path, "sim_events_per_s", b2)) goto out;
+    sl_status_end();
+    if (mpsl_results_set_status(path, "finished")) goto out;
   }
   fprintf(out,
           "# simulated %lld tasks (%lld heap events) in %.3f s including the results file: %.3g events/s; %.3f s in "
@@ -186,6 +210,8 @@ int sim_simulate(sl_config *c, FILE *out) {
   if (path[0]) fprintf(out, "# results in %s\n", path);
   rc = 0;
 out:
+  if (rc) sl_status_aborted(mpsl_errmsg());
+  sl_status_end();
   sim_free(x);
   sl_memplan_free(&plan);
   free(memr);

@@ -147,12 +147,7 @@ int sl_gather_header(sl_run_state *s, const char *out, int threads) {
       rc = sl_results_header(out, "run", &sl_config_opts, x->c, x->m, size, attrs, (int)(sizeof attrs / sizeof attrs[0]));
     } else {
       /* the rounds after the checkpoint are played again; this job's hosts replace the last */
-      char *was = NULL, resumed[1024];
-      mpsl_results_attr(out, "resumed_after", &was); /* absent before the first resume */
-      snprintf(resumed, sizeof resumed, "%s%s%d", was ? was : "", was ? "," : "", s->resume->rounds_done);
-      free(was);
-      rc = mpsl_results_truncate(out, s->resume->rounds_done) || mpsl_results_set_status(out, "running") ||
-           mpsl_results_set_attr(out, "resumed_after", resumed);
+      rc = mpsl_results_resume(out, s->resume->rounds_done);
       for (int i = 0; i < 2 && !rc; i++) rc = mpsl_results_set_attr(out, attrs[i].key, attrs[i].value);
     }
     free(hosts);
