@@ -1,6 +1,7 @@
 #!/bin/sh
 # mpsl simulate: two runs of the same simulation write the same results file apart from
-# the simulator's own speed (sim_wall_s, sim_events_per_s), compared as h5dump prints
+# the simulator's own speed (sim_wall_s, sim_events_per_s) and its start and end times
+# (started, ended) and the command line, compared as h5dump prints
 # every attribute, type and row; mpsl report and every --csv export read the file; the
 # tables hold what the protocol implies.
 . "$(dirname "$0")/testlib.sh"
@@ -27,7 +28,7 @@ strip() {
   h5dump "$1" | awk 'NR == 1 { next }
     skip && $0 == end { skip = 0; next }
     skip { next }
-    /ATTRIBUTE "(sim_wall_s|sim_events_per_s)"/ {
+    /ATTRIBUTE "(sim_wall_s|sim_events_per_s|started|ended|command)"/ {
       skip = 1; match($0, /^ */); end = substr($0, 1, RLENGTH) "}"; next }
     { print }'
 }
