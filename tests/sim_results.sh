@@ -82,6 +82,14 @@ printf 'model = %s\nclients = 5\n' "$table" >"$tmp/c.ini"
 strip "$out" >"$tmp/c.dump"
 diff "$tmp/a.dump" "$tmp/c.dump" >/dev/null || fail "CONFIG.ini and flags give different files"
 
+# without the dataset there is no partition table, and --csv partition says so
+"$mpsl" simulate --set model=$table --set batch=4 --set clients=3 --set hops=2 --set rounds=1 \
+  --set data_dir="$tmp/nodata" --set output="$tmp/np.h5" >"$tmp/np.log" 2>&1 || fail "simulation without the dataset"
+grep -q "^# no partition table: " "$tmp/np.log" || fail "no note of the missing partition: $(cat "$tmp/np.log")"
+"$mpsl" report --csv partition "$tmp/np.h5" >"$tmp/np.csv" 2>"$tmp/err" && fail "--csv partition of a file without one"
+[ ! -s "$tmp/np.csv" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "np.h5: no partition table" "$tmp/err" ||
+  fail "--csv partition without a partition: $(cat "$tmp/err")"
+
 # mistakes are one line naming the key
 "$mpsl" simulate --set hops=0 >"$tmp/err" 2>&1 && fail "hops=0 was accepted"
 [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "hops" "$tmp/err" || fail "bad hops: $(cat "$tmp/err")"

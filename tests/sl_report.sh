@@ -15,6 +15,8 @@ $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" >"$tmp/log" 2>&1 || { cat "$tmp/log"; fa
 "$mpsl" report "$out" >"$tmp/report" || fail "mpsl report"
 grep -q "status: finished" "$tmp/report" || fail "status"
 grep -q "input 0, label 0" "$tmp/report" || fail "audit line"
+grep -Eq "^made by: .*built with .*gcc.*, on .+, started 20[0-9-]+T[0-9:]+Z, ended 20[0-9-]+T[0-9:]+Z$" "$tmp/report" ||
+  fail "no provenance line: $(cat "$tmp/report")"
 for t in rounds events memory links audit; do
   "$mpsl" report --csv "$t" "$out" >"$tmp/$t.csv" || fail "--csv $t"
 done

@@ -128,6 +128,22 @@ static void print_hosts(const char *path) {
   free(hosts);
 }
 
+/* "made by: mpsl 0.1.0 (cc50509) built with mpicc: gcc ..., on vm, 2026-...Z to 2026-...Z"
+ * from the provenance attributes it has (none: a file of an older mpsl). */
+static void print_provenance(const char *path) {
+  static const char *which[] = {"source_commit", "build_compiler", "host", "started", "ended"};
+  char *v[5] = {NULL};
+  for (int i = 0; i < 5; i++)
+    if (mpsl_results_attr(path, which[i], &v[i])) v[i] = NULL;
+  if (v[1] || v[2] || v[3]) {
+    printf("made by: %s%s%s", v[0] ? "commit " : "", v[0] ? v[0] : "", v[0] ? ", " : "");
+    if (v[1]) printf("built with %s, ", v[1]);
+    printf("on %s, started %s, %s%s\n", v[2] ? v[2] : "?", v[3] ? v[3] : "?", v[4] ? "ended " : "not ended",
+           v[4] ? v[4] : "");
+  }
+  for (int i = 0; i < 5; i++) free(v[i]);
+}
+
 static int summary(const char *path, int *unfinished) {
   char *status = NULL, *program = NULL, *config = NULL;
   if (mpsl_results_attr(path, "status", &status) || mpsl_results_attr(path, "program", &program) ||
@@ -154,6 +170,7 @@ static int summary(const char *path, int *unfinished) {
     }
   }
   printf("\n");
+  print_provenance(path);
   print_hosts(path);
   free(status);
   free(program);
