@@ -102,4 +102,19 @@ grep -q "takes the configuration from the file" "$tmp/e2" || fail "--resume with
   --set output="$tmp/sim.h5" >/dev/null 2>&1 || fail "mpsl simulate"
 "$mpsl" run --resume "$tmp/sim.h5" 2>"$tmp/e3" && fail "--resume of a simulation succeeded"
 grep -q "not of mpsl run" "$tmp/e3" || fail "--resume of a simulation: $(cat "$tmp/e3")"
+# a file of the older layout (no format_version: its tables counted rounds from 0) is not
+# appended to
+py=${MPSL_PYTHON:-/usr/bin/python3}
+if "$py" -c 'import h5py' 2>/dev/null; then
+  # shellcheck disable=SC2086
+  MPSL_ABORT_AFTER_ROUND=1 $MPSL_LAUNCH -np "$np" "$mpsl" run --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" \
+    --set clients=2 --set hops=1 --set rounds=3 --set output="$tmp/old.h5" >/dev/null 2>&1
+  "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); del f.attrs["format_version"]' "$tmp/old.h5" ||
+    fail "cannot make a file of the older layout"
+  # shellcheck disable=SC2086
+  $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$tmp/old.h5" >"$tmp/e4" 2>&1 && fail "--resume of a format 1 file succeeded"
+  grep -q "old.h5: a results file of format 1, this mpsl writes format 2" "$tmp/e4" ||
+    fail "--resume of a format 1 file: $(cat "$tmp/e4")"
+  [ "$("$mpsl" report --csv rounds "$tmp/old.h5" | wc -l)" -eq 2 ] || fail "the refused resume changed the file"
+fi
 echo "sl_resume: ok"

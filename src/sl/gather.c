@@ -169,8 +169,15 @@ int sl_gather_header(sl_run_state *s, const char *out, int threads) {
     } else {
       /* the rounds after the checkpoint are played again; this job's hosts, MPI and command
        * line replace the last */
-      char *was = NULL;
-      mpsl_results_attr(out, "resumed_after", &was); /* absent before the first resume: "2,4" after two */
+      char *was = NULL, *format = NULL;
+      /* a file whose tables count rounds otherwise: rows of this job would not fit its rows */
+      if (mpsl_results_attr(out, "format_version", &format) || atoi(format) != MPSL_RESULTS_FORMAT)
+        rc = mpsl_fail(
+            "%s: a results file of format %s, this mpsl writes format %d: resume it with the mpsl that "
+            "wrote it, or start the run again",
+            out, format ? format : "1", MPSL_RESULTS_FORMAT);
+      free(format);
+      if (!rc) mpsl_results_attr(out, "resumed_after", &was); /* absent before the first resume: "2,4" after two */
       int64_t after[64];
       int na = 0;
       for (char *p = was; p && *p && na < 63; p += *p == ',') after[na++] = strtoll(p, &p, 10);
@@ -178,7 +185,7 @@ int sl_gather_header(sl_run_state *s, const char *out, int threads) {
       free(was);
       mpsl_res_attr again[] = {attrs[0], attrs[1], MPSL_ATTR_L("resumed_after", after, na),
                                MPSL_ATTR_S("resumed_command", mpsl_command_line())};
-      rc = mpsl_results_truncate(out, s->resume->rounds_done) || mpsl_results_set_status(out, "running") ||
+      rc = rc || mpsl_results_truncate(out, s->resume->rounds_done) || mpsl_results_set_status(out, "running") ||
            mpsl_results_set_attrs(out, again, (int)(sizeof again / sizeof again[0]));
     }
     free(hosts);
