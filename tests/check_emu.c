@@ -160,11 +160,12 @@ START_TEST(profiled_one_owner) {
 }
 END_TEST
 
-/* the end of a task of `owner` (part, direction, batch) among the events, and the event */
+/* the end of a task of `owner` (part, direction, batch) in round `round` (from 0 here, from 1
+ * in the table) among the events, and the event */
 static const mpsl_res_event *find(const mpsl_res_event *ev, int64_t n, int round, int owner, int part, int dir,
                                   int batch) {
   for (int64_t i = 0; i < n; i++)
-    if (ev[i].round == round && ev[i].owner == owner && ev[i].part == part && ev[i].direction == dir &&
+    if (ev[i].round == round + 1 && ev[i].owner == owner && ev[i].part == part && ev[i].direction == dir &&
         ev[i].batch == batch)
       return &ev[i];
   ck_abort_msg("no event of owner %d part %d direction %d batch %d", owner, part, dir, batch);
@@ -190,7 +191,7 @@ START_TEST(profiled_mix) {
   for (int round = 0; round < 2; round++) {
     double start = INFINITY, end = -INFINITY;
     for (int64_t i = 0; i < ne; i++)
-      if (ev[i].round == round) start = fmin(start, ev[i].start);
+      if (ev[i].round == round + 1) start = fmin(start, ev[i].start);
     for (int k = 0; k < 3; k++)
       for (int b = 3 * round; b < 3 * round + 3; b++) {
         const mpsl_res_event *f1 = find(ev, ne, round, k, 1, 0, b), *hf = find(ev, ne, round, k, 2, 0, b);
@@ -211,7 +212,7 @@ START_TEST(profiled_mix) {
     mpsl_res_event cn[18];
     int n = 0;
     for (int64_t i = 0; i < ne; i++)
-      if (ev[i].round == round && ev[i].role == 1) cn[n++] = ev[i];
+      if (ev[i].round == round + 1 && ev[i].role == 1) cn[n++] = ev[i];
     ck_assert_int_eq(n, 18);
     qsort(cn, 18, sizeof *cn, by_start);
     for (int i = 1; i < n; i++)
@@ -235,7 +236,7 @@ START_TEST(real_compute) {
     ck_assert_int_eq(r[round].overruns, 0);
     double busy = 0;
     for (int64_t i = 0; i < ne; i++)
-      if (ev[i].round == round) {
+      if (ev[i].round == round + 1) {
         ck_assert(ev[i].end > ev[i].start);
         busy += ev[i].end - ev[i].start;
       }

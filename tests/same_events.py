@@ -15,6 +15,8 @@ def load(path):
     with h5py.File(path, "r") as f:
         ev = f["events"][()]
         rounds = f["rounds"][()]
+        # files before format_version 2 counted the events' rounds from 0, the rounds' from 1
+        shift = 0 if int(f.attrs.get("format_version", 1)) >= 2 else 1
     rows = {}
     for r in np.unique(ev["round"]):
         sel = ev[ev["round"] == r]
@@ -25,7 +27,7 @@ def load(path):
             if key in rows:
                 sys.exit(f"{path}: task {key} twice")
             rows[key] = (e["start"] - t0, e["end"] - t0, e["queue_wait"])
-    return rows, {int(r["round"]): float(r["time_s"]) for r in rounds}
+    return rows, {int(r["round"]) - shift: float(r["time_s"]) for r in rounds}
 
 
 def main():
@@ -52,7 +54,7 @@ def main():
         if d > tol:
             bad.append(f"round {r}: time_s {ra[r]!r} against {rb[r]!r}")
     for key in sorted(set(ea) & set(eb)):
-        scale = max(abs(ra.get(key[0] + 1, 0.0)), 1e-300)  # rounds are 1-based in their table
+        scale = max(abs(ra.get(key[0], 0.0)), 1e-300)
         for what, x, y in zip(("start", "end", "queue_wait"), ea[key], eb[key]):
             d = abs(x - y) / scale
             worst = max(worst, d)

@@ -42,6 +42,12 @@ compare() { # name, then the configuration's own keys
   "$mpsl" report --csv links "$tmp/$name-run.h5" >"$tmp/$name-run-links.csv" || fail "$name: report links"
   [ "$(wc -l <"$tmp/$name-run-links.csv")" -gt 1 ] || fail "$name: no links table"
   diff "$tmp/$name-sim-links.csv" "$tmp/$name-run-links.csv" || fail "$name: simulate and emulate sent other bytes"
+  # both name the layer table their times came from, with the SHA-256 of its bytes
+  want=$(sha256sum "$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" | cut -d' ' -f1)
+  for f in sim run; do
+    h5dump -a profile_sha256 "$tmp/$name-$f.h5" | grep -q "\"$want\"" || fail "$name: $f: profile_sha256 is not $want"
+    h5dump -a profile "$tmp/$name-$f.h5" | grep -q "vgg11-cifar-w0.0625-c1-b4.csv\"" || fail "$name: $f: profile"
+  done
 }
 
 compare 1do-1hop --set clients=1 --set hops=1

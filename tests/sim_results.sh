@@ -1,7 +1,8 @@
 #!/bin/sh
 # mpsl simulate: two runs of the same simulation write the same results file apart from
-# the simulator's own speed (sim_wall_s, sim_events_per_s) and who wrote it when
-# (writer_pid, writer_start, heartbeat), compared as h5dump prints
+# the simulator's own speed (sim_wall_s, sim_events_per_s), its start and end times
+# (started, ended), the command line and who wrote it (writer_pid, writer_start,
+# heartbeat), compared as h5dump prints
 # every attribute, type and row; mpsl report and every --csv export read the file; the
 # tables hold what the protocol implies.
 . "$(dirname "$0")/testlib.sh"
@@ -28,7 +29,7 @@ strip() {
   h5dump "$1" | awk 'NR == 1 { next }
     skip && $0 == end { skip = 0; next }
     skip { next }
-    /ATTRIBUTE "(sim_wall_s|sim_events_per_s|heartbeat|writer_pid|writer_start)"/ {
+    /ATTRIBUTE "(sim_wall_s|sim_events_per_s|started|ended|command|heartbeat|writer_pid|writer_start)"/ {
       skip = 1; match($0, /^ */); end = substr($0, 1, RLENGTH) "}"; next }
     { print }'
 }
@@ -81,6 +82,14 @@ printf 'model = %s\nclients = 5\n' "$table" >"$tmp/c.ini"
   --set output="$out" >"$tmp/c.log" 2>&1 || { cat "$tmp/c.log"; fail "simulation from a file"; }
 strip "$out" >"$tmp/c.dump"
 diff "$tmp/a.dump" "$tmp/c.dump" >/dev/null || fail "CONFIG.ini and flags give different files"
+
+# without the dataset there is no partition table, and --csv partition says so
+"$mpsl" simulate --set model=$table --set batch=4 --set clients=3 --set hops=2 --set rounds=1 \
+  --set data_dir="$tmp/nodata" --set output="$tmp/np.h5" >"$tmp/np.log" 2>&1 || fail "simulation without the dataset"
+grep -q "^# no partition table: " "$tmp/np.log" || fail "no note of the missing partition: $(cat "$tmp/np.log")"
+"$mpsl" report --csv partition "$tmp/np.h5" >"$tmp/np.csv" 2>"$tmp/err" && fail "--csv partition of a file without one"
+[ ! -s "$tmp/np.csv" ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "np.h5: no partition table" "$tmp/err" ||
+  fail "--csv partition without a partition: $(cat "$tmp/err")"
 
 # mistakes are one line naming the key
 "$mpsl" simulate --set hops=0 >"$tmp/err" 2>&1 && fail "hops=0 was accepted"

@@ -40,11 +40,14 @@ check() { # name, model (save it: yes or no), the two stops, the rounds each res
   $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$b" >"$tmp/$name-b3.log" 2>&1 ||
     { tail -5 "$tmp/$name-b3.log"; fail "$name: the second resume"; }
   grep -q "^# resuming $b after round $r2 of 6" "$tmp/$name-b3.log" || fail "$name: the second resume began elsewhere"
-  [ "$(h5dump -a resumed_after "$b" | sed -n 's/^ *(0): "\(.*\)"$/\1/p')" = "$r1,$r2" ] || fail "$name: resumed_after"
+  # a list of integers: the rounds each resume went on after
+  h5dump -a resumed_after "$b" >"$tmp/ra" && grep -q 'DATATYPE  H5T_STD_I64LE' "$tmp/ra" || fail "$name: resumed_after type"
+  [ "$(sed -n 's/^ *(0): \([0-9, ]*\)$/\1/p' "$tmp/ra")" = "$r1, $r2" ] || fail "$name: resumed_after $(cat "$tmp/ra")"
+  h5dump -a resumed_command "$b" | grep -q -- "--resume $b" || fail "$name: resumed_command"
   # every table holds each round once (rows past a checkpoint were cut back and played again)
   for t in events memory links audit; do
     "$mpsl" report --csv $t "$b" | awk -F, 'NR > 1 { print $1 }' | uniq | tr '\n' ' ' >"$tmp/rb"
-    [ "$(cat "$tmp/rb")" = "0 1 2 3 4 5 " ] || fail "$name: table $t holds rounds $(cat "$tmp/rb")"
+    [ "$(cat "$tmp/rb")" = "1 2 3 4 5 6 " ] || fail "$name: table $t holds rounds $(cat "$tmp/rb")"
   done
   # the same rounds, once each, with the same numbers; the same model
   for col in 1 4 5 6; do
@@ -77,7 +80,7 @@ check emulated no 2 4 2 4 --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cif
 # the last task of the round before it ended (a clock that restarted would begin at 0)
 "$mpsl" report --csv events "$tmp/emulated-b.h5" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
   { r = $c["round"]; if (!(r in lo) || $c["start"] < lo[r]) lo[r] = $c["start"]; if ($c["end"] > hi[r]) hi[r] = $c["end"] }
-  END { for (r = 1; r <= 5; r++) if (!(lo[r] >= hi[r - 1])) { print "round " r ": starts at " lo[r] " before " hi[r - 1]; bad = 1 }
+  END { for (r = 2; r <= 6; r++) if (!(lo[r] >= hi[r - 1])) { print "round " r ": starts at " lo[r] " before " hi[r - 1]; bad = 1 }
         exit bad }' || fail "emulated: the resumed clock went back"
 # a stop after a round that reached no checkpoint: its rows are cut and played again; with
 # no checkpoint at all the run starts over
@@ -105,4 +108,19 @@ grep -q "takes the configuration from the file" "$tmp/e2" || fail "--resume with
   --set output="$tmp/sim.h5" >/dev/null 2>&1 || fail "mpsl simulate"
 "$mpsl" run --resume "$tmp/sim.h5" 2>"$tmp/e3" && fail "--resume of a simulation succeeded"
 grep -q "not of mpsl run" "$tmp/e3" || fail "--resume of a simulation: $(cat "$tmp/e3")"
+# a file of the older layout (no format_version: its tables counted rounds from 0) is not
+# appended to
+py=${MPSL_PYTHON:-/usr/bin/python3}
+if "$py" -c 'import h5py' 2>/dev/null; then
+  # shellcheck disable=SC2086
+  MPSL_ABORT_AFTER_ROUND=1 $MPSL_LAUNCH -np "$np" "$mpsl" run --config "$MPSL_SRCDIR/tests/fixtures/tiny-run.ini" \
+    --set clients=2 --set hops=1 --set rounds=3 --set output="$tmp/old.h5" >/dev/null 2>&1
+  "$py" -c 'import sys, h5py; f = h5py.File(sys.argv[1], "r+"); del f.attrs["format_version"]' "$tmp/old.h5" ||
+    fail "cannot make a file of the older layout"
+  # shellcheck disable=SC2086
+  $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$tmp/old.h5" >"$tmp/e4" 2>&1 && fail "--resume of a format 1 file succeeded"
+  grep -q "old.h5: a results file of format 1, this mpsl writes format 2" "$tmp/e4" ||
+    fail "--resume of a format 1 file: $(cat "$tmp/e4")"
+  [ "$("$mpsl" report --csv rounds "$tmp/old.h5" | wc -l)" -eq 2 ] || fail "the refused resume changed the file"
+fi
 echo "sl_resume: ok"

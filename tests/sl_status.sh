@@ -71,7 +71,7 @@ echo "SIGTERM to mpirun: $(head -1 "$tmp/r4" | sed 's/.*status: \([a-z]*\).*/\1/
 # SIGKILL of rank 0: nobody can write; the file says running and its writer is gone
 b=$tmp/kill.h5
 start "$b" "$@"
-pid=$(h5dump -a writer_pid "$b" | sed -n 's/^ *(0): "\(.*\)"$/\1/p')
+pid=$(h5dump -a writer_pid "$b" | sed -n 's/^ *(0): \([0-9]*\)$/\1/p') # an integer attribute
 [ -n "$pid" ] && kill -0 "$pid" || fail "writer_pid '$pid' is not a live process"
 kill -KILL "$pid"
 ended

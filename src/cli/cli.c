@@ -14,6 +14,7 @@
 #include "sl/status.h"
 #include "util/datadir.h"
 #include "util/err.h"
+#include "util/provenance.h"
 
 const cli_command cli_commands[] = {
     {"layers", cmd_layers, "print a model's layer table (cut points refer to it)", cmd_layers_opts, NULL},
@@ -120,6 +121,7 @@ int mpsl_main(int argc, char **argv) {
     return 0;
   }
   static char program[64];
+  mpsl_set_command_line(argc, argv); /* for the results files (util/provenance.h) */
   for (int i = 0; i < cli_ncommands; i++)
     if (!strcmp(argv[1], cli_commands[i].name)) {
       snprintf(program, sizeof program, "mpsl %s", cli_commands[i].name);

@@ -15,14 +15,36 @@ typedef struct {
 } report_cfg;
 
 static const mpsl_opt keys[] = {
-    {"csv", MPSL_OPT_ENUM, MPSL_OPT_FIELD(report_cfg, csv), NULL, 0, 0, "rounds|events|memory|links|audit",
-     "print one table as CSV with a header line (for gnuplot) instead of the summary", 0},
+    {"csv", MPSL_OPT_ENUM, MPSL_OPT_FIELD(report_cfg, csv), NULL, 0, 0, "rounds|events|memory|links|audit|partition",
+     "print one table as CSV with a header line (for gnuplot) instead of the summary: every number at full "
+     "precision, the codes of role, direction and part as integers",
+     0},
 };
 static const mpsl_optset opts = {"report", "RESULTS.h5",     "Summarise the results file of mpsl run.",
                                  keys,     MPSL_NOPTS(keys), offsetof(report_cfg, given)};
 const mpsl_optset *cmd_report_opts(void) { return &opts; }
 
-static int csv(const char *path, mpsl_res_table t) {
+/* The partition: owner, rank, pipeline, samples, then one column per class. */
+static int csv_partition(const char *path) {
+  int64_t *rows;
+  int K, classes;
+  if (mpsl_results_read_partition(path, &rows, &K, &classes)) return -1;
+  size_t cap = 64 + (size_t)(4 + classes) * 24;
+  char *line = mpsl_xmalloc(cap, "a CSV line");
+  mpsl_res_partition_csv_header(classes, line, (int)cap);
+  puts(line);
+  for (int k = 0; k < K; k++) {
+    mpsl_res_partition_csv_row(rows + (size_t)k * (size_t)(4 + classes), classes, line, (int)cap);
+    puts(line);
+  }
+  free(line);
+  free(rows);
+  return 0;
+}
+
+static int csv(const char *path, const char *name) {
+  if (!strcmp(name, "partition")) return csv_partition(path);
+  mpsl_res_table t = mpsl_res_table_find(name);
   void *rows;
   int64_t n;
   if (mpsl_results_read(path, t, &rows, &n)) return -1;
@@ -106,6 +128,22 @@ static void print_hosts(const char *path) {
   free(hosts);
 }
 
+/* "made by: mpsl 0.1.0 (cc50509) built with mpicc: gcc ..., on vm, 2026-...Z to 2026-...Z"
+ * from the provenance attributes it has (none: a file of an older mpsl). */
+static void print_provenance(const char *path) {
+  static const char *which[] = {"source_commit", "build_compiler", "host", "started", "ended"};
+  char *v[5] = {NULL};
+  for (int i = 0; i < 5; i++)
+    if (mpsl_results_attr(path, which[i], &v[i])) v[i] = NULL;
+  if (v[1] || v[2] || v[3]) {
+    printf("made by: %s%s%s", v[0] ? "commit " : "", v[0] ? v[0] : "", v[0] ? ", " : "");
+    if (v[1]) printf("built with %s, ", v[1]);
+    printf("on %s, started %s, %s%s\n", v[2] ? v[2] : "?", v[3] ? v[3] : "?", v[4] ? "ended " : "not ended",
+           v[4] ? v[4] : "");
+  }
+  for (int i = 0; i < 5; i++) free(v[i]);
+}
+
 static int summary(const char *path, int *unfinished) {
   char *status = NULL, *program = NULL, *config = NULL;
   if (mpsl_results_attr(path, "status", &status) || mpsl_results_attr(path, "program", &program) ||
@@ -132,6 +170,7 @@ static int summary(const char *path, int *unfinished) {
     }
   }
   printf("\n");
+  print_provenance(path);
   print_hosts(path);
   free(status);
   free(program);
@@ -151,7 +190,9 @@ static int summary(const char *path, int *unfinished) {
   free(r);
 
   if (mpsl_results_read(path, MPSL_RES_MEMORY, (void **)&m, &nm)) return -1;
-  int last = 0;
+  char *format = NULL; /* before format 2 the memory table counted rounds from 0 */
+  int last = 0, from0 = mpsl_results_attr(path, "format_version", &format) != 0;
+  free(format);
   for (int64_t i = 0; i < nm; i++)
     if (m[i].round > last) last = m[i].round;
   char b1[32], b2[32], b3[32], b4[32], b5[32];
@@ -159,7 +200,7 @@ static int summary(const char *path, int *unfinished) {
     printf("\nno memory, link or audit rows: a run in one process (mpsl run --reference) has no ranks\n");
   } else {
     printf("\nmemory per rank (round %d): accounted = parameters+gradients+optimizer+statistics, activations, rest\n",
-           last + 1);
+           last + from0);
     printf("%5s %-13s %14s %14s %14s %14s %14s %14s\n", "rank", "role", "accounted", "params+opt", "activations",
            "buffers", "peak_rss", "cap");
   }
@@ -210,7 +251,7 @@ int cmd_report(int argc, char **argv) {
     mpsl_fail("expected one RESULTS.h5 argument");
     return cli_error("report");
   }
-  if (c.csv[0]) return csv(pos[0], mpsl_res_table_find(c.csv)) ? cli_error("report") : 0;
+  if (c.csv[0]) return csv(pos[0], c.csv) ? cli_error("report") : 0;
   int unfinished = 0;
   if (summary(pos[0], &unfinished)) return cli_error("report");
   if (unfinished) fprintf(stderr, "mpsl report: %s: the run did not finish\n", pos[0]);

@@ -139,8 +139,8 @@ static int reference(sl_config *c) {
 #endif
   const char *out = c->output[0] ? c->output : NULL;
   if (out) {
-    mpsl_res_attr attrs[] = {{"hops", "0 (unsplit: every data owner trains the whole model, then FedAvg)"}};
-    int bad = sl_results_header(out, "reference", &sl_config_opts, c, &m, 1, attrs, 1);
+    mpsl_res_attr attrs[] = {MPSL_ATTR_I("hops", 0)}; /* unsplit: every data owner trains the whole model */
+    int bad = sl_results_header(out, "reference", &sl_config_opts, c, &m, 1, NULL, attrs, 1);
     if (bad) goto out;
   }
   if (sl_reference_run(c, &m, &train, &part, &test, &g, stdout, out)) goto out;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,10 @@
 
 #include "io/h5util.h"
 #include "util/err.h"
+#include "util/provenance.h"
 
-typedef enum { F_I32, F_I64, F_F64 } field_type;
+/* F_ROLE, F_DIR, F_PART: int32 codes in memory, HDF5 enumerations in the file */
+typedef enum { F_I32, F_I64, F_F64, F_ROLE, F_DIR, F_PART } field_type;
 typedef struct {
   const char *name;
   size_t off;
@@ -27,17 +30,20 @@ typedef struct {
   { #f, offsetof(s, f), F_I64 }
 #define F64(s, f) \
   { #f, offsetof(s, f), F_F64 }
+#define CODE(s, f, t) \
+  { #f, offsetof(s, f), t }
 
 static const field round_fields[] = {I32(mpsl_res_round, round),     F64(mpsl_res_round, wall_s),
                                      F64(mpsl_res_round, time_s),    F64(mpsl_res_round, train_loss),
                                      F64(mpsl_res_round, test_loss), F64(mpsl_res_round, test_acc),
                                      I64(mpsl_res_round, overruns)};
 static const field event_fields[] = {
-    I32(mpsl_res_event, round), I32(mpsl_res_event, rank),       I32(mpsl_res_event, role), I32(mpsl_res_event, owner),
-    I32(mpsl_res_event, batch), I32(mpsl_res_event, direction),  I32(mpsl_res_event, part), F64(mpsl_res_event, start),
-    F64(mpsl_res_event, end),   F64(mpsl_res_event, queue_wait), I64(mpsl_res_event, bytes)};
+    I32(mpsl_res_event, round),         I32(mpsl_res_event, rank),  CODE(mpsl_res_event, role, F_ROLE),
+    I32(mpsl_res_event, owner),         I32(mpsl_res_event, batch), CODE(mpsl_res_event, direction, F_DIR),
+    CODE(mpsl_res_event, part, F_PART), F64(mpsl_res_event, start), F64(mpsl_res_event, end),
+    F64(mpsl_res_event, queue_wait),    I64(mpsl_res_event, bytes)};
 static const field memory_fields[] = {
-    I32(mpsl_res_memory, round),       I32(mpsl_res_memory, rank),      I32(mpsl_res_memory, role),
+    I32(mpsl_res_memory, round),       I32(mpsl_res_memory, rank),      CODE(mpsl_res_memory, role, F_ROLE),
     I64(mpsl_res_memory, accounted),   I64(mpsl_res_memory, params),    I64(mpsl_res_memory, grads),
     I64(mpsl_res_memory, optim),       I64(mpsl_res_memory, stats),     I64(mpsl_res_memory, weight_copies),
     I64(mpsl_res_memory, activations), I64(mpsl_res_memory, act_grads), I64(mpsl_res_memory, scratch),
@@ -85,25 +91,104 @@ void mpsl_res_csv_row(mpsl_res_table t, const void *row, char *buf, int cap) {
   for (int i = 0; i < tables[t].n && k < cap; i++) {
     const field *f = &tables[t].f[i];
     const char *sep = i ? "," : "";
-    if (f->type == F_I32)
-      k += snprintf(buf + k, (size_t)(cap - k), "%s%d", sep, *(const int32_t *)(const void *)(r + f->off));
-    else if (f->type == F_I64)
+    if (f->type == F_I64) {
       k += snprintf(buf + k, (size_t)(cap - k), "%s%" PRId64, sep, *(const int64_t *)(const void *)(r + f->off));
-    else
-      k += snprintf(buf + k, (size_t)(cap - k), "%s%.9g", sep, *(const double *)(const void *)(r + f->off));
+    } else if (f->type == F_F64) {
+      char num[40];
+      mpsl_res_real_str(*(const double *)(const void *)(r + f->off), num, sizeof num);
+      k += snprintf(buf + k, (size_t)(cap - k), "%s%s", sep, num);
+    } else {
+      k += snprintf(buf + k, (size_t)(cap - k), "%s%d", sep, *(const int32_t *)(const void *)(r + f->off));
+    }
   }
 }
 
-/* Memory and file types are the same compound, little-endian on disk. */
-static hid_t compound(mpsl_res_table t, int file) {
+void mpsl_res_real_str(double v, char *buf, int cap) {
+  for (int digits = 1; digits <= 17; digits++) {
+    snprintf(buf, (size_t)cap, "%.*g", digits, v);
+    if (!isfinite(v) || strtod(buf, NULL) == v) return;
+  }
+}
+
+void mpsl_res_partition_csv_header(int classes, char *buf, int cap) {
+  int k = snprintf(buf, (size_t)cap, "owner,rank,pipeline,samples");
+  for (int i = 0; i < classes && k < cap; i++) k += snprintf(buf + k, (size_t)(cap - k), ",labels_%d", i);
+}
+
+void mpsl_res_partition_csv_row(const int64_t *row, int classes, char *buf, int cap) {
+  int k = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < 4 + classes && k < cap; i++)
+    k += snprintf(buf + k, (size_t)(cap - k), "%s%" PRId64, i ? "," : "", row[i]);
+}
+
+/* The enumerations of the code columns, on a base of int32 (little-endian in the file). */
+static hid_t code_enum(field_type t, int parts, int file) {
+  hid_t e = H5Tenum_create(file ? H5T_STD_I32LE : H5T_NATIVE_INT32);
+  static const char *roles[] = {"aggregator", "compute node", "data owner"};
+  static const char *dirs[] = {"forward", "backward"};
+  char name[32];
+  if (t == F_ROLE)
+    for (int32_t v = 0; v < 3; v++) H5Tenum_insert(e, roles[v], &v);
+  else if (t == F_DIR)
+    for (int32_t v = 0; v < 2; v++) H5Tenum_insert(e, dirs[v], &v);
+  else
+    for (int32_t v = 1; v <= parts; v++) {
+      if (v == 1)
+        snprintf(name, sizeof name, "M_1");
+      else if (v == parts)
+        snprintf(name, sizeof name, "M_P");
+      else
+        snprintf(name, sizeof name, "hop %d", v - 1);
+      H5Tenum_insert(e, name, &v);
+    }
+  return e;
+}
+
+/* The file's compound (little-endian, the code columns enumerations; parts as in
+ * mpsl_results_create), or the memory compound of the structs with plain int32 codes, which
+ * reads both the enumerations and the plain integers of older files. */
+static hid_t compound(mpsl_res_table t, int file, int parts) {
   hid_t c = H5Tcreate(H5T_COMPOUND, tables[t].size);
   for (int i = 0; i < tables[t].n; i++) {
     const field *f = &tables[t].f[i];
-    hid_t ty = f->type == F_I32   ? (file ? H5T_STD_I32LE : H5T_NATIVE_INT32)
-               : f->type == F_I64 ? (file ? H5T_STD_I64LE : H5T_NATIVE_INT64)
-                                  : (file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE);
+    int code = f->type == F_ROLE || f->type == F_DIR || (f->type == F_PART && parts >= 2);
+    if (file && code) {
+      hid_t e = code_enum(f->type, parts, 1);
+      H5Tinsert(c, f->name, f->off, e);
+      H5Tclose(e);
+      continue;
+    }
+    hid_t ty = f->type == F_I64   ? (file ? H5T_STD_I64LE : H5T_NATIVE_INT64)
+               : f->type == F_F64 ? (file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE)
+                                  : (file ? H5T_STD_I32LE : H5T_NATIVE_INT32);
     H5Tinsert(c, f->name, f->off, ty);
   }
+  return c;
+}
+
+/* The memory compound that writes into dataset d: HDF5 converts an enumeration only from
+ * an enumeration, so a code column goes out as the native copy of the file's own enum
+ * (a plain int32 where an older file has one). */
+static hid_t write_type(mpsl_res_table t, hid_t d) {
+  hid_t ft = H5Dget_type(d), c = H5Tcreate(H5T_COMPOUND, tables[t].size);
+  for (int i = 0; i < tables[t].n; i++) {
+    const field *f = &tables[t].f[i];
+    int m = f->type == F_ROLE || f->type == F_DIR || f->type == F_PART ? H5Tget_member_index(ft, f->name) : -1;
+    hid_t mt = m >= 0 ? H5Tget_member_type(ft, (unsigned)m) : H5I_INVALID_HID;
+    if (mt >= 0 && H5Tget_class(mt) == H5T_ENUM) {
+      hid_t nt = H5Tget_native_type(mt, H5T_DIR_ASCEND);
+      H5Tinsert(c, f->name, f->off, nt);
+      H5Tclose(nt);
+    } else {
+      H5Tinsert(c, f->name, f->off,
+                f->type == F_I64   ? H5T_NATIVE_INT64
+                : f->type == F_F64 ? H5T_NATIVE_DOUBLE
+                                   : H5T_NATIVE_INT32);
+    }
+    if (mt >= 0) H5Tclose(mt);
+  }
+  H5Tclose(ft);
   return c;
 }
 
@@ -122,7 +207,7 @@ static hid_t open_file(const char *path, unsigned mode) {
   return f;
 }
 
-static int set_attr(hid_t obj, const char *key, const char *value) {
+static int set_text(hid_t obj, const char *key, const char *value) {
   if (H5Aexists(obj, key) > 0) H5Adelete(obj, key);
   hid_t ty = H5Tcopy(H5T_C_S1);
   H5Tset_size(ty, strlen(value) + 1);
@@ -133,6 +218,54 @@ static int set_attr(hid_t obj, const char *key, const char *value) {
   if (a >= 0) H5Aclose(a);
   H5Sclose(sp);
   H5Tclose(ty);
+  return rc;
+}
+
+/* h5py's boolean: an enumeration FALSE = 0, TRUE = 1 of int8 */
+static hid_t bool_type(void) {
+  hid_t e = H5Tenum_create(H5T_NATIVE_INT8);
+  int8_t no = 0, yes = 1;
+  H5Tenum_insert(e, "FALSE", &no);
+  H5Tenum_insert(e, "TRUE", &yes);
+  return e;
+}
+
+static int set_attr(hid_t file, const mpsl_res_attr *at) {
+  hid_t obj = file;
+  const char *key = at->key, *slash = strchr(key, '/');
+  char group[64];
+  if (slash) {
+    snprintf(group, sizeof group, "%.*s", (int)(slash - key), key);
+    key = slash + 1;
+    obj = H5Lexists(file, group, H5P_DEFAULT) > 0 ? H5Gopen2(file, group, H5P_DEFAULT)
+                                                  : H5Gcreate2(file, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (obj < 0) return -1;
+  }
+  int rc;
+  if (at->kind == MPSL_ATTR_TEXT) {
+    rc = set_text(obj, key, at->value ? at->value : "");
+  } else {
+    if (H5Aexists(obj, key) > 0) H5Adelete(obj, key);
+    hsize_t n = (hsize_t)at->n;
+    hid_t sp = at->kind != MPSL_ATTR_INTS ? H5Screate(H5S_SCALAR)
+               : n                        ? H5Screate_simple(1, &n, NULL)
+                                          : H5Screate(H5S_NULL);
+    int8_t flag = (int8_t)(at->i != 0);
+    hid_t mt = at->kind == MPSL_ATTR_REAL   ? H5T_NATIVE_DOUBLE
+               : at->kind == MPSL_ATTR_BOOL ? bool_type()
+                                            : H5T_NATIVE_INT64;
+    hid_t ft = at->kind == MPSL_ATTR_REAL ? H5T_IEEE_F64LE : at->kind == MPSL_ATTR_BOOL ? mt : H5T_STD_I64LE;
+    const void *buf = at->kind == MPSL_ATTR_REAL   ? (const void *)&at->d
+                      : at->kind == MPSL_ATTR_BOOL ? (const void *)&flag
+                      : at->kind == MPSL_ATTR_INT  ? (const void *)&at->i
+                                                   : (const void *)at->v;
+    hid_t a = H5Acreate2(obj, key, ft, sp, H5P_DEFAULT, H5P_DEFAULT);
+    rc = a >= 0 && (at->kind == MPSL_ATTR_INTS && !n ? 1 : H5Awrite(a, mt, buf) >= 0) ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    if (at->kind == MPSL_ATTR_BOOL) H5Tclose(mt);
+    H5Sclose(sp);
+  }
+  if (obj != file) H5Gclose(obj);
   return rc;
 }
 
@@ -151,7 +284,7 @@ static hid_t create_table(hid_t file, const char *name, hid_t ftype, hsize_t chu
   return d;
 }
 
-int mpsl_results_create(const char *path, const mpsl_res_attr *attrs, int n) {
+int mpsl_results_create(const char *path, const mpsl_res_attr *attrs, int n, int parts) {
   quiet_h5 q;
   quiet_begin(&q);
   int rc = -1;
@@ -161,10 +294,15 @@ int mpsl_results_create(const char *path, const mpsl_res_attr *attrs, int n) {
     mpsl_fail("%s: cannot create the results file", path);
     goto out;
   }
-  rc = set_attr(f, "status", "running");
-  for (int i = 0; i < n && !rc; i++) rc = set_attr(f, attrs[i].key, attrs[i].value);
+  char now[32];
+  mpsl_utc_now(now, sizeof now);
+  mpsl_res_attr own[] = {MPSL_ATTR_S("status", "running"), MPSL_ATTR_I("format_version", MPSL_RESULTS_FORMAT),
+                         MPSL_ATTR_S("started", now)};
+  rc = 0;
+  for (int i = 0; i < 3 && !rc; i++) rc = set_attr(f, &own[i]);
+  for (int i = 0; i < n && !rc; i++) rc = set_attr(f, &attrs[i]);
   for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++) {
-    hid_t ft = compound((mpsl_res_table)t, 1);
+    hid_t ft = compound((mpsl_res_table)t, 1, parts);
     int ev = t == MPSL_RES_EVENTS;
     hid_t d = create_table(f, tables[t].name, ft, ev ? 1024 : 4096, !ev);
     rc = d < 0 ? -1 : 0;
@@ -178,9 +316,10 @@ out:
   return rc;
 }
 
-static int append(hid_t f, const char *name, hid_t mtype, const void *rows, int64_t n) {
-  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+static int append(hid_t f, mpsl_res_table t, const void *rows, int64_t n) {
+  hid_t d = H5Dopen2(f, tables[t].name, H5P_DEFAULT);
   if (d < 0) return -1;
+  hid_t mtype = write_type(t, d);
   hid_t sp = H5Dget_space(d);
   hsize_t have = 0, add = (hsize_t)n;
   H5Sget_simple_extent_dims(sp, &have, NULL);
@@ -195,6 +334,7 @@ static int append(hid_t f, const char *name, hid_t mtype, const void *rows, int6
     H5Sclose(ms);
     H5Sclose(fs);
   }
+  H5Tclose(mtype);
   H5Dclose(d);
   return rc;
 }
@@ -205,17 +345,15 @@ int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, in
   int rc = -1;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    hid_t mt = compound(t, 0);
-    rc = append(f, tables[t].name, mt, rows, n);
-    H5Tclose(mt);
+    rc = append(f, t, rows, n);
     if (H5Fclose(f) < 0) rc = -1;
   }
   quiet_end(&q);
   return rc ? mpsl_fail("%s: cannot append to table '%s'", path, tables[t].name) : 0;
 }
 
-/* Rows whose round is below `keep` (0-based rounds; the rounds table counts from 1), which
- * come first: tables are appended round by round. */
+/* Rows of the first `keep` rounds, which come first: tables are appended round by round.
+ * from1: the table counts rounds from 1 (every table of format 2; only `rounds` before). */
 static int cut_table(hid_t f, const char *name, int keep, int from1) {
   hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
   if (d < 0) return -1;
@@ -243,22 +381,44 @@ int mpsl_results_truncate(const char *path, int rounds) {
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
     rc = 0;
-    for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++) rc = cut_table(f, tables[t].name, rounds, t == MPSL_RES_ROUNDS);
+    int64_t format = 1;
+    if (H5Aexists(f, "format_version") > 0) {
+      hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+      if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &format) < 0) rc = -1;
+      if (a >= 0) H5Aclose(a);
+    }
+    for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++)
+      rc = cut_table(f, tables[t].name, rounds, format >= 2 || t == MPSL_RES_ROUNDS);
     if (H5Fclose(f) < 0) rc = -1;
   }
   quiet_end(&q);
   return rc ? mpsl_fail("%s: cannot cut the tables back to round %d", path, rounds) : 0;
 }
 
-int mpsl_results_resume(const char *path, int rounds) {
-  char *was = NULL, resumed[1024];
-  mpsl_results_attr(path, "resumed_after", &was); /* absent before the first resume */
-  snprintf(resumed, sizeof resumed, "%s%s%d", was ? was : "", was ? "," : "", rounds);
+int mpsl_results_resume(const char *path, int rounds, const mpsl_res_attr *also, int n) {
+  char *was = NULL, *format = NULL;
+  if (mpsl_results_attr(path, "format_version", &format) || atoi(format) != MPSL_RESULTS_FORMAT) {
+    int rc = mpsl_fail("%s: a results file of format %s, this mpsl writes format %d: resume it with the mpsl that "
+                       "wrote it, or start again",
+                       path, format ? format : "1", MPSL_RESULTS_FORMAT);
+    free(format);
+    return rc;
+  }
+  free(format);
+  mpsl_results_attr(path, "resumed_after", &was); /* absent before the first resume: "2,4" after two */
+  int64_t after[64];
+  int na = 0;
+  for (char *p = was; p && *p && na < 63; p += *p == ',') after[na++] = strtoll(p, &p, 10);
+  after[na++] = rounds;
   free(was);
-  return mpsl_results_truncate(path, rounds) || mpsl_results_set_status(path, "running") ||
-                 mpsl_results_set_attr(path, "resumed_after", resumed)
-             ? -1
-             : 0;
+  mpsl_res_attr *all = mpsl_xcalloc((size_t)n + 2, sizeof *all, "attributes");
+  all[0] = (mpsl_res_attr)MPSL_ATTR_L("resumed_after", after, na);
+  all[1] = (mpsl_res_attr)MPSL_ATTR_S("resumed_command", mpsl_command_line());
+  for (int i = 0; i < n; i++) all[2 + i] = also[i];
+  int rc = mpsl_results_truncate(path, rounds) || mpsl_results_set_status(path, "running") ||
+           mpsl_results_set_attrs(path, all, n + 2);
+  free(all);
+  return rc ? -1 : 0;
 }
 
 static hid_t partition_type(int classes, int file) {
@@ -295,21 +455,45 @@ int mpsl_results_partition(const char *path, const int64_t *rows, int K, int cla
   return rc ? mpsl_fail("%s: cannot write the partition", path) : 0;
 }
 
-int mpsl_results_set_attr(const char *path, const char *key, const char *value) {
+int mpsl_results_set_attrs(const char *path, const mpsl_res_attr *attrs, int n) {
   quiet_h5 q;
   quiet_begin(&q);
   int rc = -1;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    rc = set_attr(f, key, value);
+    rc = 0;
+    for (int i = 0; i < n && !rc; i++) rc = set_attr(f, &attrs[i]);
     if (H5Fclose(f) < 0) rc = -1;
   }
   quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot set the attribute '%s'", path, key) : 0;
+  return rc ? mpsl_fail("%s: cannot set the attribute '%s'", path, n > 0 ? attrs[0].key : "") : 0;
+}
+
+int mpsl_results_set_attr(const char *path, const char *key, const char *value) {
+  mpsl_res_attr a = MPSL_ATTR_S(key, value);
+  return mpsl_results_set_attrs(path, &a, 1);
 }
 
 int mpsl_results_set_status(const char *path, const char *status) {
-  return mpsl_results_set_attr(path, "status", status);
+  quiet_h5 q;
+  quiet_begin(&q);
+  int rc = -1;
+  hid_t f = open_file(path, H5F_ACC_RDWR);
+  if (f >= 0) {
+    mpsl_res_attr a = MPSL_ATTR_S("status", status);
+    rc = set_attr(f, &a);
+    if (!rc && !strcmp(status, "running")) {
+      if (H5Aexists(f, "ended") > 0 && H5Adelete(f, "ended") < 0) rc = -1;
+    } else if (!rc) {
+      char now[32];
+      mpsl_utc_now(now, sizeof now);
+      mpsl_res_attr e = MPSL_ATTR_S("ended", now);
+      rc = set_attr(f, &e);
+    }
+    if (H5Fclose(f) < 0) rc = -1;
+  }
+  quiet_end(&q);
+  return rc ? mpsl_fail("%s: cannot set the attribute 'status'", path) : 0;
 }
 
 static hid_t open_ro(const char *path) {
@@ -339,7 +523,7 @@ int mpsl_results_read(const char *path, mpsl_res_table t, void **rows, int64_t *
       H5Sget_simple_extent_dims(sp, &len, NULL);
       H5Sclose(sp);
       *rows = mpsl_xcalloc(len ? len : 1, tables[t].size, "results rows");
-      hid_t mt = compound(t, 0);
+      hid_t mt = compound(t, 0, 0);
       rc = len == 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) >= 0 ? 0 : -1;
       if (rc) mpsl_fail("%s: cannot read table '%s'", path, tables[t].name);
       *n = (int64_t)len;
@@ -366,7 +550,10 @@ int mpsl_results_read_partition(const char *path, int64_t **rows, int *K, int *c
   if (f >= 0) {
     hid_t d = H5Dopen2(f, "partition", H5P_DEFAULT);
     if (d < 0) {
-      mpsl_fail("%s: no partition", path);
+      mpsl_fail(
+          "%s: no partition table (a run with compute = profiled reads no data; mpsl simulate writes one only "
+          "when it can read the dataset)",
+          path);
     } else {
       hid_t ft = H5Dget_type(d);
       int m = H5Tget_member_index(ft, "labels");
@@ -393,6 +580,40 @@ int mpsl_results_read_partition(const char *path, int64_t **rows, int *K, int *c
   return rc;
 }
 
+/* A numeric attribute (a scalar, a 1-D array or a null dataspace) as text: integers in
+ * decimal, doubles as the CSV writes them, booleans (an enumeration FALSE/TRUE) as
+ * false/true, other enumerations as their names, comma-separated. */
+static int number_text(hid_t a, hid_t ft, H5T_class_t cls, char **value) {
+  hid_t sp = H5Aget_space(a);
+  hssize_t n = H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp);
+  H5Sclose(sp);
+  if (n < 0) return -1;
+  size_t cap = (size_t)n * 48 + 1;
+  *value = mpsl_xcalloc(cap, 1, "attribute");
+  if (n == 0) return 0;
+  int isfloat = cls == H5T_FLOAT;
+  void *buf = mpsl_xcalloc((size_t)n, 8, "attribute values");
+  hid_t mt = cls == H5T_ENUM ? H5Tget_native_type(ft, H5T_DIR_ASCEND) : isfloat ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64;
+  int rc = H5Aread(a, mt, buf) >= 0 ? 0 : -1;
+  size_t k = 0, esize = cls == H5T_ENUM ? H5Tget_size(mt) : 8;
+  for (hssize_t i = 0; i < n && !rc; i++) {
+    char one[64];
+    if (cls == H5T_ENUM) {
+      if (H5Tenum_nameof(mt, (char *)buf + (size_t)i * esize, one, sizeof one) < 0) rc = -1;
+      if (!strcmp(one, "TRUE")) snprintf(one, sizeof one, "true");
+      if (!strcmp(one, "FALSE")) snprintf(one, sizeof one, "false");
+    } else if (isfloat) {
+      mpsl_res_real_str(((double *)buf)[i], one, sizeof one);
+    } else {
+      snprintf(one, sizeof one, "%" PRId64, ((int64_t *)buf)[i]);
+    }
+    k += (size_t)snprintf(*value + k, cap - k, "%s%s", i ? "," : "", one);
+  }
+  if (cls == H5T_ENUM) H5Tclose(mt);
+  free(buf);
+  return rc;
+}
+
 int mpsl_results_attr(const char *path, const char *key, char **value) {
   quiet_h5 q;
   quiet_begin(&q);
@@ -405,14 +626,19 @@ int mpsl_results_attr(const char *path, const char *key, char **value) {
       mpsl_fail("%s: no attribute '%s'", path, key);
     } else {
       hid_t ft = H5Aget_type(a);
-      size_t sz = H5Tget_size(ft);
-      hid_t mt = H5Tcopy(H5T_C_S1);
-      H5Tset_size(mt, sz + 1);
-      H5Tset_strpad(mt, H5T_STR_NULLTERM);
-      *value = mpsl_xcalloc(sz + 2, 1, "attribute");
-      rc = H5Tis_variable_str(ft) <= 0 && H5Aread(a, mt, *value) >= 0 ? 0 : -1;
+      H5T_class_t cls = H5Tget_class(ft);
+      if (cls == H5T_STRING) {
+        size_t sz = H5Tget_size(ft);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, sz + 1);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        *value = mpsl_xcalloc(sz + 2, 1, "attribute");
+        rc = H5Tis_variable_str(ft) <= 0 && H5Aread(a, mt, *value) >= 0 ? 0 : -1;
+        H5Tclose(mt);
+      } else if (cls == H5T_INTEGER || cls == H5T_FLOAT || cls == H5T_ENUM) {
+        rc = number_text(a, ft, cls, value);
+      }
       if (rc) mpsl_fail("%s: cannot read attribute '%s'", path, key);
-      H5Tclose(mt);
       H5Tclose(ft);
       H5Aclose(a);
     }

@@ -2,8 +2,8 @@
  * timing scenario as `mpsl run`, the rounds played by the event engine (sim.c), and the
  * results file in the layout of `mpsl run` (docs/results.md), so that `mpsl report` and
  * the plots read either. Everything written is a function of the configuration and the
- * profile, except the two attributes that measure the simulator itself (sim_wall_s,
- * sim_events_per_s). */
+ * profile, except the attributes that measure the simulator itself (sim_wall_s,
+ * sim_events_per_s) and say when and where it ran (started, ended, host, command). */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -36,8 +36,14 @@ const mpsl_optset *sim_config_opts(void) {
   return &o;
 }
 
+/* The engine numbers rounds from 0; every table of the file from 1. */
 static int emit_rows(void *ctx, const mpsl_res_event *rows, int64_t n) {
-  return mpsl_results_append((const char *)ctx, MPSL_RES_EVENTS, rows, n);
+  mpsl_res_event *copy = mpsl_xmalloc((size_t)(n ? n : 1) * sizeof *copy, "event rows");
+  memcpy(copy, rows, (size_t)n * sizeof *copy);
+  for (int64_t i = 0; i < n; i++) copy[i].round++;
+  int rc = mpsl_results_append((const char *)ctx, MPSL_RES_EVENTS, copy, n);
+  free(copy);
+  return rc;
 }
 
 /* ---- memory ------------------------------------------------------------------------- */
@@ -108,15 +114,15 @@ static int resume_rounds(const char *path, int rounds, int *first, double *clock
   if (n > rounds) return mpsl_fail("%s: holds %lld rounds of %d: not this simulation's", path, (long long)n, rounds);
   *first = (int)n;
   fprintf(out, "# resuming %s after round %d of %d\n", path, *first, rounds);
-  return mpsl_results_resume(path, *first);
+  return mpsl_results_resume(path, *first, NULL, 0);
 }
 
 static int create_results(const sl_config *c, const sl_topo *t, const mpsl_model *m, const char *profile) {
   mpsl_res_attr attrs[] = {
-      {"profile", profile},
-      {"time", "model seconds (docs/timing.md); wall_s = time_s: the simulation has no wall clock of its own"},
+      MPSL_ATTR_S("time",
+                  "model seconds (docs/timing.md); wall_s = time_s: the simulation has no wall clock of its own"),
   };
-  return sl_results_header(c->output, "simulate", sim_config_opts(), c, m, t->nranks, attrs,
+  return sl_results_header(c->output, "simulate", sim_config_opts(), c, m, t->nranks, profile, attrs,
                            (int)(sizeof attrs / sizeof attrs[0]));
 }
 
@@ -174,10 +180,10 @@ int sim_simulate(sl_config *c, int resume, FILE *out) {
     memset(&r, 0, sizeof r); /* its padding reaches the file */
     r.round = round + 1, r.wall_s = len, r.time_s = len, r.train_loss = r.test_loss = r.test_acc = NAN;
     if (path[0]) {
-      for (int i = 0; i < t->nranks; i++) memory_row(&memr[i], &plan.row[i].mem, round);
+      for (int i = 0; i < t->nranks; i++) memory_row(&memr[i], &plan.row[i].mem, r.round);
       mpsl_res_link *links;
-      int64_t nl = sim_links(x, round, &links);
-      sim_audit(x, round, audit);
+      int64_t nl = sim_links(x, r.round, &links);
+      sim_audit(x, r.round, audit);
       int wrc = mpsl_results_append(path, MPSL_RES_MEMORY, memr, t->nranks) ||
                 mpsl_results_append(path, MPSL_RES_LINKS, links, nl) ||
                 mpsl_results_append(path, MPSL_RES_AUDIT, audit, t->K) ||
@@ -196,10 +202,8 @@ int sim_simulate(sl_config *c, int resume, FILE *out) {
   int64_t tasks = sim_tasks(x);
   double rate = wall > 0 ? (double)tasks / wall : 0;
   if (path[0]) {
-    char b1[32], b2[32];
-    snprintf(b1, sizeof b1, "%.6f", wall);
-    snprintf(b2, sizeof b2, "%.0f", rate);
-    if (mpsl_results_set_attr(path, "sim_wall_s", b1) || mpsl_results_set_attr(path, "sim_events_per_s", b2)) goto out;
+    mpsl_res_attr speed[] = {MPSL_ATTR_R("sim_wall_s", wall), MPSL_ATTR_R("sim_events_per_s", rate)};
+    if (mpsl_results_set_attrs(path, speed, 2)) goto out;
     sl_status_end();
     if (mpsl_results_set_status(path, "finished")) goto out;
   }

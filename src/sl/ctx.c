@@ -13,7 +13,8 @@ void sl_event(sl_ctx *x, int owner, int64_t batch, int direction, int part, doub
               int64_t bytes) {
   if (x->nev == x->cap_ev) sl_abort(x, "more tasks in a round than the protocol allows (%d)", x->cap_ev);
   x->ev[x->nev++] = (mpsl_res_event){
-      x->round, x->rank, (int32_t)x->role, owner, (int32_t)batch, direction, part, start, end, wait, bytes};
+      /* the file counts rounds from 1 */
+      x->round + 1, x->rank, (int32_t)x->role, owner, (int32_t)batch, direction, part, start, end, wait, bytes};
 }
 
 _Noreturn void sl_abort(const sl_ctx *x, const char *fmt, ...) {

@@ -4,10 +4,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "models/table.h"
 #include "sl/gather.h"
 #include "sl/header.h"
 #include "sl/status.h"
 #include "util/err.h"
+#include "util/provenance.h"
 
 /* The accounted bytes are what the roles hold now: at run time they are checked against
  * the cap again, so a plan that disagreed with the roles could not let a rank through. */
@@ -18,7 +20,7 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
   if (s->agg) sl_agg_memory(s->agg, r);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  r->round = s->x->round;
+  r->round = s->x->round + 1; /* every table counts rounds from 1 */
   r->rank = s->x->rank;
   r->role = (int32_t)s->x->role;
   r->buffers = s->x->buffers;
@@ -31,7 +33,7 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
     /* the roles hold no parts: report what the emulated device holds, the plan */
     int64_t rss = r->peak_rss, baseline = r->baseline;
     *r = s->mem.mem;
-    r->round = s->x->round;
+    r->round = s->x->round + 1;
     r->peak_rss = rss;
     r->baseline = baseline;
     return;
@@ -90,7 +92,7 @@ void sl_gather_round(sl_run_state *s, const char *out) {
     int n = 0;
     for (int a = 0; a < size; a++)
       for (int b = 0; b < size; b++)
-        if (lm[a * size + b]) rows[n++] = (mpsl_res_link){x->round, a, b, lb[a * size + b], lm[a * size + b]};
+        if (lm[a * size + b]) rows[n++] = (mpsl_res_link){x->round + 1, a, b, lb[a * size + b], lm[a * size + b]};
     if (out[0] && mpsl_results_append(out, MPSL_RES_LINKS, rows, n)) sl_abort(x, "%s", mpsl_errmsg());
     free(rows);
   }
@@ -101,7 +103,7 @@ void sl_gather_round(sl_run_state *s, const char *out) {
   mpsl_res_audit *au = mpsl_xcalloc((size_t)(s->owners ? s->owners : 1), sizeof *au, "audit");
   for (int i = 0; i < s->owners; i++) {
     const int64_t *a = x->net.audit[i];
-    au[i] = (mpsl_res_audit){x->round,        s->owner_first + i, a[SL_MSG_ACTIVATION], a[SL_MSG_GRADIENT],
+    au[i] = (mpsl_res_audit){x->round + 1,    s->owner_first + i, a[SL_MSG_ACTIVATION], a[SL_MSG_GRADIENT],
                              a[SL_MSG_MODEL], a[SL_MSG_INPUT],    a[SL_MSG_LABEL]};
   }
   nb = s->owners * (int)sizeof *au;
@@ -119,6 +121,20 @@ void sl_gather_round(sl_run_state *s, const char *out) {
   free(displs);
 }
 
+/* The profile or layer table whose times the run keeps ("" when it trains on real time),
+ * as sl_emu_setup found it (emu/timing.h). */
+static void run_profile(const sl_ctx *x, char *path, int cap) {
+  const sl_config *c = x->c;
+  const mpsl_model *m = x->m;
+  path[0] = '\0';
+  if (m->table)
+    snprintf(path, (size_t)cap, "%s", m->table->path);
+  else if (emu_needs_profile(c) && c->profile[0])
+    snprintf(path, (size_t)cap, "%s", c->profile);
+  else if (emu_needs_profile(c))
+    emu_profile_path(c, c->model, c->batch, m->size, m->channels, m->classes, c->width, path, cap);
+}
+
 /* Root attributes: configuration, versions, hosts, seeds. Collective (host names). */
 int sl_gather_header(sl_run_state *s, const char *out, int threads) {
   sl_ctx *x = s->x;
@@ -132,23 +148,28 @@ int sl_gather_header(sl_run_state *s, const char *out, int threads) {
   int rc = 0;
   if (x->rank == 0 && out[0]) {
     size_t cap = (size_t)size * (MPI_MAX_PROCESSOR_NAME + 32) + 1;
-    char *hosts = mpsl_xcalloc(cap, 1, "hosts"), mpi[MPI_MAX_LIBRARY_VERSION_STRING];
+    char *hosts = mpsl_xcalloc(cap, 1, "hosts");
     size_t k = 0;
     for (int r = 0; r < size; r++)
       k += (size_t)snprintf(hosts + k, cap - k, "%d %s %s %d\n", r, names + (size_t)r * MPI_MAX_PROCESSOR_NAME,
                             sl_role_name(sl_rank_role(x->t, r, &(int){0}, &(int){0})), nthreads[r]);
+    char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
     MPI_CHECK(MPI_Get_library_version(mpi, &len));
+    mpi[strcspn(mpi, "\n")] = '\0';
     mpsl_res_attr attrs[] = {
-        {"mpi_version", mpi},
-        {"hosts", hosts},
-        {"momentum_reset", "every round (optimizer state is not aggregated)"},
+        MPSL_ATTR_S("hosts", hosts),
+        MPSL_ATTR_S("mpi_version", mpi),
+        MPSL_ATTR_S("momentum_reset", "every round (optimizer state is not aggregated)"),
     };
     if (!s->resume) {
-      rc = sl_results_header(out, "run", &sl_config_opts, x->c, x->m, size, attrs, (int)(sizeof attrs / sizeof attrs[0]));
+      char profile[MPSL_PATH_MAX];
+      run_profile(x, profile, (int)sizeof profile);
+      rc = sl_results_header(out, "run", &sl_config_opts, x->c, x->m, size, profile, attrs,
+                             (int)(sizeof attrs / sizeof attrs[0]));
     } else {
-      /* the rounds after the checkpoint are played again; this job's hosts replace the last */
-      rc = mpsl_results_resume(out, s->resume->rounds_done);
-      for (int i = 0; i < 2 && !rc; i++) rc = mpsl_results_set_attr(out, attrs[i].key, attrs[i].value);
+      /* the rounds after the checkpoint are played again; this job's hosts, MPI and command
+       * line replace the last */
+      rc = mpsl_results_resume(out, s->resume->rounds_done, attrs, 2);
     }
     free(hosts);
   }

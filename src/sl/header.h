@@ -12,10 +12,12 @@
 void sl_banner(FILE *f, const char *cmd, const mpsl_optset *opts, const sl_config *c, const mpsl_model *m,
                const sl_topo *t);
 
-/* Creates the results file `path` with the attributes every mode writes (program, mode,
- * config, library versions, seed, ranks, model) and then `extra` (n of them). -1 with
- * mpsl_fail. */
+/* Creates the results file `path` with the attributes every mode writes (docs/results.md:
+ * program, version and build, command line, host, mode, the configuration as text and as
+ * the typed attributes of group `config`, library versions, seed, ranks, model; profile and
+ * profile_sha256 when `profile` names the profile or layer table the times came from) and
+ * then `extra` (n of them). -1 with mpsl_fail. */
 int sl_results_header(const char *path, const char *mode, const mpsl_optset *opts, const sl_config *c,
-                      const mpsl_model *m, int ranks, const mpsl_res_attr *extra, int n);
+                      const mpsl_model *m, int ranks, const char *profile, const mpsl_res_attr *extra, int n);
 
 #endif

@@ -10,6 +10,21 @@
 #include "util/err.h"
 #include "util/timer.h"
 
+/* The partition table of a split run's file, from one process: every data owner on rank 0,
+ * pipeline 0. */
+static int write_partition(const sl_config *c, const mpsl_dataset *train, const mpsl_partition *part, const char *out) {
+  int row = 4 + train->classes;
+  int64_t *rows = mpsl_xcalloc((size_t)c->clients * (size_t)row, sizeof *rows, "partition");
+  for (int k = 0; k < c->clients; k++) {
+    int64_t *r = rows + (size_t)k * (size_t)row;
+    r[0] = k, r[3] = part->count[k];
+    for (int64_t i = 0; i < part->count[k]; i++) r[4 + train->labels[part->index[k][i]]]++;
+  }
+  int rc = mpsl_results_partition(out, rows, c->clients, train->classes);
+  free(rows);
+  return rc;
+}
+
 int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset *train, const mpsl_partition *part,
                      const mpsl_dataset *test, nn_stack *global, FILE *log, const char *results) {
   nn_stack worker;
@@ -19,6 +34,10 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
     return -1;
   }
   nn_stack_init_weights(global, (uint64_t)c->seed);
+  if (results && write_partition(c, train, part, results)) {
+    nn_stack_free(&worker);
+    return -1;
+  }
   nn_part *g = global->parts[0], *w = worker.parts[0];
   int64_t len = nn_part_state_len(g), total = 0;
   for (int k = 0; k < c->clients; k++) total += part->count[k];

@@ -22,10 +22,10 @@ enum { NWATCHED = sizeof watched / sizeof watched[0] };
 
 static struct {
   char path[4096];
-  int live;                  /* between begin and end */
-  int caught[NWATCHED];      /* the handler is ours (a signal ignored when the run began stays ignored) */
-  sem_t wake;                /* posted by the handler, or by sl_status_end */
-  volatile sig_atomic_t sig; /* the signal that came (0: none) */
+  int live;                   /* between begin and end */
+  int caught[NWATCHED];       /* the handler is ours (a signal ignored when the run began stays ignored) */
+  sem_t wake;                 /* posted by the handler, or by sl_status_end */
+  volatile sig_atomic_t sig;  /* the signal that came (0: none) */
   volatile sig_atomic_t said; /* the watcher wrote what it came for */
   pthread_t thread;
   struct sigaction old[NWATCHED];
@@ -127,9 +127,10 @@ int sl_status_begin(const char *out) {
   char host[256], pid[32], start[32];
   whoami(host, sizeof host, pid, start, sizeof start);
   snprintf(st.path, sizeof st.path, "%s", out);
-  if (mpsl_results_set_attr(out, "writer_host", host) || mpsl_results_set_attr(out, "writer_pid", pid) ||
-      mpsl_results_set_attr(out, "writer_start", start) || sl_status_heartbeat())
-    return -1;
+  mpsl_res_attr who[] = {MPSL_ATTR_S("writer_host", host), MPSL_ATTR_I("writer_pid", atoll(pid)),
+                         MPSL_ATTR_I("writer_start", strtoull(start, NULL, 10))};
+  /* no start time (no /proc): 0, and the writer is never taken for alive */
+  if (mpsl_results_set_attrs(out, who, 3) || sl_status_heartbeat()) return -1;
   st.sig = st.said = 0;
   static int hooked;
   if (!hooked++) atexit(wait_watcher);
