@@ -3,8 +3,9 @@
 # slurmd from Debian's slurm-wlm, auth/none, everything under a temporary directory):
 # a sweep of 4 tiny emulate points of 3 to 5 ranks runs as job arrays (one per rank
 # count), every point's results file is finished, and the figure job ran after all of
-# them (afterany) and drew its figure. Needs root (SlurmUser=root); without root or
-# slurm-wlm the test is skipped, and fails under CI=true.
+# them (afterany) and drew its figure; a point longer than its job's time limit is stopped
+# before the limit, requeued and resumed until it finishes. Needs root (SlurmUser=root);
+# without root or slurm-wlm the test is skipped, and fails under CI=true.
 set -u
 : "${MPSL_BUILDDIR:=.}" "${MPSL_SRCDIR:=.}"
 . "$(dirname "$0")/slurmlib.sh"
@@ -111,4 +112,61 @@ for ext in png pdf; do
   [ -s "$tmp/fig/fig1_round_time.$ext" ] || fail "the figure job did not write fig1_round_time.$ext"
 done
 [ "$(head -c 4 "$tmp/fig/fig1_round_time.png" | tail -c 3)" = PNG ] || fail "fig1_round_time.png is not a PNG"
-echo "slurm: 4 points in 3 job arrays, then the figure job: ok"
+
+# A time limit: one point that needs about 100 s (10 emulated rounds of about 10 s of wall
+# time each; profiled compute, so its ranks mostly sleep) in jobs of 2 minutes. Slurm
+# signals the job's shell `grace` = 30 s before the limit (up to a minute earlier: between
+# 30 and 90 s after the start), the point is stopped and its job requeued, and the next
+# start resumes it: the point finishes after two or three starts, with each round once. A
+# requeued job waits two minutes before it may start again; the test lets it start at once
+# (scontrol update StartTime=now), as an administrator could.
+cat >"$tmp/limit.ini" <<INI
+[sweep]
+name = limit
+output = $tmp/limit
+mode = emulate
+[base]
+model = csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv
+batch = 4
+batches = 2
+rounds = 10
+clients = 2
+hops = 1
+compute = profiled
+time_scale = 15
+devices = $MPSL_SRCDIR/tests/fixtures/slow-devices.ini
+do_devices = do_test
+cn_devices = cn_test
+do_cn_bw = 8Mbit
+do_cn_lat = 0.005
+threads = 1
+[slurm]
+time = 2
+grace = 30
+INI
+"$MPSL_SRCDIR/experiments/sweep" --mpsl "$MPSL_BUILDDIR/mpsl" --slurm "$tmp/limit.ini" >"$tmp/submit2" 2>&1 ||
+  { cat "$tmp/submit2"; fail "submission of the time-limited point"; }
+job=$(sed -n 's/.*array job \([0-9]*\),.*/\1/p' "$tmp/submit2")
+[ -n "$job" ] || fail "no array job: $(cat "$tmp/submit2")"
+grep -q -- '--requeue' "$tmp/limit/slurm/points-np4.sbatch" && grep -q -- '--signal=B:USR1@30' "$tmp/limit/slurm/points-np4.sbatch" ||
+  fail "the job script asks for no requeue or signal: $(grep SBATCH "$tmp/limit/slurm/points-np4.sbatch")"
+for _ in $(seq 900); do
+  [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
+  for j in $(squeue -h -t PD -o '%i %r' 2>/dev/null | awk '$2 == "BeginTime" { print $1 }'); do
+    scontrol update JobId="$j" StartTime=now 2>/dev/null
+  done
+  sleep 1
+done
+[ -z "$(squeue -h -o %i)" ] || fail "the time-limited point is still queued after 15 minutes: $(squeue)"
+info=$(scontrol -o show job "$job")
+echo "$info" | grep -q "JobState=COMPLETED" || fail "the time-limited point's job: $(echo "$info" | grep -o 'JobState=[A-Z_]*')"
+restarts=$(echo "$info" | sed -n 's/.* Restarts=\([0-9]*\) .*/\1/p')
+[ "${restarts:-0}" -ge 1 ] || fail "the job was never requeued (Restarts=${restarts:-?})"
+f=$tmp/limit/$(awk -F'\t' 'NR == 2 { print $NF }' "$tmp/limit/points.tsv")
+"$MPSL_BUILDDIR/mpsl" report "$f" 2>/dev/null | grep -q "status: finished" || fail "$f is not finished"
+[ "$("$MPSL_BUILDDIR/mpsl" report --csv rounds "$f" | tail -n +2 | cut -d, -f1 | tr '\n' ' ')" = "1 2 3 4 5 6 7 8 9 10 " ] ||
+  fail "$f: rounds $("$MPSL_BUILDDIR/mpsl" report --csv rounds "$f" | cut -d, -f1 | tr '\n' ' ')"
+h5dump -a resumed_after "$f" >/dev/null 2>&1 || fail "$f was not resumed"
+grep -q "its time limit is near" "$tmp"/limit/slurm-*.out 2>/dev/null || grep -q "its time limit is near" "$tmp"/slurm-*.out 2>/dev/null ||
+  fail "no job said its time limit was near"
+echo "slurm: 4 points in 3 job arrays, then the figure job; a point over its time limit requeued $restarts time(s) and resumed: ok"
