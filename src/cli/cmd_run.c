@@ -108,11 +108,12 @@ static int resume_from(const char *path, sl_config *c, sl_resume *r) {
   return rc;
 }
 
+/* The checks of the run itself (sl_run_validate), after the planning it does first: a
+ * count printed is a run that starts. */
 static int print_ranks(sl_config *c) {
-  mpsl_model m;
+  mpsl_model m = {0};
   sl_topo t;
-  if (sl_config_model(c, &m)) return cli_error("run");
-  int rc = sl_config_resolve(c, &m, &t) || sl_config_check_run(c, &m);
+  int rc = mpsl_plan_config(c) || sl_run_validate(c, &m, &t);
   mpsl_model_free(&m);
   if (rc) return cli_error("run");
   printf("%d\n", t.nranks);
@@ -237,7 +238,6 @@ int cmd_run(int argc, char **argv) {
     if ((rc = resume_from(from, &c, &resume)) < 0) return cli_error("run");
     return print_ranks(&c);
   }
-  /* the rank count does not depend on planned cuts or distribution: nothing to plan */
   if (ranks) return print_ranks(&c);
   if (memory) return mpsl_plan_config(&c) ? cli_error("run") : print_memory(&c);
   if (ref) return reference(&c);

@@ -291,6 +291,9 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
  * the last round. */
 static int writable_dir(const char *key, const char *path) {
   if (!path[0]) return 0;
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return mpsl_fail("%s = %s: a folder (expected the path of a file to write)", key, path);
   char dir[MPSL_PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);
   for (;;) {
@@ -303,7 +306,6 @@ static int writable_dir(const char *key, const char *path) {
       *slash = '\0';
     if (access(dir, F_OK) == 0 || !slash || slash == dir) break;
   }
-  struct stat st;
   if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
     return mpsl_fail("%s = %s: %s is not a folder (expected a path whose folders can be made)", key, path, dir);
   if (access(dir, W_OK | X_OK))

@@ -1,0 +1,73 @@
+/* Everything `mpsl run` refuses before its first round that needs neither MPI nor a
+ * measurement, in one place: `mpsl run --ranks` and rank 0 of sl_run both call it, so
+ * that a configuration --ranks accepts is one the run starts (sl/sl.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "data/data.h"
+#include "emu/timing.h"
+#include "proto/scheduler.h"
+#include "sl/compute.h"
+#include "sl/memplan.h"
+#include "sl/sl.h"
+#include "util/err.h"
+
+/* The timing scenario as sl_emu_setup builds it, with a profile that is missing taken as
+ * one that would be measured (EMU_PROFILE_ASSUME): devices, mixes, catalogues, links and
+ * the profiles that exist are read as the run reads them. */
+static int check_scenario(const sl_config *c, const mpsl_model *m, const sl_topo *t, emu_scenario *s) {
+  mpsl_profile prof = {0};
+  int got = 0;
+  if (emu_needs_profile(c) && mpsl_model_trainable(m))
+    got = emu_profile_get(c, c->model, c->batch, m->size, m->channels, m->classes, c->width, EMU_PROFILE_ASSUME,
+                          &prof);
+  if (got < 0) return -1;
+  int rc = emu_scenario_build(s, c, m, t, got == 0 && prof.nlayers ? &prof : NULL, EMU_PROFILE_ASSUME);
+  mpsl_profile_free(&prof);
+  return rc;
+}
+
+/* The first rank over its cap, as sl_memplan_enforce reports it. */
+static int check_memory(const sl_config *c, const mpsl_model *m, const sl_topo *t, const emu_scenario *s) {
+  sl_memplan p;
+  if (sl_memplan_build(&p, c, m, t, s, -1)) return -1;
+  int rc = 0;
+  for (int r = 0; r < p.n && !rc && c->memory_check; r++)
+    if (p.row[r].over) {
+      char why[1024];
+      sl_memrank_explain(&p.row[r], m, why, sizeof why);
+      rc = mpsl_fail("%s (memory_check = false runs it anyway)", why);
+    }
+  sl_memplan_free(&p);
+  return rc;
+}
+
+/* The data a training run reads: both sets, in their format, and the partition of the
+ * training set over the data owners. */
+static int check_data(const sl_config *c) {
+  mpsl_dataset train = {0}, test = {0};
+  mpsl_partition part = {0};
+  const char *dir = c->data_dir[0] ? c->data_dir : NULL;
+  int rc = mpsl_dataset_load(&test, c->dataset, dir, 0) || mpsl_dataset_load(&train, c->dataset, dir, 1) ||
+                   mpsl_partition_make(&part, &train, c->clients, c->partition, c->alpha, (uint64_t)c->seed)
+               ? -1
+               : 0;
+  mpsl_partition_free(&part);
+  mpsl_dataset_free(&train);
+  mpsl_dataset_free(&test);
+  return rc;
+}
+
+int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t) {
+  memset(m, 0, sizeof *m);
+  if (sl_config_model(c, m) || sl_config_resolve(c, m, t) || sl_config_check_run(c, m)) return -1;
+  if (!sl_policy_find(c->policy)) return mpsl_fail("policy = %s: expected fifo or bwd-first", c->policy);
+  const sl_compute *backend = sl_compute_find(c->compute);
+  if (!backend) return mpsl_fail("compute = %s: expected real or profiled", c->compute);
+  emu_scenario s;
+  if (check_scenario(c, m, t, &s)) return -1;
+  int rc = check_memory(c, m, t, &s);
+  emu_scenario_free(&s);
+  if (!rc && backend->trains) rc = check_data(c);
+  return rc;
+}
