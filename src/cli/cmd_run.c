@@ -110,10 +110,10 @@ static int resume_from(const char *path, sl_config *c, sl_resume *r) {
 
 /* The checks of the run itself (sl_run_validate), after the planning it does first: a
  * count printed is a run that starts. */
-static int print_ranks(sl_config *c) {
+static int print_ranks(sl_config *c, const sl_resume *resume) {
   mpsl_model m = {0};
   sl_topo t;
-  int rc = mpsl_plan_config(c) || sl_run_validate(c, &m, &t);
+  int rc = mpsl_plan_config(c) || sl_run_validate(c, &m, &t, resume);
   mpsl_model_free(&m);
   if (rc) return cli_error("run");
   printf("%d\n", t.nranks);
@@ -236,9 +236,9 @@ int cmd_run(int argc, char **argv) {
   if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
   if (from && ranks) {
     if ((rc = resume_from(from, &c, &resume)) < 0) return cli_error("run");
-    return print_ranks(&c);
+    return print_ranks(&c, &resume);
   }
-  if (ranks) return print_ranks(&c);
+  if (ranks) return print_ranks(&c, NULL);
   if (memory) return mpsl_plan_config(&c) ? cli_error("run") : print_memory(&c);
   if (ref) return reference(&c);
   MPI_CHECK(MPI_Init(NULL, NULL));

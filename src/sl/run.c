@@ -66,7 +66,7 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   sl_topo t;
   /* rank 0 checks what --ranks checks (it alone reads the data files twice); the others
    * only resolve, which cannot fail where rank 0's check passed */
-  int bad = rank == 0 ? sl_run_validate(c, &m, &t) : sl_config_model(c, &m) || sl_config_resolve(c, &m, &t);
+  int bad = rank == 0 ? sl_run_validate(c, &m, &t, resume) : sl_config_model(c, &m) || sl_config_resolve(c, &m, &t);
   int mine = bad ? rank : INT_MAX, failed;
   MPI_CHECK(MPI_Allreduce(&mine, &failed, 1, MPI_INT, MPI_MIN, world));
   if (failed != INT_MAX) {

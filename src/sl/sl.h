@@ -28,10 +28,11 @@ int sl_checkpoint_read(sl_resume *r);
  * catalogues, links; profiles that exist must be readable and match, one that is missing
  * must be measurable into profile_dir), the memory caps (the first rank over its cap, as
  * the run names it) and, when the compute backend trains, both data sets and the
- * partition. Builds *m (the caller frees it, also after -1) and *t, and fills in c's
- * default cuts. `mpsl run --ranks` and rank 0 of sl_run call it: what one accepts, the
- * other starts. -1 with mpsl_fail. */
-int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t);
+ * partition, and the model of the checkpoint a resumed run (resume, else NULL) goes on
+ * from. Builds *m (the caller frees it, also after -1) and *t, and fills in c's default
+ * cuts. `mpsl run --ranks` and rank 0 of sl_run call it: what one accepts, the other
+ * starts. -1 with mpsl_fail. */
+int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *resume);
 
 /* Every rank of `world` calls it with the same configuration (and resume, NULL for a new
  * run: then the results file is made anew; else its tables are cut back to the

@@ -6,6 +6,8 @@
 
 #include "data/data.h"
 #include "emu/timing.h"
+#include "io/weights.h"
+#include "nn/stack.h"
 #include "proto/scheduler.h"
 #include "sl/compute.h"
 #include "sl/memplan.h"
@@ -58,7 +60,19 @@ static int check_data(const sl_config *c) {
   return rc;
 }
 
-int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t) {
+/* The global model of the checkpoint a resumed run goes on from, as the aggregator reads
+ * it (sl_agg_restore): every tensor there, of its shape and type, and finite. */
+static int check_checkpoint(const sl_config *c, const mpsl_model *m, const sl_resume *r) {
+  nn_stack g = {0};
+  if (nn_stack_init(&g, m, c->cuts.v, c->cuts.n, c->batch)) return -1;
+  mpsl_named_tensor *tt;
+  int n = nn_stack_tensors(&g, &tt);
+  int rc = mpsl_weights_load(r->path, tt, n);
+  nn_stack_free(&g);
+  return rc;
+}
+
+int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *resume) {
   memset(m, 0, sizeof *m);
   if (sl_config_model(c, m) || sl_config_resolve(c, m, t) || sl_config_check_run(c, m)) return -1;
   if (!sl_policy_find(c->policy)) return mpsl_fail("policy = %s: expected fifo or bwd-first", c->policy);
@@ -69,5 +83,6 @@ int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t) {
   int rc = check_memory(c, m, t, &s);
   emu_scenario_free(&s);
   if (!rc && backend->trains) rc = check_data(c);
+  if (!rc && backend->trains && resume && resume->rounds_done > 0) rc = check_checkpoint(c, m, resume);
   return rc;
 }
