@@ -34,16 +34,8 @@ static const mpsl_optmask *cmask_of(const mpsl_optset *s, const void *cfg) {
 static bool bit_get(const mpsl_optmask *m, int i) { return (m->bits[i / 64] >> (i % 64)) & 1u; }
 static void bit_set(mpsl_optmask *m, int i) { m->bits[i / 64] |= (uint64_t)1 << (i % 64); }
 
-/* A user's value inside a one-line message: bounded, control characters replaced. */
-static const char *shown(const char *v, char buf[SHOWN]) {
-  size_t i = 0;
-  for (; v[i] && i < SHOWN - 4; i++) buf[i] = iscntrl((unsigned char)v[i]) ? '?' : v[i];
-  if (v[i])
-    memcpy(buf + i, "...", 4);
-  else
-    buf[i] = '\0';
-  return buf;
-}
+/* A user's value inside a one-line message: bounded, control characters escaped. */
+static const char *shown(const char *v, char buf[SHOWN]) { return mpsl_shown(v, buf, SHOWN); }
 
 static char norm(char c) { return c == '-' ? '_' : c; }
 
