@@ -9,6 +9,7 @@ export OMP_NUM_THREADS=1
 src=$MPSL_SRCDIR
 base="--config $src/tests/fixtures/tiny-run.ini --set clients=2 --set hops=1 --set output=$tmp/out/r.h5"
 prof="--set compute=profiled --set profile_dir=$tmp/profiles"
+table=$src/tests/fixtures/vgg11-cifar-w0.25-c1-b8.csv
 
 # what the table refers to
 : >"$tmp/file"
@@ -107,8 +108,11 @@ $prof --set save_model=$tmp/m.h5
 --set events=owners:0
 --set events=some
 --set model=csv:$tmp/missing.csv
---set model=csv:$src/tests/fixtures/vgg11-cifar-w0.0625-c1-b8.csv
---set model=csv:$src/tests/fixtures/vgg11-cifar-w0.0625-c1-b8.csv --set compute=profiled --set width=2
+--set model=csv:$table --set width=1
+--set model=csv:$table --set compute=profiled --set width=2
+--set model=csv:$table --set compute=profiled --set width=1 --set profile=$tmp/b4.h5
+--set model=csv:$table --set compute=profiled --set width=1 --set batch=4
+--set model=csv:$table --set compute=profiled --set width=1 --set cn_devices=rpi4b
 --set model=vgg12
 --set batch=0
 EOT
@@ -162,6 +166,7 @@ good 4 $prof --set profile_dir="$tmp/not/yet" # measured by the run, when it sta
 good 4 $prof --set cuts=plan
 good 7 --set clients=4 --set pipelines=2 --set distribution=1,3
 good 4 --set devices="$tmp/tiny.ini" --set do_devices=tiny --set memory_check=false
+good 4 --set model=csv:"$table" --set compute=profiled --set width=1
 [ ! -e "$tmp/not" ] || fail "run --ranks made the profile folder"
 [ ! -e "$tmp/out" ] || fail "run --ranks made the output folder"
 [ "$bad" = 0 ] || fail "$bad of $n bad configurations (and the good ones) disagree"

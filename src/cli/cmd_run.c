@@ -138,6 +138,7 @@ static int print_memory(sl_config *c) {
     sl_memplan_free(&p);
   }
   mpsl_model_free(&m);
+  if (rc) mpsl_opts_fail_where(&sl_config_opts, c); /* a key set in a file: its line */
   return rc ? cli_error("run") : 0;
 }
 

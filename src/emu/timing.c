@@ -502,7 +502,14 @@ fail:
   return -1;
 }
 
+static int input_load(emu_input *in);
+
 int emu_input_load(emu_input *in) {
+  /* a failure about a key set in a file names its line */
+  return input_load(in) ? mpsl_opts_fail_where(&sl_config_opts, &in->c) : 0;
+}
+
+static int input_load(emu_input *in) {
   sl_config *c = &in->c;
   int classes, channels, size;
   memset(&in->m, 0, sizeof in->m);

@@ -50,10 +50,11 @@ static int check_data(const sl_config *c) {
   mpsl_dataset train = {0}, test = {0};
   mpsl_partition part = {0};
   const char *dir = c->data_dir[0] ? c->data_dir : NULL;
-  int rc = mpsl_dataset_load(&test, c->dataset, dir, 0) || mpsl_dataset_load(&train, c->dataset, dir, 1) ||
-                   mpsl_partition_make(&part, &train, c->clients, c->partition, c->alpha, (uint64_t)c->seed)
-               ? -1
-               : 0;
+  int rc = 0;
+  if (mpsl_dataset_load(&test, c->dataset, dir, 0) || mpsl_dataset_load(&train, c->dataset, dir, 1))
+    rc = dir ? mpsl_fail_context("data_dir = %s", dir) : mpsl_fail_context("dataset = %s", c->dataset);
+  else if (mpsl_partition_make(&part, &train, c->clients, c->partition, c->alpha, (uint64_t)c->seed))
+    rc = mpsl_fail_context("partition = %s", c->partition);
   mpsl_partition_free(&part);
   mpsl_dataset_free(&train);
   mpsl_dataset_free(&test);
@@ -72,8 +73,7 @@ static int check_checkpoint(const sl_config *c, const mpsl_model *m, const sl_re
   return rc;
 }
 
-int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *resume) {
-  memset(m, 0, sizeof *m);
+static int validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *resume) {
   if (sl_config_model(c, m) || sl_config_resolve(c, m, t) || sl_config_check_run(c, m)) return -1;
   if (!sl_policy_find(c->policy)) return mpsl_fail("policy = %s: expected fifo or bwd-first", c->policy);
   const sl_compute *backend = sl_compute_find(c->compute);
@@ -85,4 +85,10 @@ int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *re
   if (!rc && backend->trains) rc = check_data(c);
   if (!rc && backend->trains && resume && resume->rounds_done > 0) rc = check_checkpoint(c, m, resume);
   return rc;
+}
+
+int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *resume) {
+  memset(m, 0, sizeof *m);
+  /* a failure about a key set in a file names its line */
+  return validate(c, m, t, resume) ? mpsl_opts_fail_where(&sl_config_opts, c) : 0;
 }
