@@ -631,7 +631,7 @@ START_TEST(test_shown) {
   char b[16];
   ck_assert_str_eq(mpsl_shown("a\tb\nc\rd", b, sizeof b), "a\\tb\\nc\\rd");
   ck_assert_str_eq(mpsl_shown("\x1b[31mx\x7f", b, sizeof b), "\\x1b[31mx\\x7f");
-  ck_assert_str_eq(mpsl_shown("caf\xc3\xa9", b, sizeof b), "caf\xc3\xa9"); /* UTF-8 stays */
+  ck_assert_str_eq(mpsl_shown("caf\xc3\xa9", b, sizeof b), "caf\xc3\xa9");         /* UTF-8 stays */
   ck_assert_str_eq(mpsl_shown("0123456789abcde", b, sizeof b), "0123456789abcde"); /* exactly fits */
   ck_assert_str_eq(mpsl_shown("0123456789abcdef", b, sizeof b), "0123456789ab...");
   ck_assert_str_eq(mpsl_shown("0123456789a\x01\x02", b, sizeof b), "0123456789a..."); /* no half escape */

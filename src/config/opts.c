@@ -424,7 +424,8 @@ int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *
 static void remember(mpsl_optmask *m, int i, const char *path, long line) {
   int f = 0;
   while (f < MPSL_OPT_FILES && m->files[f][0] && strcmp(m->files[f], path)) f++;
-  if (f < MPSL_OPT_FILES && !m->files[f][0] && strlen(path) < MPSL_OPT_FILE_MAX) snprintf(m->files[f], MPSL_OPT_FILE_MAX, "%s", path);
+  if (f < MPSL_OPT_FILES && !m->files[f][0] && strlen(path) < MPSL_OPT_FILE_MAX)
+    snprintf(m->files[f], MPSL_OPT_FILE_MAX, "%s", path);
   bool ok = f < MPSL_OPT_FILES && !strcmp(m->files[f], path);
   m->file[i] = ok ? (uint8_t)(f + 1) : 0;
   m->line[i] = ok ? (int32_t)line : 0;

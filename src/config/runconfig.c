@@ -251,9 +251,10 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   int top = m->table ? m->nlayers : m->nlayers - 1;
   for (int i = 0; i <= H; i++) {
     if (c->cuts.v[i] < 1 || c->cuts.v[i] > top || (i < H && c->cuts.v[i] >= m->nlayers))
-      return mpsl_fail("cuts = %s: cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)",
-                       list_text(&c->cuts, given, sizeof given), c->cuts.v[i], m->name, m->nlayers,
-                       i < H ? m->nlayers - 1 : top, m->name);
+      return mpsl_fail(
+          "cuts = %s: cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)",
+          list_text(&c->cuts, given, sizeof given), c->cuts.v[i], m->name, m->nlayers, i < H ? m->nlayers - 1 : top,
+          m->name);
     if (i && c->cuts.v[i] <= c->cuts.v[i - 1])
       return mpsl_fail("cuts = %s: cuts must be strictly increasing: %d follows %d",
                        list_text(&c->cuts, given, sizeof given), c->cuts.v[i], c->cuts.v[i - 1]);
@@ -286,8 +287,9 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
       t->block_end[p] = sum;
     }
     if (sum != t->K)
-      return mpsl_fail("distribution = %s: the counts add up to %d but there are %d data owners (expected clients = %d)",
-                       list_text(&c->distribution, given, sizeof given), sum, t->K, t->K);
+      return mpsl_fail(
+          "distribution = %s: the counts add up to %d but there are %d data owners (expected clients = %d)",
+          list_text(&c->distribution, given, sizeof given), sum, t->K, t->K);
     t->blocks = 1;
   }
   for (int p = 0; p < t->P; p++) {

@@ -141,9 +141,9 @@ static int check_finite(const char *path, const mpsl_named_tensor *t) {
     k += (size_t)snprintf(index + k, sizeof index - k, "%s%lld", d ? "," : "", (long long)((at / stride) % t->dims[d]));
   }
   if (k < sizeof index) snprintf(index + k, sizeof index - k, "]");
-  return mpsl_fail("%s: tensor '%s' holds %s at %s (element %lld of %lld): expected finite values", path, t->name,
-                   isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", t->ndims ? index : "the scalar", (long long)at,
-                   (long long)n);
+  const char *what = isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
+  return mpsl_fail("%s: tensor '%s' holds %s at %s (element %lld of %lld): expected finite values", path, t->name, what,
+                   t->ndims ? index : "the scalar", (long long)at, (long long)n);
 }
 
 static int read_one(hid_t file, const char *path, mpsl_named_tensor *t) {

@@ -21,8 +21,7 @@ static int check_scenario(const sl_config *c, const mpsl_model *m, const sl_topo
   mpsl_profile prof = {0};
   int got = 0;
   if (emu_needs_profile(c) && mpsl_model_trainable(m))
-    got = emu_profile_get(c, c->model, c->batch, m->size, m->channels, m->classes, c->width, EMU_PROFILE_ASSUME,
-                          &prof);
+    got = emu_profile_get(c, c->model, c->batch, m->size, m->channels, m->classes, c->width, EMU_PROFILE_ASSUME, &prof);
   if (got < 0) return -1;
   int rc = emu_scenario_build(s, c, m, t, got == 0 && prof.nlayers ? &prof : NULL, EMU_PROFILE_ASSUME);
   mpsl_profile_free(&prof);
