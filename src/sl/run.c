@@ -64,8 +64,8 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   MPI_CHECK(MPI_Comm_size(world, &size));
   mpsl_model m = {0};
   sl_topo t;
-  /* rank 0 checks what --ranks checks (it alone reads the data files twice); the others
-   * only resolve, which cannot fail where rank 0's check passed */
+  /* rank 0 checks what --ranks checks (reading the data files once more than its role
+   * does); the others only resolve, which cannot fail where rank 0's check passed */
   int bad = rank == 0 ? sl_run_validate(c, &m, &t, resume) : sl_config_model(c, &m) || sl_config_resolve(c, &m, &t);
   int mine = bad ? rank : INT_MAX, failed;
   MPI_CHECK(MPI_Allreduce(&mine, &failed, 1, MPI_INT, MPI_MIN, world));
