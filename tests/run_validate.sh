@@ -55,6 +55,7 @@ cat >"$tmp/cases" <<EOT
 --set do_links=8Mbit@abc:2
 --set do_links=8Mbit
 --set do_links=8@0.01:2
+--set do_links=8Mbit@0.02:3
 --set do_devices=nosuch
 --set do_devices=rpi4b:1
 --set do_devices=rpi4b:1,rpi3b:2
@@ -74,6 +75,7 @@ cat >"$tmp/cases" <<EOT
 --set devices=$tmp/badref.ini
 --set devices=$tmp/noequals.ini
 --set devices=$tmp/file
+--set devices=$tmp/adir
 --set devices=$tmp/tiny.ini --set do_devices=tiny
 --set devices=$tmp/tiny.ini --set cn_devices=tiny
 --set devices=$tmp/tiny.ini --set agg_device=tiny
@@ -84,9 +86,13 @@ cat >"$tmp/cases" <<EOT
 --set data_dir=$tmp/short
 --set dataset=cifar10 --set data_dir=$tmp/empty
 --set dataset=mnist --set data_dir=$tmp/badmagic
+--set dataset=cifar100
+--set partition=dirichlet --set alpha=1e-6 --set clients=5000
+--set clients=70000
 $prof --set profile=$tmp/missing.h5
 $prof --set profile=$tmp/garbage.h5
 $prof --set profile=$tmp/b4.h5
+$prof --set profile=$tmp/adir
 $prof --set profile_dir=$tmp/stale
 $prof --set profile_dir=$tmp/file/profiles
 $prof --set profile_dir=$tmp/file
@@ -107,6 +113,7 @@ $prof --set save_model=$tmp/m.h5
 --set save_model=$tmp/adir
 --set events=owners:0
 --set events=some
+--set events=owners:x
 --set model=csv:$tmp/missing.csv
 --set model=csv:$table --set width=1
 --set model=csv:$table --set compute=profiled --set width=2
