@@ -58,6 +58,14 @@ save_model = $tmp/c.ini/m.h5|save_model = $tmp/c.ini/m.h5: $tmp/c.ini is not a f
 data_dir = $tmp/empty|data_dir = $tmp/empty: $tmp/empty/t10k-labels-idx1-ubyte: not found
 model = vgg12|model = vgg12: unknown model 'vgg12'
 EOT
+# a rank over its cap, named by the key that chose its device
+printf '[tiny]\ndescription = d\nmemory = 1K\nspeed = 1\nsource = a test\n' >"$tmp/tiny.ini"
+conf "cn_devices = tiny"
+# shellcheck disable=SC2086
+expect "mpsl run: error: $c:4: cn_devices = tiny: rank 1 (compute node, pipeline 0 hop 1," -- run --ranks $base --set devices="$tmp/tiny.ini" --config "$c"
+conf "do_devices = rpi4b"
+# shellcheck disable=SC2086
+expect "mpsl run: error: $c:4: do_devices = rpi4b: device 'rpi4b' derives its speed from its step time of" -- run --ranks $base --set profile_dir="$c/p" --config "$c"
 # a profile given in a file
 printf 'compute = profiled\nprofile = %s/none.h5\n' "$tmp" >"$tmp/p.ini"
 # shellcheck disable=SC2086

@@ -435,7 +435,11 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
                                       : c->agg_device);
         goto fail;
       }
-      if (!m->table && device_speed(c, d, host, measure, &speed_of[nseen])) goto fail;
+      if (!m->table && device_speed(c, d, host, measure, &speed_of[nseen])) {
+        mpsl_fail_context("%s = %s", i < K ? "do_devices" : i < K + N ? "cn_devices" : "agg_device",
+                          i < K ? c->do_devices : i < K + N ? c->cn_devices : c->agg_device);
+        goto fail;
+      }
       nseen++;
     }
     double v = speed_of[j];

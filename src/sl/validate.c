@@ -28,7 +28,8 @@ static int check_scenario(const sl_config *c, const mpsl_model *m, const sl_topo
   return rc;
 }
 
-/* The first rank over its cap, as sl_memplan_enforce reports it. */
+/* The first rank over its cap, as sl_memplan_enforce reports it, after the key that chose
+ * its device (so that a key set in a file is named by its line). */
 static int check_memory(const sl_config *c, const mpsl_model *m, const sl_topo *t, const emu_scenario *s) {
   sl_memplan p;
   if (sl_memplan_build(&p, c, m, t, s, -1)) return -1;
@@ -37,7 +38,10 @@ static int check_memory(const sl_config *c, const mpsl_model *m, const sl_topo *
     if (p.row[r].over) {
       char why[1024];
       sl_memrank_explain(&p.row[r], m, why, sizeof why);
-      rc = mpsl_fail("%s (memory_check = false runs it anyway)", why);
+      int role = p.row[r].mem.role;
+      const char *key = role == SL_COMPUTE ? "cn_devices" : role == SL_OWNER ? "do_devices" : "agg_device";
+      const char *value = role == SL_COMPUTE ? c->cn_devices : role == SL_OWNER ? c->do_devices : c->agg_device;
+      rc = mpsl_fail("%s = %s: %s (memory_check = false runs it anyway)", key, value, why);
     }
   sl_memplan_free(&p);
   return rc;
