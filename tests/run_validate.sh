@@ -13,7 +13,7 @@ table=$src/tests/fixtures/vgg11-cifar-w0.25-c1-b8.csv
 
 # what the table refers to
 : >"$tmp/file"
-mkdir -p "$tmp/adir" "$tmp/empty" "$tmp/badmagic" "$tmp/short" "$tmp/profiles" "$tmp/stale"
+mkdir -p "$tmp/adir" "$tmp/ck.h5.ckpt" "$tmp/empty" "$tmp/badmagic" "$tmp/short" "$tmp/profiles" "$tmp/stale"
 fm=/usr/share/datasets/fashion-mnist
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
   printf 'not an IDX file at all' >"$tmp/badmagic/$f"
@@ -111,6 +111,7 @@ $prof --set save_model=$tmp/m.h5
 --set output=$tmp/adir
 --set save_model=$tmp/file/m.h5
 --set save_model=$tmp/adir
+--set output=$tmp/ck.h5
 --set events=owners:0
 --set events=some
 --set events=owners:x

@@ -3,6 +3,7 @@
  * that a configuration --ranks accepts is one the run starts (sl/sl.h). */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data/data.h"
 #include "emu/timing.h"
@@ -76,8 +77,21 @@ static int check_checkpoint(const sl_config *c, const mpsl_model *m, const sl_re
   return rc;
 }
 
+/* A new run removes the checkpoint an earlier run left beside its output: a folder there
+ * could not be. */
+static int check_old_checkpoint(const sl_config *c) {
+  char ckpt[MPSL_PATH_MAX + 8];
+  struct stat st;
+  sl_checkpoint_path(c->output, ckpt, (int)sizeof ckpt);
+  if (c->output[0] && stat(ckpt, &st) == 0 && S_ISDIR(st.st_mode))
+    return mpsl_fail("output = %s: %s is a folder, where the run writes its checkpoint (expected a file or nothing)",
+                     c->output, ckpt);
+  return 0;
+}
+
 static int validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *resume) {
   if (sl_config_model(c, m) || sl_config_resolve(c, m, t) || sl_config_check_run(c, m)) return -1;
+  if (!resume && check_old_checkpoint(c)) return -1;
   if (!sl_policy_find(c->policy)) return mpsl_fail("policy = %s: expected fifo or bwd-first", c->policy);
   const sl_compute *backend = sl_compute_find(c->compute);
   if (!backend) return mpsl_fail("compute = %s: expected real or profiled", c->compute);
