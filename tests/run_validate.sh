@@ -169,8 +169,11 @@ good() {
 }
 good 4
 good 4 --set do_devices=rpi4b:1,host:1 --set do_cn_bw=8Mbit --set do_links=2Mbit@0.05:2 --set profile_dir="$tmp/new/p"
+# shellcheck disable=SC2086 # $prof is several arguments
 good 4 $prof
+# shellcheck disable=SC2086
 good 4 $prof --set profile_dir="$tmp/not/yet" # measured by the run, when it starts
+# shellcheck disable=SC2086
 good 4 $prof --set cuts=plan
 good 7 --set clients=4 --set pipelines=2 --set distribution=1,3
 good 4 --set devices="$tmp/tiny.ini" --set do_devices=tiny --set memory_check=false

@@ -30,8 +30,9 @@ expect_init() { # what to find on the one stderr line
   # shellcheck disable=SC2086
   "$mpsl" train $train --init "$tmp/bad.h5" >/dev/null 2>"$tmp/err" && fail "mpsl train --init took $2"
   rc=$?
-  [ "$rc" -lt 128 ] && [ "$(wc -l <"$tmp/err")" = 1 ] && grep -qF -- "$1" "$tmp/err" ||
+  if [ "$rc" -ge 128 ] || [ "$(wc -l <"$tmp/err")" != 1 ] || ! grep -qF -- "$1" "$tmp/err"; then
     fail "mpsl train --init with $2: exit $rc, $(cat "$tmp/err") (expected: $1)"
+  fi
 }
 cp "$tmp/m.h5" "$tmp/bad.h5" && poke "$tmp/bad.h5" features.0.weight 13 nan
 expect_init "$tmp/bad.h5: tensor 'features.0.weight' holds NaN at [1,0,1,1] (element 13 of 36): expected finite values" "a NaN"
@@ -50,8 +51,9 @@ MPSL_ABORT_AFTER_ROUND=1 $MPSL_LAUNCH -np "$np" "$mpsl" run $cfg >"$tmp/log" 2>&
 cp "$tmp/r.h5.ckpt" "$tmp/good.ckpt"
 resume_fails() { # what the error line says
   $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$tmp/r.h5" >"$tmp/log" 2>&1 && fail "the run resumed from $2"
-  grep -q '^mpsl run: error: ' "$tmp/log" && grep '^mpsl run: error: ' "$tmp/log" | head -1 | grep -qF -- "$1" ||
+  if ! grep -m1 '^mpsl run: error: ' "$tmp/log" | grep -qF -- "$1"; then
     fail "resuming from $2: $(grep error "$tmp/log" | head -2) (expected: $1)"
+  fi
   "$mpsl" run --ranks --resume "$tmp/r.h5" >/dev/null 2>"$tmp/err" && fail "run --ranks --resume took $2"
   grep -qF -- "$1" "$tmp/err" || fail "run --ranks --resume with $2: $(cat "$tmp/err")"
 }
