@@ -186,7 +186,7 @@ START_TEST(refused_under_cap) {
   snprintf(args, sizeof args, "%s --set devices=%s --set cn_devices=small --set output=%s", base, cat, out);
   ck_assert_int_ne(launch(args, 3, "refused"), 0);
   const char *log = slurp("refused");
-  ck_assert_msg(strstr(log, "mpsl run: error: rank 1 (compute node, pipeline 0 hop 1, part layers 3..") &&
+  ck_assert_msg(strstr(log, "mpsl run: error: cn_devices = small: rank 1 (compute node, pipeline 0 hop 1, part layers 3..") &&
                     strstr(log, " for 3 copies but device 'small' has 64 MiB"),
                 "%s", log);
   ck_assert_msg(!strstr(log, "round 1"), "training started: %s", log);

@@ -197,9 +197,9 @@ START_TEST(test_bad_values) {
   bad_set(&c, "policy", "", "is not one of fifo|bwd-first"); /* it has a default */
   bad_set(&c, "policy", "FIFO", "not one of");
   bad_set(&c, "dataset", "1234567890123456", "too long (expected a string of at most 15");
-  /* Shown with the control character replaced, so the message stays one line. */
+  /* Shown with the control character escaped, so the message stays one line. */
   ck_assert_int_eq(mpsl_opts_set(&tset, &c, "dataset", "a\nb", "t"), -1);
-  assert_msg("t: dataset: 'a?b' contains a control character", NULL, NULL);
+  assert_msg("t: dataset: 'a\\nb' contains a control character", NULL, NULL);
   bad_set(&c, "cuts", "3,x,7", "'3,x,7': element 2 'x' is not an integer");
   bad_set(&c, "cuts", "3,,7", "element 2 '' is not an integer");
   bad_set(&c, "cuts", "3,", "element 2 '' is not an integer");
@@ -626,6 +626,24 @@ START_TEST(test_plan_word) {
 }
 END_TEST
 
+/* Input quoted in a message never carries a control byte: escaped, and bounded. */
+START_TEST(test_shown) {
+  char b[16];
+  ck_assert_str_eq(mpsl_shown("a\tb\nc\rd", b, sizeof b), "a\\tb\\nc\\rd");
+  ck_assert_str_eq(mpsl_shown("\x1b[31mx\x7f", b, sizeof b), "\\x1b[31mx\\x7f");
+  ck_assert_str_eq(mpsl_shown("caf\xc3\xa9", b, sizeof b), "caf\xc3\xa9");         /* UTF-8 stays */
+  ck_assert_str_eq(mpsl_shown("0123456789abcde", b, sizeof b), "0123456789abcde"); /* exactly fits */
+  ck_assert_str_eq(mpsl_shown("0123456789abcdef", b, sizeof b), "0123456789ab...");
+  ck_assert_str_eq(mpsl_shown("0123456789a\x01\x02", b, sizeof b), "0123456789a..."); /* no half escape */
+  ck_assert_str_eq(mpsl_shown("", b, sizeof b), "");
+  /* every recorded failure is escaped, whatever the caller quoted, and once only */
+  mpsl_fail("file.ini:3: x = '%s'", "\x1b]0;title\x07");
+  ck_assert_str_eq(mpsl_errmsg(), "file.ini:3: x = '\\x1b]0;title\\x07'");
+  mpsl_fail_context("in\tcontext");
+  ck_assert_str_eq(mpsl_errmsg(), "in\\tcontext: file.ini:3: x = '\\x1b]0;title\\x07'");
+}
+END_TEST
+
 START_TEST(test_bad_table) {
   mpsl_optset s = {"bad", NULL, "", bad_tables[_i], 2, offsetof(bcfg, given)};
   bcfg c;
@@ -667,6 +685,7 @@ static Suite *suite(void) {
   tcase_add_test(t, test_help);
   tcase_add_loop_exit_test(t, test_bad_table, 1, 0, MPSL_NOPTS(bad_tables));
   tcase_add_test(t, test_good_table);
+  tcase_add_test(t, test_shown);
   suite_add_tcase(s, t);
   return s;
 }

@@ -621,7 +621,7 @@ static const struct {
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nspeed = 0\n", "bad.ini:5: speed: '0' is out of range"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nsped = 1\n",
      "bad.ini:5: unknown key 'sped' (did you mean 'speed'?)"},
-    {"[d]\ndescription = x\nsource = y\nmemory = 4X\nspeed = 1\n", "bad.ini:1: device 'd': memory: '4X' is not a size"},
+    {"[d]\ndescription = x\nsource = y\nmemory = 4X\nspeed = 1\n", "bad.ini:4: device 'd': memory: '4X' is not a size"},
     {"[d]\ndescription = x\nmemory = 1G\nspeed = 1\n", "bad.ini:1: device 'd' has no 'source'"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\n", "bad.ini:1: device 'd' has neither 'speed', 'columns' nor"},
     {"[d]\ndescription = x\nsource = y\nmemory = 1G\nref_step_resnet1O1_b128 = 9\n",

@@ -128,6 +128,8 @@ int mpsl_main(int argc, char **argv) {
       mpsl_set_program(program); /* the library's messages say which command they come from */
       return cli_commands[i].run(argc - 2, argv + 2);
     }
-  fprintf(stderr, "mpsl: error: unknown command '%s' (mpsl --help lists the commands)\n", argv[1]);
+  char shown[120];
+  fprintf(stderr, "mpsl: error: unknown command '%s' (mpsl --help lists the commands)\n",
+          mpsl_shown(argv[1], shown, sizeof shown));
   return 2;
 }

@@ -195,6 +195,7 @@ int cmd_plan(int argc, char **argv) {
   rc = mpsl_plan_pipeline(&in, 0, H, copies, &opt, &heur, &pb);
   if (rc == 0) rc = mpsl_cut_eval(&pb, in.c.cuts.v, &given);
   if (rc) {
+    mpsl_opts_fail_where(&sl_config_opts, &in.c); /* cuts given in a file: its line */
     emu_input_free(&in);
     return cli_error("plan");
   }

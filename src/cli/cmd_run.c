@@ -88,11 +88,12 @@ static int resume_from(const char *path, sl_config *c, sl_resume *r) {
   return rc;
 }
 
-static int print_ranks(sl_config *c) {
-  mpsl_model m;
+/* The checks of the run itself (sl_run_validate), after the planning it does first: a
+ * count printed is a run that starts. */
+static int print_ranks(sl_config *c, const sl_resume *resume) {
+  mpsl_model m = {0};
   sl_topo t;
-  if (sl_config_model(c, &m)) return cli_error("run");
-  int rc = sl_config_resolve(c, &m, &t) || sl_config_check_run(c, &m);
+  int rc = mpsl_plan_config(c) || sl_run_validate(c, &m, &t, resume);
   mpsl_model_free(&m);
   if (rc) return cli_error("run");
   printf("%d\n", t.nranks);
@@ -117,6 +118,7 @@ static int print_memory(sl_config *c) {
     sl_memplan_free(&p);
   }
   mpsl_model_free(&m);
+  if (rc) mpsl_opts_fail_where(&sl_config_opts, c); /* a key set in a file: its line */
   return rc ? cli_error("run") : 0;
 }
 
@@ -215,10 +217,9 @@ int cmd_run(int argc, char **argv) {
   if (rc < 0) return launched_rank() == 0 ? cli_error("run") : 1;
   if (from && ranks) {
     if ((rc = resume_from(from, &c, &resume)) < 0) return cli_error("run");
-    return print_ranks(&c);
+    return print_ranks(&c, &resume);
   }
-  /* the rank count does not depend on planned cuts or distribution: nothing to plan */
-  if (ranks) return print_ranks(&c);
+  if (ranks) return print_ranks(&c, NULL);
   if (memory) return mpsl_plan_config(&c) ? cli_error("run") : print_memory(&c);
   if (ref) return reference(&c);
   MPI_CHECK(MPI_Init(NULL, NULL));

@@ -34,16 +34,8 @@ static const mpsl_optmask *cmask_of(const mpsl_optset *s, const void *cfg) {
 static bool bit_get(const mpsl_optmask *m, int i) { return (m->bits[i / 64] >> (i % 64)) & 1u; }
 static void bit_set(mpsl_optmask *m, int i) { m->bits[i / 64] |= (uint64_t)1 << (i % 64); }
 
-/* A user's value inside a one-line message: bounded, control characters replaced. */
-static const char *shown(const char *v, char buf[SHOWN]) {
-  size_t i = 0;
-  for (; v[i] && i < SHOWN - 4; i++) buf[i] = iscntrl((unsigned char)v[i]) ? '?' : v[i];
-  if (v[i])
-    memcpy(buf + i, "...", 4);
-  else
-    buf[i] = '\0';
-  return buf;
-}
+/* A user's value inside a one-line message: bounded, control characters escaped. */
+static const char *shown(const char *v, char buf[SHOWN]) { return mpsl_shown(v, buf, SHOWN); }
 
 static char norm(char c) { return c == '-' ? '_' : c; }
 
@@ -328,6 +320,7 @@ static int set_index(const mpsl_optset *s, void *cfg, int i, const char *value, 
   if (rc == 0) {
     memcpy(field_of(s, cfg, i), tmp, o->size);
     bit_set(mask_of(s, cfg), i);
+    mask_of(s, cfg)->file[i] = 0; /* mpsl_opts_set_at says when it came from a file */
   } else {
     mpsl_fail("%s: %s: '%s'%s", origin, shownkey, shown(value, buf), why);
   }
@@ -426,6 +419,50 @@ int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *
   return set_index(s, cfg, i, value, origin, s->opts[i].key);
 }
 
+/* Key i was set from line `line` of `path`: an index into the mask's files, which keeps
+ * the first MPSL_OPT_FILES names (a key of a further file is remembered as from none). */
+static void remember(mpsl_optmask *m, int i, const char *path, long line) {
+  int f = 0;
+  while (f < MPSL_OPT_FILES && m->files[f][0] && strcmp(m->files[f], path)) f++;
+  if (f < MPSL_OPT_FILES && !m->files[f][0] && strlen(path) < MPSL_OPT_FILE_MAX)
+    snprintf(m->files[f], MPSL_OPT_FILE_MAX, "%s", path);
+  bool ok = f < MPSL_OPT_FILES && !strcmp(m->files[f], path);
+  m->file[i] = ok ? (uint8_t)(f + 1) : 0;
+  m->line[i] = ok ? (int32_t)line : 0;
+}
+
+int mpsl_opts_set_at(const mpsl_optset *s, void *cfg, const char *key, const char *value, const char *path, long line) {
+  char origin[MPSL_OPT_FILE_MAX + 24];
+  snprintf(origin, sizeof origin, "%s:%ld", path, line);
+  int i = find_key(s, key, strlen(key));
+  if (i < 0) return fail_unknown(s, origin, "", key, strlen(key));
+  if (set_index(s, cfg, i, value, origin, s->opts[i].key)) return -1;
+  remember(mask_of(s, cfg), i, path, line);
+  return 0;
+}
+
+const char *mpsl_opts_origin(const mpsl_optset *s, const void *cfg, const char *key, char *buf, size_t cap) {
+  int i = find_key(s, key, strlen(key));
+  const mpsl_optmask *m = cmask_of(s, cfg);
+  if (cap) buf[0] = '\0';
+  if (i >= 0 && bit_get(m, i) && m->file[i] > 0 && m->file[i] <= MPSL_OPT_FILES)
+    snprintf(buf, cap, "%s:%ld", m->files[m->file[i] - 1], (long)m->line[i]);
+  return buf;
+}
+
+int mpsl_opts_fail_where(const mpsl_optset *s, const void *cfg) {
+  const char *msg = mpsl_errmsg();
+  size_t n = 0;
+  while (islower((unsigned char)msg[n]) || isdigit((unsigned char)msg[n]) || msg[n] == '_') n++;
+  if (n == 0 || (msg[n] != ' ' && msg[n] != ':' && msg[n] != '=')) return -1;
+  char key[64], where[MPSL_OPT_FILE_MAX + 24];
+  if (n >= sizeof key) return -1;
+  memcpy(key, msg, n);
+  key[n] = '\0';
+  if (find_key(s, key, n) < 0 || !mpsl_opts_origin(s, cfg, key, where, sizeof where)[0]) return -1;
+  return mpsl_fail_context("%s", where);
+}
+
 static char *trim(char *p) {
   while (isspace((unsigned char)*p)) p++;
   size_t n = strlen(p);
@@ -483,7 +520,8 @@ int mpsl_ini_line(char *line, const char *origin, const char *what, char **key, 
 }
 
 /* One line; seen[i]: the line that set key i of this file before (0: none). */
-static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *origin, long ln, long *seen) {
+static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *path, const char *origin, long ln,
+                     long *seen) {
   char *key, *value;
   int kind = mpsl_ini_line(line, origin, "section", &key, &value);
   if (kind != MPSL_INI_PAIR) return kind < 0 ? -1 : 0;
@@ -494,7 +532,7 @@ static int file_line(const mpsl_optset *s, void *cfg, char *line, const char *or
                      shown(key, buf), seen[i]);
   }
   if (i >= 0) seen[i] = ln;
-  return mpsl_opts_set(s, cfg, key, value, origin);
+  return mpsl_opts_set_at(s, cfg, key, value, path, ln);
 }
 
 /* The lines of f, named path:LINE in messages. A UTF-8 byte-order mark before the first
@@ -512,7 +550,7 @@ static int parse_stream(const mpsl_optset *s, void *cfg, FILE *f, const char *pa
     if ((size_t)len != strlen(text))
       rc = mpsl_fail("%s: a NUL byte in the line (expected text)", origin);
     else
-      rc = file_line(s, cfg, text, origin, ln, seen);
+      rc = file_line(s, cfg, text, path, origin, ln, seen);
   }
   free(seen);
   if (rc == 0 && ferror(f)) rc = mpsl_fail("%s: read error: %s", path, strerror(errno));

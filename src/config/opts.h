@@ -43,11 +43,19 @@ typedef struct {
   int plan;
 } mpsl_intlist;
 
-/* Which keys were given explicitly (file, flag or --set), one bit per table row.
- * Every config struct holds one; mpsl_opts_defaults clears it. */
+/* Which keys were given explicitly (file, flag or --set), one bit per table row, and
+ * where each one given in a file was set last: line[i] of files[file[i] - 1] (file[i] = 0:
+ * not from a file), so that a later check of its value names the line
+ * (mpsl_opts_fail_where). Inline, so that a copy of the config (MPI_Bcast of its bytes)
+ * keeps it. Every config struct holds one; mpsl_opts_defaults clears it. */
 #define MPSL_OPT_MAX 128
+#define MPSL_OPT_FILES 4
+#define MPSL_OPT_FILE_MAX 4160
 typedef struct {
   uint64_t bits[MPSL_OPT_MAX / 64];
+  int32_t line[MPSL_OPT_MAX];
+  uint8_t file[MPSL_OPT_MAX];
+  char files[MPSL_OPT_FILES][MPSL_OPT_FILE_MAX];
 } mpsl_optmask;
 
 enum {
@@ -86,6 +94,19 @@ void mpsl_opts_defaults(const mpsl_optset *s, void *cfg);
 /* Set one key from text. `origin` names where it came from in messages ("exp.ini:7").
  * On error the field keeps its previous value. */
 int mpsl_opts_set(const mpsl_optset *s, void *cfg, const char *key, const char *value, const char *origin);
+
+/* mpsl_opts_set for a key read from line `line` of file `path` (named path:LINE in
+ * messages, and remembered for mpsl_opts_fail_where). */
+int mpsl_opts_set_at(const mpsl_optset *s, void *cfg, const char *key, const char *value, const char *path, long line);
+
+/* "PATH:LINE" where `key` was set from a file into buf, or "" (a default, a flag, --set). */
+const char *mpsl_opts_origin(const mpsl_optset *s, const void *cfg, const char *key, char *buf, size_t cap);
+
+/* A later check of a value (a cut count, a device mix, a bandwidth) reports it as "KEY ..."
+ * or "KEY = VALUE: ...": when the recorded failure starts with a key of the table that was
+ * set from a file, "PATH:LINE: " goes in front of it. Returns -1, for `return
+ * mpsl_opts_fail_where(...)` after a failure. */
+int mpsl_opts_fail_where(const mpsl_optset *s, const void *cfg);
 
 /* `key = value` lines; blank lines, `#` and `;` comments (also after a value, when
  * preceded by a space) and [section] headers are skipped. A value may be written

@@ -146,7 +146,7 @@ int sl_config_model(const sl_config *c, mpsl_model *m) {
   mpsl_model_opts_default(&o);
   if (sl_dataset_shape(c->dataset, &o.classes, &o.channels, &o.size)) return -1;
   o.width = c->width;
-  return mpsl_model_build(m, c->model, &o);
+  return mpsl_model_build(m, c->model, &o) ? mpsl_fail_context("model = %s", c->model) : 0;
 }
 
 /* What default cuts balance: forward FLOPs, or for a layer table (which has none) the
@@ -205,7 +205,16 @@ int sl_events_owners(const sl_config *c) {
   return n >= 1 && n <= INT_MAX && c->events[7] && !*end ? (int)n : -1;
 }
 
+/* "3,7,12": a list as given, for messages. */
+static const char *list_text(const mpsl_intlist *l, char *buf, size_t cap) {
+  size_t k = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < l->n && k < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? "," : "", l->v[i]);
+  return buf;
+}
+
 int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
+  char given[MPSL_INTLIST_MAX * 12];
   memset(t, 0, sizeof *t);
   if (sl_events_owners(c) < 0) return mpsl_fail("events = %s: expected all, none or owners:N (N >= 1)", c->events);
   int H = c->hops;
@@ -228,30 +237,33 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
       for (int h = 0; h < H; h++) c->cuts.v[h] = a + h;
       c->cuts.v[H] = b;
     } else if (sl_default_cuts(m, H, c->cuts.v)) {
-      return -1;
+      return mpsl_fail_context("hops = %d", H);
     }
     c->cuts.n = H + 1;
   } else if (c->cuts.n == 0) {
-    if (sl_default_cuts(m, H, c->cuts.v)) return -1;
+    if (sl_default_cuts(m, H, c->cuts.v)) return mpsl_fail_context("hops = %d", H);
     c->cuts.n = H + 1;
   } else if (c->cuts.n != H + 1) {
-    return mpsl_fail("cuts has %d value(s) but %d hop(s) need %d: M_1 | hop 1 | ... | hop %d | M_P", c->cuts.n, H,
-                     H + 1, H);
+    return mpsl_fail("cuts = %s: %d value(s) but %d hop(s) need %d (expected M_1 | hop 1 | ... | hop %d | M_P)",
+                     list_text(&c->cuts, given, sizeof given), c->cuts.n, H, H + 1, H);
   }
   /* a layer table's data owner may keep no last part: it computes only the loss */
   int top = m->table ? m->nlayers : m->nlayers - 1;
   for (int i = 0; i <= H; i++) {
     if (c->cuts.v[i] < 1 || c->cuts.v[i] > top || (i < H && c->cuts.v[i] >= m->nlayers))
-      return mpsl_fail("cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)",
-                       c->cuts.v[i], m->name, m->nlayers, i < H ? m->nlayers - 1 : top, m->name);
+      return mpsl_fail(
+          "cuts = %s: cut %d is out of range: %s has %d layers, so a cut lies in 1..%d (see mpsl layers %s)",
+          list_text(&c->cuts, given, sizeof given), c->cuts.v[i], m->name, m->nlayers, i < H ? m->nlayers - 1 : top,
+          m->name);
     if (i && c->cuts.v[i] <= c->cuts.v[i - 1])
-      return mpsl_fail("cuts must be strictly increasing: %d follows %d", c->cuts.v[i], c->cuts.v[i - 1]);
+      return mpsl_fail("cuts = %s: cuts must be strictly increasing: %d follows %d",
+                       list_text(&c->cuts, given, sizeof given), c->cuts.v[i], c->cuts.v[i - 1]);
   }
   if (c->clients < c->pipelines)
     return mpsl_fail(
-        "%d pipelines for %d data owners: some pipeline would serve nobody (expected pipelines <= "
+        "pipelines = %d: %d pipelines for %d data owners: some pipeline would serve nobody (expected pipelines <= "
         "clients)",
-        c->pipelines, c->clients);
+        c->pipelines, c->pipelines, c->clients);
   t->K = c->clients;
   t->H = H;
   t->R = c->pipelines;
@@ -264,19 +276,20 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
   if (c->distribution.n) {
     /* also the placeholder of distribution = plan: k % R is used until the planner chose */
     if (c->distribution.n != t->R)
-      return mpsl_fail("distribution has %d value(s) but there are %d pipelines (expected one count per pipeline)",
-                       c->distribution.n, t->R);
+      return mpsl_fail("distribution = %s: %d value(s) but there are %d pipelines (expected one count per pipeline)",
+                       list_text(&c->distribution, given, sizeof given), c->distribution.n, t->R);
     int sum = 0;
     for (int p = 0; p < t->R; p++) {
       if (c->distribution.v[p] < 1)
-        return mpsl_fail("distribution: pipeline %d gets %d data owners (expected at least 1)", p,
-                         c->distribution.v[p]);
+        return mpsl_fail("distribution = %s: pipeline %d gets %d data owners (expected at least 1)",
+                         list_text(&c->distribution, given, sizeof given), p, c->distribution.v[p]);
       sum += c->distribution.v[p];
       t->block_end[p] = sum;
     }
     if (sum != t->K)
-      return mpsl_fail("distribution = %d,...: the counts add up to %d but there are %d data owners",
-                       c->distribution.v[0], sum, t->K);
+      return mpsl_fail(
+          "distribution = %s: the counts add up to %d but there are %d data owners (expected clients = %d)",
+          list_text(&c->distribution, given, sizeof given), sum, t->K, t->K);
     t->blocks = 1;
   }
   for (int p = 0; p < t->P; p++) {
@@ -291,6 +304,9 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
  * the last round. */
 static int writable_dir(const char *key, const char *path) {
   if (!path[0]) return 0;
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return mpsl_fail("%s = %s: a folder (expected the path of a file to write)", key, path);
   char dir[MPSL_PATH_MAX];
   snprintf(dir, sizeof dir, "%s", path);
   for (;;) {
@@ -303,7 +319,6 @@ static int writable_dir(const char *key, const char *path) {
       *slash = '\0';
     if (access(dir, F_OK) == 0 || !slash || slash == dir) break;
   }
-  struct stat st;
   if (stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
     return mpsl_fail("%s = %s: %s is not a folder (expected a path whose folders can be made)", key, path, dir);
   if (access(dir, W_OK | X_OK))

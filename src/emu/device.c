@@ -150,11 +150,12 @@ static int close_section(parse_state *st) {
   for (int i = 0; i < MPSL_NOPTS(keys); i++)
     if ((keys[i].flags & MPSL_OPT_REQUIRED) && !mpsl_opts_was_set(&device_opts, c, keys[i].key))
       return mpsl_fail("%s: device '%s' has no '%s' line (expected %s)", d->origin, d->name, keys[i].key, keys[i].help);
+  char at[MPSL_OPT_FILE_MAX + 24];
   if (mpsl_parse_bytes(c->memory, &d->memory))
     return mpsl_fail(
         "%s: device '%s': memory: '%s' is not a size (expected bytes, or a number with K, M, G or T, "
         "or auto)",
-        d->origin, d->name, c->memory);
+        mpsl_opts_origin(&device_opts, c, "memory", at, sizeof at), d->name, c->memory);
   if (c->speed <= 0 && d->nrefs == 0 && !c->columns[0])
     return mpsl_fail("%s: device '%s' has neither 'speed', 'columns' nor a 'ref_step_<model>_b<batch>' line", d->origin,
                      d->name);
@@ -168,7 +169,7 @@ static int close_section(parse_state *st) {
   return 0;
 }
 
-static int parse_line(parse_state *st, char *line, const char *origin) {
+static int parse_line(parse_state *st, char *line, const char *path, long ln, const char *origin) {
   char *key, *value;
   int kind = mpsl_ini_line(line, origin, "device", &key, &value);
   if (kind <= MPSL_INI_BLANK) return kind;
@@ -196,7 +197,7 @@ static int parse_line(parse_state *st, char *line, const char *origin) {
   }
   if (!st->open) return mpsl_fail("%s: '%s' comes before any [device] header", origin, key);
   if (!strncmp(key, REF_PREFIX, strlen(REF_PREFIX))) return ref_line(&st->dev[st->n - 1], key, value, origin);
-  return mpsl_opts_set(&device_opts, &st->cfg, key, value, origin);
+  return mpsl_opts_set_at(&device_opts, &st->cfg, key, value, path, ln);
 }
 
 int mpsl_devices_load(mpsl_devices *c, const char *path) {
@@ -209,7 +210,7 @@ int mpsl_devices_load(mpsl_devices *c, const char *path) {
   int rc = 0;
   for (long ln = 1; rc == 0 && getline(&line, &cap, f) >= 0; ln++) {
     snprintf(origin, olen, "%s:%ld", path, ln);
-    rc = parse_line(&st, line, origin);
+    rc = parse_line(&st, line, path, ln, origin);
   }
   if (rc == 0 && ferror(f)) rc = mpsl_fail("%s: read error (%s)", path, strerror(errno));
   if (rc == 0) rc = close_section(&st);

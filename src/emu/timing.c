@@ -155,8 +155,27 @@ static int measure_cached(const char *path, const char *model, int batch, int si
   return rc;
 }
 
+/* Why mkdir_p(dir) could not make dir and write into it, without making anything: 0 when
+ * it could, else the errno (a file on the way, or a folder that takes no files). */
+static int creatable_dir(const char *dir) {
+  char buf[2 * MPSL_PATH_MAX];
+  snprintf(buf, sizeof buf, "%s", dir);
+  struct stat st;
+  for (;;) {
+    if (stat(buf, &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+      return access(buf, W_OK | X_OK) ? errno : 0;
+    }
+    if (errno != ENOENT) return errno;
+    char *slash = strrchr(buf, '/');
+    if (!slash) return access(".", W_OK | X_OK) ? errno : 0;
+    if (slash == buf) return 0;
+    *slash = '\0';
+  }
+}
+
 int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes, double width,
-                    bool measure, mpsl_profile *out) {
+                    int measure, mpsl_profile *out) {
   memset(out, 0, sizeof *out);
   char path[2 * MPSL_PATH_MAX];
   bool own = !strcmp(model, c->model) && c->profile[0];
@@ -168,11 +187,14 @@ int emu_profile_get(const sl_config *c, const char *model, int batch, int size, 
     if (access(path, R_OK) == 0) {
       if (mpsl_profile_load(out, path)) return -1;
     } else {
-      if (!measure)
+      if (measure == EMU_PROFILE_READ)
         return mpsl_fail(
             "no host profile of %s at batch %d: %s does not exist (mpsl profile --model %s --batch %d "
             "--output %s)",
             model, batch, path, model, batch, path);
+      int e = creatable_dir(c->profile_dir[0] ? c->profile_dir : ".");
+      if (e) return mpsl_fail("profile_dir = %s: cannot create it (%s)", c->profile_dir, strerror(e));
+      if (measure == EMU_PROFILE_ASSUME) return 1;
       if (mkdir_p(c->profile_dir[0] ? c->profile_dir : "."))
         return mpsl_fail("profile_dir = %s: cannot create it (%s)", c->profile_dir, strerror(errno));
       if (measure_cached(path, model, batch, size, channels, classes, width, out)) return -1;
@@ -209,7 +231,7 @@ double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task) {
 
 /* A device's factor on host times; derived speeds need a host profile of a reference model,
  * found in or measured into profile_dir. */
-static int device_speed(const sl_config *c, const mpsl_device *d, const mpsl_profile *host, bool measure,
+static int device_speed(const sl_config *c, const mpsl_device *d, const mpsl_profile *host, int measure,
                         double *speed) {
   if (host && !mpsl_device_speed(d, host, speed)) return 0;
   if (d->nrefs == 0) return mpsl_device_speed(d, NULL, speed);
@@ -226,8 +248,12 @@ static int device_speed(const sl_config *c, const mpsl_device *d, const mpsl_pro
     if (score > best) best = score, r = q;
   }
   mpsl_profile ref;
-  if (emu_profile_get(c, r->model, r->batch, d->ref_size, 3, d->ref_classes, 1.0, measure, &ref))
-    return mpsl_fail_context("device '%s' derives its speed from its step time of %s", d->name, r->model);
+  int got = emu_profile_get(c, r->model, r->batch, d->ref_size, 3, d->ref_classes, 1.0, measure, &ref);
+  if (got < 0) return mpsl_fail_context("device '%s' derives its speed from its step time of %s", d->name, r->model);
+  if (got == 1) { /* EMU_PROFILE_ASSUME: it would be measured */
+    *speed = 1;
+    return 0;
+  }
   int rc = mpsl_device_speed(d, &ref, speed);
   mpsl_profile_free(&ref);
   return rc;
@@ -339,7 +365,7 @@ int64_t emu_state_bytes(const mpsl_model *m, int first, int last) {
 }
 
 int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m, const sl_topo *t,
-                       const mpsl_profile *host, bool measure) {
+                       const mpsl_profile *host, int measure) {
   memset(s, 0, sizeof *s);
   s->K = t->K, s->H = t->H, s->R = t->R, s->P = t->P;
   s->batch = c->batch, s->B = c->batches, s->r = c->local_epochs;
@@ -350,7 +376,7 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->jitter = c->jitter;
   s->seed = (uint64_t)c->seed;
   int K = t->K, N = t->R * t->H;
-  if (s->compute == EMU_COMPUTE_PROFILED && !host && !m->table)
+  if (s->compute == EMU_COMPUTE_PROFILED && !host && !m->table && measure != EMU_PROFILE_ASSUME)
     return mpsl_fail("compute = profiled needs a host profile of %s at batch %d", m->name, c->batch);
 
   if (emu_devices_load(&s->catalogue, c, m)) {
@@ -409,7 +435,11 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
                                       : c->agg_device);
         goto fail;
       }
-      if (!m->table && device_speed(c, d, host, measure, &speed_of[nseen])) goto fail;
+      if (!m->table && device_speed(c, d, host, measure, &speed_of[nseen])) {
+        mpsl_fail_context("%s = %s", i < K ? "do_devices" : i < K + N ? "cn_devices" : "agg_device",
+                          i < K ? c->do_devices : i < K + N ? c->cn_devices : c->agg_device);
+        goto fail;
+      }
       nseen++;
     }
     double v = speed_of[j];
@@ -476,7 +506,14 @@ fail:
   return -1;
 }
 
+static int input_load(emu_input *in);
+
 int emu_input_load(emu_input *in) {
+  /* a failure about a key set in a file names its line */
+  return input_load(in) ? mpsl_opts_fail_where(&sl_config_opts, &in->c) : 0;
+}
+
+static int input_load(emu_input *in) {
   sl_config *c = &in->c;
   int classes, channels, size;
   memset(&in->m, 0, sizeof in->m);

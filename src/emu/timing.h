@@ -79,9 +79,10 @@ typedef struct {
  * model, batch, input shape and width); it may be NULL when nothing needs per-layer times
  * (real compute), and is then not read. Device speeds derived from published step times
  * need host profiles of the reference models: they are found or measured through
- * emu_profile_get (measure as given). -1 with mpsl_fail naming the key and value. */
+ * emu_profile_get (measure as given, EMU_PROFILE_*; ASSUME also takes a missing host
+ * profile of profiled compute: its costs are then zero). -1 with mpsl_fail naming the key and value. */
 int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m, const sl_topo *t,
-                       const mpsl_profile *host, bool measure);
+                       const mpsl_profile *host, int measure);
 void emu_scenario_free(emu_scenario *s);
 
 /* What simulate, estimate and plan start from: a parsed configuration, its model and
@@ -107,12 +108,20 @@ void emu_input_free(emu_input *in);
  * command that works from per-layer times: simulate, estimate, plan)? */
 bool emu_needs_profile(const sl_config *c);
 
+/* What emu_profile_get does when the cached profile does not exist: refuse (READ), measure
+ * and save it (MEASURE), or, to check a configuration without measuring (mpsl run --ranks,
+ * sl_run_validate), check that it could be measured into profile_dir and answer 1 with an
+ * empty profile (ASSUME); emu_scenario_build then takes speed 1 and zero costs where it is
+ * missing. */
+enum { EMU_PROFILE_READ = 0, EMU_PROFILE_MEASURE = 1, EMU_PROFILE_ASSUME = 2 };
+
 /* The host profile of `model` at `batch` (input shape and width of c): the file named by
  * c->profile when it is set (it must match), else PROFILE_DIR/NAME.h5 (emu_profile_path);
- * when that file does not exist and measure is true, it is measured (3 timed runs per
- * layer) and saved there first, with a note on stderr. -1 with mpsl_fail. */
+ * when that file does not exist, as `measure` (EMU_PROFILE_*) says: measured (3 timed runs
+ * per layer) and saved there first, with a note on stderr. 0, 1 (ASSUME: missing, could be
+ * measured), or -1 with mpsl_fail. */
 int emu_profile_get(const sl_config *c, const char *model, int batch, int size, int channels, int classes, double width,
-                    bool measure, mpsl_profile *out);
+                    int measure, mpsl_profile *out);
 /* "DIR/vgg19-b128-s32x3-c10-w1.h5": where emu_profile_get caches a profile. */
 void emu_profile_path(const sl_config *c, const char *model, int batch, int size, int channels, int classes,
                       double width, char *buf, int cap);

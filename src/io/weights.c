@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,34 @@ static int name_exists(hid_t file, const char *name) {
   return H5Lexists(file, buf, H5P_DEFAULT) > 0;
 }
 
+/* A NaN or an infinity in a stored tensor would spread through every step that uses it:
+ * the first one is named by the tensor and its index. */
+static int check_finite(const char *path, const mpsl_named_tensor *t) {
+  int64_t n = mpsl_tensor_numel(t), at = -1;
+  double v = 0;
+  if (t->dtype == MPSL_F32) {
+    const float *f = t->data;
+    for (int64_t i = 0; i < n && at < 0; i++)
+      if (!isfinite(f[i])) at = i, v = f[i];
+  } else if (t->dtype == MPSL_F64) {
+    const double *d = t->data;
+    for (int64_t i = 0; i < n && at < 0; i++)
+      if (!isfinite(d[i])) at = i, v = d[i];
+  }
+  if (at < 0) return 0;
+  char index[128];
+  size_t k = (size_t)snprintf(index, sizeof index, "[");
+  for (int d = 0; d < t->ndims && k < sizeof index; d++) {
+    int64_t stride = 1;
+    for (int e = d + 1; e < t->ndims; e++) stride *= t->dims[e];
+    k += (size_t)snprintf(index + k, sizeof index - k, "%s%lld", d ? "," : "", (long long)((at / stride) % t->dims[d]));
+  }
+  if (k < sizeof index) snprintf(index + k, sizeof index - k, "]");
+  const char *what = isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
+  return mpsl_fail("%s: tensor '%s' holds %s at %s (element %lld of %lld): expected finite values", path, t->name, what,
+                   t->ndims ? index : "the scalar", (long long)at, (long long)n);
+}
+
 static int read_one(hid_t file, const char *path, mpsl_named_tensor *t) {
   if (!name_exists(file, t->name)) return mpsl_fail("%s: no tensor '%s'", path, t->name);
   hsize_t have[H5S_MAX_RANK], want[4];
@@ -161,7 +190,7 @@ static int read_one(hid_t file, const char *path, mpsl_named_tensor *t) {
     mpsl_fail("%s: cannot read tensor '%s' (%s)", path, t->name, h5_detail());
     goto done;
   }
-  rc = 0;
+  rc = check_finite(path, t);
 done:
   if (space >= 0) H5Sclose(space);
   if (type >= 0) H5Tclose(type);

@@ -24,8 +24,9 @@ int64_t mpsl_tensor_numel(const mpsl_named_tensor *t);
 int mpsl_weights_save(const char *path, const mpsl_named_tensor *t, int n);
 
 /* Reads each tensor by name into t[i].data. The file may hold more tensors than asked.
- * A missing name, a shape or type that differs, or an unreadable file is -1 with
- * mpsl_fail naming the file, the key, what it holds and what was expected. */
+ * A missing name, a shape or type that differs, a NaN or an infinity in a float tensor, or
+ * an unreadable file is -1 with mpsl_fail naming the file, the key, what it holds and what
+ * was expected. */
 int mpsl_weights_load(const char *path, mpsl_named_tensor *t, int n);
 
 #endif

@@ -107,11 +107,15 @@ static bool seg_fits(const sums *s, int h, int i, int j) {
 int mpsl_cut_eval(const mpsl_cut_problem *pb, const int *cuts, mpsl_cut_plan *out) {
   memset(out, 0, sizeof *out);
   int H = pb->H, c0 = pb->first - 1;
+  char given[(MPSL_PLAN_MAX_HOPS + 1) * 12];
+  for (size_t h = 0, k = 0; h <= (size_t)H && k < sizeof given; h++)
+    k += (size_t)snprintf(given + k, sizeof given - k, "%s%d", h ? "," : "", cuts[h]);
   if (cuts[0] != c0 || cuts[H] != c0 + pb->n)
-    return mpsl_fail("cuts must start at %d and end at %d (the fixed ends of M_1 and of the last hop)", c0, c0 + pb->n);
+    return mpsl_fail("cuts = %s: cuts must start at %d and end at %d (the fixed ends of M_1 and of the last hop)",
+                     given, c0, c0 + pb->n);
   for (int h = 0; h < H; h++)
     if (cuts[h + 1] <= cuts[h])
-      return mpsl_fail("cuts must be strictly increasing: %d follows %d", cuts[h + 1], cuts[h]);
+      return mpsl_fail("cuts = %s: cuts must be strictly increasing: %d follows %d", given, cuts[h + 1], cuts[h]);
   sums s;
   sums_init(&s, pb);
   out->feasible = true;

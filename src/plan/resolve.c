@@ -139,7 +139,8 @@ int mpsl_plan_input_load(emu_input *in) {
     bool plan = step == 0 ? in->c.cuts.plan : in->c.distribution.plan;
     if (!plan) continue;
     sl_config c = in->c;
-    if (step == 0 ? planned_cuts(in, &c) : planned_distribution(in, &c)) return -1;
+    if (step == 0 ? planned_cuts(in, &c) : planned_distribution(in, &c))
+      return mpsl_opts_fail_where(&sl_config_opts, &in->c); /* cuts = plan in a file: its line */
     emu_input_free(in);
     in->c = c;
     if (emu_input_load(in)) return -1;

@@ -64,10 +64,15 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   MPI_CHECK(MPI_Comm_size(world, &size));
   mpsl_model m = {0};
   sl_topo t;
-  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) || sl_config_check_run(c, &m) ||
-      (!sl_policy_find(c->policy) && mpsl_fail("unknown policy '%s'", c->policy))) {
+  /* rank 0 checks what --ranks checks (reading the data files once more than its role
+   * does); the others only resolve, which cannot fail where rank 0's check passed */
+  int bad = rank == 0 ? sl_run_validate(c, &m, &t, resume) : sl_config_model(c, &m) || sl_config_resolve(c, &m, &t);
+  int mine = bad ? rank : INT_MAX, failed;
+  MPI_CHECK(MPI_Allreduce(&mine, &failed, 1, MPI_INT, MPI_MIN, world));
+  if (failed != INT_MAX) {
+    if (failed == rank) fprintf(stderr, "%s: error: %s\n", mpsl_program(), mpsl_errmsg());
     mpsl_model_free(&m);
-    return config_error(rank, mpsl_errmsg());
+    return 1;
   }
   if (size != t.nranks) {
     char msg[256];

@@ -23,6 +23,17 @@ void sl_checkpoint_path(const char *out, char *buf, int cap);
 /* r from the checkpoint file r->path; -1 with mpsl_fail. */
 int sl_checkpoint_read(sl_resume *r);
 
+/* Everything a run refuses before its first round without MPI: the configuration against
+ * the model (sl_config_resolve, sl_config_check_run), the timing scenario (devices, mixes,
+ * catalogues, links; profiles that exist must be readable and match, one that is missing
+ * must be measurable into profile_dir), the memory caps (the first rank over its cap, as
+ * the run names it) and, when the compute backend trains, both data sets and the
+ * partition, and the model of the checkpoint a resumed run (resume, else NULL) goes on
+ * from. Builds *m (the caller frees it, also after -1) and *t, and fills in c's default
+ * cuts. `mpsl run --ranks` and rank 0 of sl_run call it: what one accepts, the other
+ * starts. -1 with mpsl_fail. */
+int sl_run_validate(sl_config *c, mpsl_model *m, sl_topo *t, const sl_resume *resume);
+
 /* Every rank of `world` calls it with the same configuration (and resume, NULL for a new
  * run: then the results file is made anew; else its tables are cut back to the
  * checkpoint's rounds and the run appends to them). Prints progress on rank 0; a mistake

@@ -12,22 +12,60 @@ static const char *program = "mpsl";
 void mpsl_set_program(const char *name) { program = name; }
 const char *mpsl_program(void) { return program; }
 
+/* The escape of byte c: itself, \t \n \r, or \xNN; its length. */
+static size_t escape(unsigned char c, char e[5]) {
+  static const char hex[] = "0123456789abcdef";
+  if (c == '\t' || c == '\n' || c == '\r') {
+    e[0] = '\\', e[1] = c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+    return 2;
+  }
+  if (c < 0x20 || c == 0x7f) {
+    e[0] = '\\', e[1] = 'x', e[2] = hex[c >> 4], e[3] = hex[c & 15];
+    return 4;
+  }
+  e[0] = (char)c;
+  return 1;
+}
+
+const char *mpsl_shown(const char *text, char *buf, size_t cap) {
+  if (cap == 0) return buf;
+  const unsigned char *p = (const unsigned char *)text;
+  char e[5];
+  size_t all = 0;
+  for (size_t i = 0; p[i]; i++) all += escape(p[i], e);
+  /* all of it when it fits; else whole escapes up to the room left for "..." */
+  size_t room = all < cap ? cap - 1 : cap >= 4 ? cap - 4 : cap - 1, k = 0;
+  for (; *p; p++) {
+    size_t n = escape(*p, e);
+    if (k + n > room) break;
+    memcpy(buf + k, e, n), k += n;
+  }
+  if (*p && cap >= 4) memcpy(buf + k, "...", 3), k += 3;
+  buf[k] = '\0';
+  return buf;
+}
+
+/* The recorded message with every control byte escaped (mpsl_shown). */
+static void record(const char *msg) { mpsl_shown(msg, errbuf, sizeof errbuf); }
+
 int mpsl_fail(const char *fmt, ...) {
+  char msg[sizeof errbuf];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
+  record(msg);
   return -1;
 }
 
 int mpsl_fail_context(const char *fmt, ...) {
-  char ctx[8192], old[sizeof errbuf];
-  snprintf(old, sizeof old, "%s", mpsl_errmsg());
+  char ctx[8192], msg[sizeof errbuf];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(ctx, sizeof ctx, fmt, ap);
   va_end(ap);
-  snprintf(errbuf, sizeof errbuf, "%s: %s", ctx, old);
+  snprintf(msg, sizeof msg, "%s: %s", ctx, mpsl_errmsg());
+  record(msg);
   return -1;
 }
 

@@ -16,6 +16,13 @@ int mpsl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int mpsl_fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *mpsl_errmsg(void);
 
+/* `text` as a message may quote it: every control byte written as an escape (\t, \n, \r,
+ * else \xNN, so an escape sequence or a line break from a file never reaches the terminal
+ * raw), and cut with "..." to fit `cap` bytes. Returns buf. mpsl_fail and
+ * mpsl_fail_context pass every message through it, whatever it quotes; a message printed
+ * otherwise quotes input through it. */
+const char *mpsl_shown(const char *text, char *buf, size_t cap);
+
 /* The name the library's own messages begin with ("mpsl run: warning: ..."): the command
  * that runs, set by the command line ("mpsl" until then). */
 void mpsl_set_program(const char *name);
