@@ -1,7 +1,7 @@
 /* The aggregator over MPI, the aggregator role of proto/roles.h: FedAvg of every data
  * owner's M_1 and M_P (in data-owner order, weighted by sample count), the global model sent
- * back, and the global model assembled from
- * M_1, pipeline 0's hops and M_P to be evaluated on the test set.
+ * back, and the global model assembled from M_1, pipeline 0's hops and M_P to be evaluated
+ * on the test set.
  *
  * In emulation it averages when the last state has arrived (for the time its device
  * takes) and stamps the global model with its arrival at each data owner. Under a compute
