@@ -374,6 +374,7 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->compute = emu_needs_profile(c) ? EMU_COMPUTE_PROFILED : EMU_COMPUTE_REAL;
   s->time_scale = c->time_scale;
   s->jitter = c->jitter;
+  s->absence = c->absence;
   s->seed = (uint64_t)c->seed;
   int K = t->K, N = t->R * t->H;
   if (s->compute == EMU_COMPUTE_PROFILED && !host && !m->table && measure != EMU_PROFILE_ASSUME)
