@@ -111,6 +111,12 @@ static const mpsl_opt keys[] = {
      "and gets the global model at the round's end; FedAvg is over the owners that trained (the audit table's "
      "zeros say who sat out)",
      0},
+    {"straggler_rate", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, straggler_rate), "0", 0, 1, NULL,
+     "probability that a data owner straggles in a round, seeded by (seed, round, owner): its tasks take "
+     "straggler_factor times their time (emulation and simulation)",
+     0},
+    {"straggler_factor", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, straggler_factor), "4", 1, 1e6, NULL,
+     "how many times longer a straggling data owner's tasks take", 0},
     {"time_scale", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, time_scale), "1", 1e-6, 1e6, NULL,
      "emulation: wall seconds per emulated second (0.01 runs a 100 s round in 1 s)", 0},
     {"memory_check", MPSL_OPT_BOOL, MPSL_OPT_FIELD(sl_config, memory_check), "true", 0, 0, NULL,

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Data owners that sit out rounds (the absence key): with real compute the split run's
+# Faults on purpose. Data owners that sit out rounds (the absence key): with real compute the split run's
 # global model equals the unsplit reference's, which skips the same owners in the same
 # rounds; the audit table says who sat out (no activation, gradient or state: all zero)
 # and names the same owners in `mpsl run` and `mpsl simulate`; a round in which nobody
-# trains leaves the global model as it was.
+# trains leaves the global model as it was. Stragglers (straggler_rate, straggler_factor):
+# in a round an owner straggles in, each of its tasks takes exactly straggler_factor times
+# as long as without stragglers, in the others exactly as long.
 . "$(dirname "$0")/testlib.sh"
 cfg="--config $MPSL_SRCDIR/tests/fixtures/tiny-run.ini --set clients=4 --set hops=2 --set rounds=4 --set absence=0.5"
 audit() { # the (round, owner, trained) rows of a results file
@@ -48,4 +50,30 @@ $MPSL_LAUNCH -np "$np" "$mpsl" run $one --set output="$tmp/none.h5" --set save_m
 h5diff "$tmp/none-ref.model" "$tmp/none.model" >/dev/null || fail "a round without training changed the model"
 loss=$("$mpsl" report --csv rounds "$tmp/none.h5" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print $c["train_loss"] }')
 [ "$loss" = nan ] || [ "$loss" = -nan ] || fail "the train loss of a round without training is $loss"
-echo "absence: $sat of 16 owner-rounds sat out; split = unsplit; run and simulate agree: ok"
+
+table="--set model=csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv --set batch=4 --set clients=4 --set hops=2
+  --set rounds=3 --set devices=$MPSL_SRCDIR/tests/fixtures/slow-devices.ini --set do_devices=do_test --set cn_devices=cn_test"
+durations() { # round, owner, batch, direction, part and length of every data-owner task (role 2)
+  "$mpsl" report --csv events "$1" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["role"] == 2 { printf "%s %s %s %s %s %.17g\n", $c["round"], $c["owner"], $c["batch"], $c["direction"], $c["part"], $c["end"] - $c["start"] }' | sort
+}
+# shellcheck disable=SC2086
+"$mpsl" simulate $table --set output="$tmp/even.h5" >/dev/null 2>&1 || fail "simulate without stragglers"
+# shellcheck disable=SC2086
+"$mpsl" simulate $table --set straggler_rate=0.5 --set straggler_factor=3 --set output="$tmp/slow.h5" >/dev/null 2>&1 ||
+  fail "simulate with stragglers"
+durations "$tmp/even.h5" >"$tmp/even.d"
+durations "$tmp/slow.h5" >"$tmp/slow.d"
+[ "$(wc -l <"$tmp/even.d")" -gt 0 ] || fail "no data-owner tasks"
+# per (round, owner): every task x1 or every task x3 (to 1e-6: a length is a difference of
+# two model times)
+for f in even slow; do awk '{ print $1 "/" $2 "/" $3 "/" $4 "/" $5, $6 }' "$tmp/$f.d" | sort >"$tmp/$f.k"; done
+join -j1 "$tmp/even.k" "$tmp/slow.k" >"$tmp/both"
+[ "$(wc -l <"$tmp/both")" -eq "$(wc -l <"$tmp/even.d")" ] || fail "the two simulations ran other tasks"
+awk '{ split($1, k, "/"); r = $3 / $2; f = (r > 3 - 1e-6 && r < 3 + 1e-6) ? 3 : (r > 1 - 1e-6 && r < 1 + 1e-6) ? 1 : 0
+       if (!f) { print "task " $1 ": " r " times as long"; bad = 1 }
+       o = k[1] "/" k[2]; if (o in seen && seen[o] != f) { print "owner-round " o " straggles in part"; bad = 1 }; seen[o] = f
+       n[f]++ }
+     END { if (!n[3] || !n[1]) { print "stragglers: " n[3] + 0 " tasks slowed, " n[1] + 0 " not"; bad = 1 }; exit bad }' "$tmp/both" ||
+  fail "stragglers' tasks are not exactly 3 times as long"
+echo "faults: $sat of 16 owner-rounds sat out; split = unsplit; run and simulate agree; stragglers x3: ok"
