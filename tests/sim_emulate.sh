@@ -57,4 +57,10 @@ compare 2pipelines --set clients=2 --set hops=1 --set pipelines=2
 # every task of every hop has a choice to make: 5 owners on 3 hops, bwd-first, 2 ms links
 compare 5do-3hops-bwd --set clients=5 --set hops=3 --set policy=bwd-first --set do_cn_lat=0.002 --set cn_cn_lat=0.002
 compare 6do-2x2 --set clients=6 --set hops=2 --set pipelines=2 --set owners_per_rank=2
+# data owners sitting out rounds (absence): fewer tasks, fewer states to average
+compare 6do-2x2-absent --set clients=6 --set hops=2 --set pipelines=2 --set owners_per_rank=2 --set absence=0.4 \
+  --set rounds=3
+# stragglers: some owners' tasks take 3 times as long in some rounds
+compare 5do-3hops-straggle --set clients=5 --set hops=3 --set policy=bwd-first --set straggler_rate=0.4 \
+  --set straggler_factor=3 --set rounds=3
 echo "sim_emulate: ok"

@@ -13,6 +13,7 @@
 #include "data/data.h"
 #include "models/table.h"
 #include "util/err.h"
+#include "util/rng.h"
 
 static const mpsl_opt keys[] = {
     {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, model), "vgg11-cifar", 0, 0, NULL,
@@ -105,6 +106,17 @@ static const mpsl_opt keys[] = {
      0},
     {"jitter", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, jitter), "0", 0, 0.9, NULL,
      "data-owner task times are multiplied by a seeded uniform factor in [1-jitter, 1+jitter]", 0},
+    {"absence", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, absence), "0", 0, 0.99, NULL,
+     "probability that a data owner sits out a round, seeded by (seed, round, owner): it trains and sends nothing "
+     "and gets the global model at the round's end; FedAvg is over the owners that trained (the audit table's "
+     "zeros say who sat out)",
+     0},
+    {"straggler_rate", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, straggler_rate), "0", 0, 1, NULL,
+     "probability that a data owner straggles in a round, seeded by (seed, round, owner): its tasks take "
+     "straggler_factor times their time (emulation and simulation)",
+     0},
+    {"straggler_factor", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, straggler_factor), "4", 1, 1e6, NULL,
+     "how many times longer a straggling data owner's tasks take", 0},
     {"time_scale", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, time_scale), "1", 1e-6, 1e6, NULL,
      "emulation: wall seconds per emulated second (0.01 runs a 100 s round in 1 s)", 0},
     {"memory_check", MPSL_OPT_BOOL, MPSL_OPT_FIELD(sl_config, memory_check), "true", 0, 0, NULL,
@@ -372,4 +384,10 @@ const char *sl_role_name(sl_role r) {
     case SL_COMPUTE: return "compute node";
     default: return "data owner";
   }
+}
+
+int sl_owner_absent(uint64_t seed, double absence, int round, int k) {
+  if (absence <= 0) return 0;
+  uint64_t u = mpsl_rng_u64(seed ^ 0xbb67ae8584caa73bull, (uint64_t)k, (uint64_t)round);
+  return (double)(u >> 11) * 0x1.0p-53 < absence;
 }

@@ -23,7 +23,7 @@ typedef struct {
   char compute[16], profile[MPSL_PATH_MAX], profile_dir[MPSL_PATH_MAX], devices[MPSL_PATH_MAX];
   char do_devices[512], cn_devices[512], agg_device[32];
   char do_cn_bw[32], cn_cn_bw[32], do_agg_bw[32], do_links[512];
-  double do_cn_lat, cn_cn_lat, do_agg_lat, jitter, time_scale;
+  double do_cn_lat, cn_cn_lat, do_agg_lat, jitter, time_scale, absence, straggler_rate, straggler_factor;
   bool memory_check;
   int clients, hops, pipelines, batch, batches, local_epochs, rounds, owners_per_rank, test_limit, threads;
   int checkpoint_every;
@@ -33,6 +33,11 @@ typedef struct {
   mpsl_intlist distribution; /* data owners per pipeline (empty: owner k on pipeline k % R) */
   mpsl_optmask given;
 } sl_config;
+
+/* Data owner k sits out round `round` (0-based): with probability `absence`, a pure
+ * function of (seed, round, owner), so that every engine and the unsplit reference agree
+ * (the `absence` key; 0: never). */
+int sl_owner_absent(uint64_t seed, double absence, int round, int k);
 
 /* The option table of `mpsl run`: every key, its type, default, range and help. */
 extern const mpsl_optset sl_config_opts;

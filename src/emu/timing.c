@@ -222,11 +222,16 @@ emu_cost emu_range_cost(const mpsl_profile *p, int first, int last, double speed
 }
 
 double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task) {
-  if (s->jitter <= 0) return 1.0;
+  double f = 1.0;
+  if (s->straggler_rate > 0) { /* stream: the owner; index: the round */
+    uint64_t u = mpsl_rng_u64(s->seed ^ 0x3c6ef372fe94f82bull, (uint64_t)owner, (uint64_t)(step / (s->r * s->B)));
+    if ((double)(u >> 11) * 0x1.0p-53 < s->straggler_rate) f = s->straggler_factor;
+  }
+  if (s->jitter <= 0) return f;
   /* stream: the owner; index: its task counter, so every (owner, batch, task) has its own draw */
   uint64_t u = mpsl_rng_u64(s->seed ^ 0x6a09e667f3bcc909ull, (uint64_t)owner, (uint64_t)step * 4 + (uint64_t)task);
   double x = (double)(u >> 11) * 0x1.0p-53; /* [0, 1) */
-  return 1.0 + s->jitter * (2 * x - 1);
+  return f * (1.0 + s->jitter * (2 * x - 1));
 }
 
 /* A device's factor on host times; derived speeds need a host profile of a reference model,
@@ -374,6 +379,9 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->compute = emu_needs_profile(c) ? EMU_COMPUTE_PROFILED : EMU_COMPUTE_REAL;
   s->time_scale = c->time_scale;
   s->jitter = c->jitter;
+  s->absence = c->absence;
+  s->straggler_rate = c->straggler_rate;
+  s->straggler_factor = c->straggler_factor;
   s->seed = (uint64_t)c->seed;
   int K = t->K, N = t->R * t->H;
   if (s->compute == EMU_COMPUTE_PROFILED && !host && !m->table && measure != EMU_PROFILE_ASSUME)

@@ -49,6 +49,9 @@ typedef struct {
   emu_cost *hop;          /* (R*H) hop h of pipeline p on its device, index p*H + h */
   double agg_s_per_byte;  /* averaging cost on the aggregator's and the hops' devices (0: not modelled) */
   double jitter;          /* data-owner task times are multiplied by emu_jitter() */
+  double absence;         /* a data owner sits out a round with this probability (sl_owner_absent) */
+  double straggler_rate;  /* a data owner straggles in a round with this probability (emu_jitter) */
+  double straggler_factor; /* ... and its tasks take this many times their time */
   uint64_t seed;
 
   /* bytes of the messages (batch of `batch` samples) */
@@ -137,8 +140,9 @@ emu_cost emu_range_cost(const mpsl_profile *p, int first, int last, double speed
 
 /* Multiplicative jitter of a data-owner task: uniform in [1 - jitter, 1 + jitter], a pure
  * function of (seed, owner, step, task) where step is the owner's batch counted over the
- * run and task 0..3 is M_1 forward, M_P forward, M_P backward, M_1 backward. 1 when
- * jitter is 0. */
+ * run and task 0..3 is M_1 forward, M_P forward, M_P backward, M_1 backward (1 when
+ * jitter is 0); times straggler_factor in a round the owner straggles in, a pure function
+ * of (seed, round, owner) with probability straggler_rate. */
 double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task);
 
 /* The pipeline of data owner k, and the data owners of pipeline p (a scenario made by hand,

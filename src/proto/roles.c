@@ -18,9 +18,9 @@ static void send(const proto_ctx *c, int dir, int owner, int from, int to, int64
   c->ops->send(c->engine, &m);
 }
 
-void proto_owner_begin(proto_owner *o, const proto_ctx *c) {
+void proto_owner_begin(proto_owner *o, const proto_ctx *c, int trains) {
   o->done = 0;
-  run(c, PROTO_F1, o->k, -1, c->base, 0);
+  if (trains) run(c, PROTO_F1, o->k, -1, c->base, 0);
 }
 
 void proto_owner_arrived(proto_owner *o, const proto_ctx *c, const proto_msg *m) {
@@ -47,10 +47,14 @@ void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *
 
 /* ---- the aggregator ---------------------------------------------------------------------- */
 
-void proto_agg_begin(proto_agg *a) { a->got = 0; }
+void proto_agg_begin(proto_agg *a, const proto_ctx *c, int n) {
+  a->n = n;
+  a->got = 0;
+  if (n == 0) run(c, PROTO_AG, -1, PROTO_AGG, c->base, 0);
+}
 
 void proto_agg_arrived(proto_agg *a, const proto_ctx *c) {
-  if (++a->got == a->K) run(c, PROTO_AG, -1, PROTO_AGG, c->base, 0);
+  if (++a->got == a->n) run(c, PROTO_AG, -1, PROTO_AGG, c->base, 0);
 }
 
 void proto_agg_finished(proto_agg *a, const proto_ctx *c, const proto_task *t) {

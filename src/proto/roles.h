@@ -80,19 +80,22 @@ typedef struct {
   int done; /* batches finished this round */
 } proto_owner;
 
-/* The round begins: batch 0 starts. */
-void proto_owner_begin(proto_owner *o, const proto_ctx *c);
+/* The round begins: batch 0 starts, unless the owner sits it out (trains 0): then it only
+ * waits for the global model. */
+void proto_owner_begin(proto_owner *o, const proto_ctx *c, int trains);
 void proto_owner_arrived(proto_owner *o, const proto_ctx *c, const proto_msg *m);
 void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *t);
 
 /* ---- the aggregator ---- */
 
 typedef struct {
-  int K;   /* data owners */
-  int got; /* states that arrived this round */
+  int n;   /* states to average this round: the data owners that train in it */
+  int got; /* states that arrived */
+  int K;   /* data owners, every one of which gets the global model */
 } proto_agg;
 
-void proto_agg_begin(proto_agg *a);
+/* The round begins with n states to come (none: the global model goes back at once). */
+void proto_agg_begin(proto_agg *a, const proto_ctx *c, int n);
 /* A data owner's state arrived (the engine adds it to the average, in data-owner order). */
 void proto_agg_arrived(proto_agg *a, const proto_ctx *c);
 void proto_agg_finished(proto_agg *a, const proto_ctx *c, const proto_task *t);

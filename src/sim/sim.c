@@ -60,6 +60,7 @@ struct sim {
   sim_node *nodes;    /* (N) */
   proto_wait *qmem;   /* backing store of all queues */
   proto_owner *owner; /* (K) */
+  char *absent;       /* (K) this round */
   proto_agg agg;
   double end; /* the latest data owner to hold the global model */
 
@@ -137,7 +138,7 @@ static void eng_run(void *e, const proto_task *t) {
   const emu_scenario *s = x->s;
   int k = t->owner;
   if (t->hop == PROTO_AGG) { /* FedAvg: from the last arrival, as long as its device takes */
-    x->now += emu_average_s(s, s->owner_state, x->K, s->agg_speed);
+    x->now += emu_average_s(s, s->owner_state, x->agg.n, s->agg_speed);
     proto_agg_finished(&x->agg, &x->ctx, t);
     return;
   }
@@ -254,6 +255,7 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
   for (int k = 0; k < x->K; k++) x->owner[k].k = k, x->orank[k] = sl_owner_rank(t, k);
   x->ofree = mpsl_xcalloc((size_t)4 * x->K, sizeof *x->ofree, "links");
   x->agg.K = x->K;
+  x->absent = mpsl_xcalloc((size_t)x->K, 1, "owners");
   x->cnt = mpsl_xcalloc((size_t)4 * x->K, sizeof *x->cnt, "link counts");
   x->capheap = 2 * (int64_t)(x->K + x->N) + 16;
   x->heap = mpsl_xmalloc((size_t)x->capheap * sizeof *x->heap, "events");
@@ -267,6 +269,7 @@ void sim_free(sim *x) {
   free(x->owner);
   free(x->orank);
   free(x->ofree);
+  free(x->absent);
   free(x->cnt);
   free(x->heap);
   free(x->buf);
@@ -297,13 +300,15 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     nd->last_end = t0;
   }
   memset(x->cnt, 0, (size_t)4 * x->K * sizeof *x->cnt);
-  proto_agg_begin(&x->agg);
   x->end = t0;
-
+  int n = 0;
+  for (int k = 0; k < x->K; k++) n += !(x->absent[k] = (char)sl_owner_absent(s->seed, s->absence, round, k));
   for (int k = 0; k < x->K; k++) {
     x->now = t0;
-    proto_owner_begin(&x->owner[k], &x->ctx);
+    proto_owner_begin(&x->owner[k], &x->ctx, !x->absent[k]);
   }
+  x->now = t0;
+  proto_agg_begin(&x->agg, &x->ctx, n); /* with none to come, the global model goes back now */
   while (x->nheap > 0 && !x->stop) {
     sim_ev e = ev_pop(x->heap, &x->nheap);
     x->events++;
@@ -330,7 +335,7 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     return x->stop;
   }
   for (int k = 0; k < x->K; k++)
-    if (x->owner[k].done != x->per_round)
+    if (x->owner[k].done != (x->absent[k] ? 0 : x->per_round))
       MPSL_DIE("simulation: data owner %d finished %d of %d batches", k, x->owner[k].done, x->per_round);
 
   /* the end of the round (docs/timing.md): the data owners hold the global model (above);
@@ -388,7 +393,7 @@ int64_t sim_links(const sim *x, int round, mpsl_res_link **rows) {
     add_link(&l, round, r, last, c[1] * cH, c[1]);
     add_link(&l, round, last, r, c[2] * cH, c[2]);
     add_link(&l, round, first, r, c[3] * c0, c[3]);
-    add_link(&l, round, r, 0, s->owner_state, 1); /* its M_1 and M_P for aggregation */
+    if (!x->absent[k]) add_link(&l, round, r, 0, s->owner_state, 1); /* its M_1 and M_P for aggregation */
   }
   /* like `mpsl run`, the aggregator sends the global M_1 and M_P once to every data-owner
    * rank, which hands them to all the owners it hosts */
@@ -419,6 +424,6 @@ void sim_audit(const sim *x, int round, mpsl_res_audit *rows) {
   for (int k = 0; k < x->K; k++) {
     mpsl_res_audit *a = &rows[k];
     memset(a, 0, sizeof *a);
-    a->round = round, a->owner = k, a->activation = x->cnt[4 * k + 0], a->gradient = x->cnt[4 * k + 1], a->model = 1;
+    a->round = round, a->owner = k, a->activation = x->cnt[4 * k + 0], a->gradient = x->cnt[4 * k + 1], a->model = !x->absent[k];
   }
 }

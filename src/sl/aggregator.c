@@ -42,6 +42,14 @@ static int64_t hop_len(const emu_scenario *s, int h) { return s->hop_state[h] / 
 static void agg_run(void *engine, const proto_task *t);
 static void agg_send(void *engine, const proto_msg *m);
 
+/* a->acc: the global M_1 and M_P, as the global model holds them. */
+static void acc_from_global(sl_aggregator *a) {
+  nn_part **g = a->global.parts;
+  memset(a->acc, 0, (size_t)a->n * sizeof *a->acc);
+  nn_part_state_accumulate(g[0], 1.0, a->acc);
+  nn_part_state_accumulate(g[a->x->t->P - 1], 1.0, a->acc + nn_part_state_len(g[0]));
+}
+
 sl_aggregator *sl_agg_new(sl_ctx *x) {
   const sl_config *c = x->c;
   sl_aggregator *a = mpsl_xcalloc(1, sizeof *a, "aggregator");
@@ -69,6 +77,7 @@ sl_aggregator *sl_agg_new(sl_ctx *x) {
   a->acc = mpsl_xcalloc((size_t)(a->n ? a->n : 1), sizeof *a->acc, "average");
   a->in = mpsl_xcalloc((size_t)(most ? most : 1), sizeof *a->in, "received state");
   x->buffers += (a->n + most) * (int64_t)sizeof(double);
+  if (g) acc_from_global(a); /* what a round that no data owner trains in sends back */
   return a;
 }
 
@@ -103,7 +112,7 @@ static void agg_run(void *engine, const proto_task *t) {
   if (x->emulated) {
     sl_emu_sleep(x, a->last);
     sl_emu_start(x, a->last);
-    x->round_end = a->last + emu_average_s(s, a->n * (int64_t)sizeof(double), x->t->K, s->agg_speed);
+    x->round_end = a->last + emu_average_s(s, a->n * (int64_t)sizeof(double), a->role.n, s->agg_speed);
   }
   proto_agg_finished(&a->role, &a->ctx, t);
 }
@@ -122,12 +131,15 @@ void sl_agg_aggregate(sl_aggregator *a) {
   sl_ctx *x = a->x;
   const sl_topo *t = x->t;
   int64_t n = a->n, bytes = n * (int64_t)sizeof(double);
-  memset(a->acc, 0, (size_t)bytes);
+  int trained = 0;
+  for (int k = 0; k < t->K; k++) trained += !x->absent[k];
+  if (trained) memset(a->acc, 0, (size_t)bytes); /* none: the global model stays */
   a->last = x->round_start;
-  proto_agg_begin(&a->role);
   a->ctx.base = (int64_t)x->round * a->ctx.per_round;
+  proto_agg_begin(&a->role, &a->ctx, trained); /* none: agg_run now */
   /* received and summed in data-owner order, whatever order they come in */
   for (int k = 0; k < t->K; k++) {
+    if (x->absent[k]) continue;
     sl_recv_at(&x->net, SL_MSG_MODEL, k, a->in, bytes, sl_owner_rank(t, k), &a->arr[k], 1);
     if (a->arr[k] > a->last) a->last = a->arr[k];
     nn_state_add(a->acc, a->in, n, (double)x->counts[k]);
@@ -195,9 +207,7 @@ void sl_agg_restore(sl_aggregator *a, const char *path) {
   nn_part **g = a->global.parts;
   for (int p = 0; p < t->P; p++) nn_part_params_changed(g[p]);
   /* every data-owner rank gets M_1 and M_P, every hop its part, as after an aggregation */
-  memset(a->acc, 0, (size_t)a->n * sizeof *a->acc);
-  nn_part_state_accumulate(g[0], 1.0, a->acc);
-  nn_part_state_accumulate(g[t->P - 1], 1.0, a->acc + nn_part_state_len(g[0]));
+  acc_from_global(a);
   memset(a->arr, 0, (size_t)t->K * sizeof *a->arr);
   for (int k = 0; k < t->K; k++) send_rank(a, k);
   for (int p = 0; p < t->R; p++)

@@ -366,7 +366,7 @@ static void begin_emu(sl_compute_node *cn) {
   cn->ahead[1] = hop_min(cn, h, 1) + emu_link_time(s->cn_cn, cn->out_bytes);
   for (int i = 0; i < cn->n; i++) {
     cn_copy *cp = &cn->copies[i];
-    cp->expect = EXPECT_PREV;
+    cp->expect = x->absent[cp->owner] ? EXPECT_NONE : EXPECT_PREV; /* one that sits out sends nothing */
     cp->lb = x->round_start + owner_least(cn, s->first[cp->owner].fwd) + owner_link(cn, cp->owner, 0);
     for (int q = 0; q < h; q++) cp->lb += hop_min(cn, q, 1) + cut_link(cn, q + 1);
   }
@@ -384,7 +384,8 @@ void sl_cn_round(sl_compute_node *cn) {
     x->compute->round(&cn->copies[i].part, (uint64_t)(x->round * per_round));
     cn->copies[i].batch = (int64_t)x->round * per_round; /* a resumed run starts in the middle */
   }
-  int64_t left = 2 * per_round * cn->n;
+  int64_t left = 0; /* two tasks a batch of every data owner that trains this round */
+  for (int i = 0; i < cn->n; i++) left += x->absent[cn->copies[i].owner] ? 0 : 2 * per_round;
   int paced = x->engine->paced, H = x->t->H, h = x->hop;
   MPI_Status st;
   proto_node_begin(&cn->role);
@@ -446,10 +447,16 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
   }
   memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
   for (int i = 0; i < cn->n; i++)
-    x->compute->add(&cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
+    if (!x->absent[cn->copies[i].owner])
+      x->compute->add(&cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
-  if (x->total > 0) nn_state_average(cn->acc, cn->state_len, (double)x->total); /* none: nothing is trained */
-  for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
+  if (x->total > 0) {
+    nn_state_average(cn->acc, cn->state_len, (double)x->total);
+    for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
+  } else if (cn->n) { /* nothing trained: every copy still holds the global part, which stays */
+    memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
+    x->compute->add(&cn->copies[0].part, 1.0, cn->acc);
+  }
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }
 

@@ -53,6 +53,7 @@ struct sl_owner_host {
   double now;  /* when the roles act (wall seconds; model seconds in emulation) */
   int running; /* owners not through with the round */
   int trained; /* owners through with their batches */
+  int training; /* owners that train this round (the others sit it out) */
   do_owner *o; /* (n) */
   int first, n;
   mpsl_dataset train;
@@ -211,6 +212,7 @@ static void send_states(sl_owner_host *d) {
   int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
+    if (x->absent[o->role.k]) continue; /* it sat the round out: nothing to average */
     memset(d->state, 0, (size_t)bytes);
     x->compute->add(&o->m1, 1.0, d->state);
     x->compute->add(&o->mp, 1.0, d->state + d->len1);
@@ -228,7 +230,7 @@ static void do_send(void *engine, const proto_msg *m) {
   do_owner *o = &d->o[m->owner - d->first];
   if (m->dir == PROTO_STATE) {
     o->finish = d->now;
-    if (++d->trained == d->n) send_states(d);
+    if (++d->trained == d->training) send_states(d);
     return;
   }
   int fwd = m->dir == MPSL_DIR_FWD, k = o->role.k;
@@ -289,7 +291,8 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   int per_round = c->local_epochs * c->batches;
   d->loss = 0;
   d->running = d->n;
-  d->trained = 0;
+  d->trained = d->training = 0;
+  for (int i = 0; i < d->n; i++) d->training += !x->absent[d->o[i].role.k];
   d->ctx.base = (int64_t)x->round * per_round;
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
@@ -298,7 +301,7 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
     o->to_last = x->t->H == 1 ? &o->to_first : &o->to_last_own;
     o->pending = 0;
     o->free = d->now = x->engine->task_start(x, x->round_start);
-    proto_owner_begin(&o->role, &d->ctx);
+    proto_owner_begin(&o->role, &d->ctx, !x->absent[o->role.k]);
   }
   /* the owners' due tasks in the order of their starts, each once its engine lets it
    * start, and the messages as they come */
@@ -325,7 +328,7 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
     sl_done(&d->o[i].sent_dain);
   }
   *loss_sum = x->compute->trains ? d->loss : NAN; /* nothing trained: no loss */
-  *batches = (int64_t)per_round * d->n;
+  *batches = (int64_t)per_round * d->training;
 }
 
 void sl_do_restore(sl_owner_host *d) {

@@ -56,7 +56,8 @@ struct sl_ctx {
   double t0;          /* MPI_Wtime when the run started (after a barrier) */
   int round;          /* 0-based */
   int64_t *counts;    /* (K) training samples of each data owner */
-  int64_t total;      /* their sum */
+  char *absent;       /* (K) the data owners that sit out this round (the absence key) */
+  int64_t total;      /* the samples of the data owners that train this round */
   mpsl_res_event *ev; /* (cap_ev) events of this rank in the current round */
   int nev, cap_ev;
   int64_t buffers; /* bytes of message and batch buffers this rank allocated */

@@ -39,8 +39,7 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
     return -1;
   }
   nn_part *g = global->parts[0], *w = worker.parts[0];
-  int64_t len = nn_part_state_len(g), total = 0;
-  for (int k = 0; k < c->clients; k++) total += part->count[k];
+  int64_t len = nn_part_state_len(g);
   double *state = mpsl_xmalloc((size_t)len * sizeof *state, "global state");
   double *acc = mpsl_xmalloc((size_t)len * sizeof *acc, "average");
   int64_t in = (int64_t)m->channels * m->size * m->size, per_round = (int64_t)c->local_epochs * c->batches;
@@ -53,7 +52,10 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
     nn_part_state_accumulate(g, 1.0, state);
     memset(acc, 0, (size_t)len * sizeof *acc);
     double loss = 0;
+    int64_t total = 0, trained = 0; /* samples and data owners that train this round */
     for (int k = 0; k < c->clients && !rc; k++) {
+      if (sl_owner_absent((uint64_t)c->seed, c->absence, t, k)) continue;
+      total += part->count[k], trained++;
       sl_batches b;
       sl_batches_init(&b, c, k, part->index[k], part->count[k]);
       nn_part_state_load(w, state);
@@ -76,12 +78,14 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
       nn_part_state_accumulate(w, (double)part->count[k], acc);
       sl_batches_free(&b);
     }
-    nn_state_average(acc, len, (double)total);
-    nn_part_state_load(g, acc);
+    if (total > 0) { /* none: the global model stays */
+      nn_state_average(acc, len, (double)total);
+      nn_part_state_load(g, acc);
+    }
     if ((log || results) && !rc) {
       double tl = NAN, ta = NAN;
       if (test) sl_evaluate(global, test, c->test_limit, &tl, &ta);
-      double mean = loss / (c->clients * per_round);
+      double mean = loss / (double)(trained * per_round);
       if (log) {
         fprintf(log, "reference round %d train_loss=%.6f", t + 1, mean);
         if (test) fprintf(log, " test_loss=%.6f test_acc=%.4f", tl, ta);

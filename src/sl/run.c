@@ -98,6 +98,7 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   x.rank = rank;
   x.role = sl_rank_role(&t, rank, &x.pipeline, &x.hop);
   x.counts = mpsl_xcalloc((size_t)t.K, sizeof *x.counts, "sample counts");
+  x.absent = mpsl_xcalloc((size_t)t.K, 1, "absent owners");
   sl_run_state s = {&x, NULL, NULL, NULL, world, MPI_COMM_NULL, 0, 0, .mem = {.copies = 0}, .resume = resume};
   if (x.role == SL_OWNER) sl_rank_owners(&t, rank, &s.owner_first, &s.owners);
   if (rank == 0) {
@@ -117,7 +118,6 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   }
   if (agree(&x, rc, world)) goto out;
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, x.counts, t.K, MPI_INT64_T, MPI_SUM, world));
-  for (int k = 0; k < t.K; k++) x.total += x.counts[k];
   MPI_CHECK(MPI_Comm_split(world, x.role == SL_COMPUTE ? x.hop : MPI_UNDEFINED, x.pipeline, &s.hop_comm));
   int64_t per_round = (int64_t)c->local_epochs * c->batches;
   x.cap_ev = (int)(x.role == SL_COMPUTE ? 2 * per_round * sl_pipeline_owners(&t, x.pipeline)
@@ -158,6 +158,10 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
   for (x.round = first; x.round < c->rounds; x.round++) {
     double begin = sl_clock(&x), loss[2] = {0, 0}, sum[2] = {0, 0}, test_loss = 0, test_acc = 0;
     int64_t nb = 0;
+    /* who trains this round: every rank knows it from the seed alone */
+    x.total = 0;
+    for (int k = 0; k < t.K; k++)
+      if (!(x.absent[k] = (char)sl_owner_absent((uint64_t)c->seed, c->absence, x.round, k))) x.total += x.counts[k];
     if (x.emulated) sl_emu_round_begin(&x, world, prev_end);
     if (s.cn) {
       sl_cn_round(s.cn);
@@ -225,6 +229,7 @@ out:
   emu_scenario_free(&sc);
   free(x.ev);
   free(x.counts);
+  free(x.absent);
   mpsl_model_free(&m);
   return status;
 }
