@@ -14,11 +14,12 @@ np=$("$mpsl" run --ranks "$@") || fail "mpsl run --ranks"
 $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set output="$tmp/run.h5" >"$tmp/run.log" 2>&1 ||
   { tail -5 "$tmp/run.log"; fail "mpsl run"; }
 "$mpsl" simulate --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
-  --set clients=5 --set hops=3 --set rounds=2 --set output="$tmp/sim.h5" >/dev/null 2>&1 || fail "mpsl simulate"
+  --set clients=5 --set hops=3 --set rounds=2 --set output="$tmp/sim.h5" >"$tmp/sim.log" 2>&1 ||
+  { tail -5 "$tmp/sim.log"; fail "mpsl simulate"; }
 # the events of two data owners only, in a simulation and in a run
 "$mpsl" simulate --set model="csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv" --set batch=4 \
-  --set clients=5 --set hops=3 --set rounds=2 --set events=owners:2 --set output="$tmp/sim2.h5" >/dev/null 2>&1 ||
-  fail "mpsl simulate, events = owners:2"
+  --set clients=5 --set hops=3 --set rounds=2 --set events=owners:2 --set output="$tmp/sim2.h5" >"$tmp/sim2.log" 2>&1 ||
+  { tail -5 "$tmp/sim2.log"; fail "mpsl simulate, events = owners:2"; }
 # shellcheck disable=SC2086
 $MPSL_LAUNCH -np "$np" "$mpsl" run "$@" --set events=owners:1 --set output="$tmp/run1.h5" >"$tmp/run1.log" 2>&1 ||
   { tail -5 "$tmp/run1.log"; fail "mpsl run, events = owners:1"; }
