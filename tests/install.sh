@@ -19,7 +19,8 @@ data=$stage$MPSL_INSTALL_PKGDATADIR
 for f in experiments/devices.ini experiments/demo.ini experiments/emulate.ini experiments/sweeps/paper.ini \
   experiments/sweeps/paper-hops.ini experiments/sweeps/small.ini experiments/slurm/point.sbatch \
   experiments/slurm/figures.sbatch datasets/edgesys/vgg19.csv datasets/edgesys/resnet101.csv \
-  datasets/edgesys/README.md plots/lib.sh; do
+  datasets/edgesys/README.md datasets/README.md datasets/fashion-mnist/README.md datasets/mnist/README.md \
+  datasets/cifar10/README.md datasets/cifar100/README.md plots/lib.sh; do
   [ -f "$data/$f" ] || fail "make install put no $data/$f"
 done
 cmp -s "$stage$MPSL_INSTALL_MAN1DIR/mpsl.1" "$MPSL_BUILDDIR/mpsl.1" ||
@@ -74,6 +75,9 @@ awk -v a="$a" -v b="$b" 'BEGIN { exit !(a > 0 && b > 1.999999 * a && b < 2.00000
 [ "$("$bin" run --ranks experiments/demo.ini 2>err)" = 7 ] || fail "installed mpsl run --ranks experiments/demo.ini: $(cat err)"
 "$bin" layers csv:datasets/edgesys/resnet101.csv >layers.txt 2>err || fail "installed mpsl layers: $(cat err)"
 grep -q '^ *36 ' layers.txt || fail "installed mpsl layers csv:datasets/edgesys/resnet101.csv printed no layer 36"
+# a data set without a default place: the refusal names the installed README of it
+"$bin" train --dataset cifar100 --steps 1 >/dev/null 2>err && fail "installed mpsl trained on cifar100 without data_dir"
+grep -qF "$data/datasets/cifar100/README.md" err || fail "installed mpsl, cifar100 without data_dir: $(cat err)"
 
 # the build tree's mpsl reads the source tree's catalogue, which has no probe device
 est "$mpsl" datasets/edgesys/vgg19.csv vm >build.csv 2>err || fail "build-tree mpsl from elsewhere: $(cat err)"

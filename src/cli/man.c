@@ -155,6 +155,9 @@ void cli_man(FILE *f) {
             "the sweeps of the README's figures, run by experiments/sweep (locally or as Slurm job arrays)");
   file_item(f, MPSL_PKGDATADIR, "experiments/reproduce",
             "the experiments of the EdgeSys'25 paper on the authors' own layer tables");
+  file_item(f, MPSL_PKGDATADIR, "datasets/",
+            "a README per data set (fashion-mnist, mnist, cifar10, cifar100): source, licence, files, how to get "
+            "it and point data_dir at it");
   file_item(f, MPSL_PKGDATADIR, "datasets/edgesys/", "the EdgeSys'25 authors' per-layer tables (model = csv:PATH)");
   file_item(f, MPSL_PKGDATADIR, "plots/", "the gnuplot scripts of the figures");
   file_item(f, MPSL_PKGDATADIR, "python/torch_profile.py", "a layer table of a sequential PyTorch model");

@@ -1,6 +1,7 @@
 /* The dataset table: which format each name is stored in and its constants. */
 #include "data/data.h"
 #include "data/formats.h"
+#include "util/datadir.h"
 #include "util/err.h"
 
 #include <stdlib.h>
@@ -77,11 +78,14 @@ int mpsl_dataset_load(mpsl_dataset *d, const char *name, const char *dir, int tr
     return mpsl_fail("unknown dataset '%s' (expected fashion-mnist, mnist, cifar10 or cifar100)",
                      name ? name : "(null)");
   if (!dir || !*dir) dir = mpsl_dataset_default_dir(name);
-  if (!dir)
+  if (!dir) {
+    char readme[4096], rel[64];
+    snprintf(rel, sizeof rel, "datasets/%s/README.md", info->name);
     return mpsl_fail(
-        "dataset '%s' has no default location: pass --data-dir DIR, the folder "
-        "holding %s",
-        name, info->hint);
+        "dataset '%s' has no default location: pass --data-dir DIR (data_dir = DIR in a "
+        "configuration), the folder holding %s; how to get it: %s",
+        name, info->hint, mpsl_data_file(rel, readme, sizeof readme));
+  }
   snprintf(d->name, sizeof d->name, "%s", info->name);
   d->classes = info->facts.classes;
   memcpy(d->mean, info->mean, sizeof d->mean);
