@@ -202,10 +202,10 @@ int sim_simulate(sl_config *c, int resume, FILE *out) {
   int64_t tasks = sim_tasks(x);
   double rate = wall > 0 ? (double)tasks / wall : 0;
   if (path[0]) {
+    /* with the status: in the room it keeps, so that a full disk does not stop them */
     mpsl_res_attr speed[] = {MPSL_ATTR_R("sim_wall_s", wall), MPSL_ATTR_R("sim_events_per_s", rate)};
-    if (mpsl_results_set_attrs(path, speed, 2)) goto out;
     sl_status_end();
-    if (mpsl_results_set_status(path, "finished")) goto out;
+    if (mpsl_results_set_status_with(path, "finished", speed, 2)) goto out;
   }
   fprintf(out,
           "# simulated %lld tasks (%lld heap events) in %.3f s including the results file: %.3g events/s; %.3f s in "
