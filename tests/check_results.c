@@ -289,19 +289,23 @@ START_TEST(failed_write_leaves_file) {
   char *before = slurp(F, &n0);
   struct rlimit old, lim;
   getrlimit(RLIMIT_FSIZE, &old);
-  lim = old;
-  lim.rlim_cur = (rlim_t)n0 + 4096; /* room for less than the rows */
-  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
   some_rows(2, e, 2000);
-  ck_assert_int_ne(mpsl_results_append(F, MPSL_RES_EVENTS, e, 2000), 0);
-  ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), F));
-  ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "File too large"));
-  ck_assert_ptr_null(strchr(mpsl_errmsg(), '\n'));
-  char *after = slurp(F, &n1);
-  ck_assert_int_eq(n1, n0);
-  ck_assert_int_eq(memcmp(before, after, (size_t)n0), 0);
+  /* room for less than the rows (2000 x 56 bytes), failing at several points of the write */
+  static const long room[] = {0, 512, 4096, 16384, 40000, 65536, 90000, 110000};
+  for (unsigned i = 0; i < sizeof room / sizeof room[0]; i++) {
+    lim = old;
+    lim.rlim_cur = (rlim_t)(n0 + room[i]);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ck_assert_int_ne(mpsl_results_append(F, MPSL_RES_EVENTS, e, 2000), 0);
+    ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), F));
+    ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "File too large"));
+    ck_assert_ptr_null(strchr(mpsl_errmsg(), '\n'));
+    char *after = slurp(F, &n1);
+    ck_assert_int_eq(n1, n0);
+    ck_assert_int_eq(memcmp(before, after, (size_t)n0), 0);
+    free(after);
+  }
   free(before);
-  free(after);
   /* the status still goes in: it takes no new space */
   ck_assert_int_eq(mpsl_results_set_status(F, "aborted: the disk is full"), 0);
   ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);

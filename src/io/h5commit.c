@@ -48,7 +48,8 @@ typedef struct {
   haddr_t base;     /* the file's length at open: bytes before it are written at close */
   haddr_t want;     /* the length HDF5 asked for at its truncate */
   int truncate;
-  int err; /* the first write's errno that failed: the session is then dropped */
+  int grew; /* bytes went past base */
+  int err;  /* the first write's errno that failed: the session is then dropped */
   extent *x;
   size_t nx, capx;
 } commit_file;
@@ -131,7 +132,7 @@ static herr_t c_close(H5FD_t *file) {
   int err = f->err;
   /* the new bytes on the disk before anything old changes (a network file system may
    * tell of a full disk only here) */
-  if (!err && fdatasync(f->fd)) err = errno;
+  if (!err && f->grew && f->nx > 0 && fdatasync(f->fd)) err = errno;
   for (size_t i = 0; i < f->nx && !err; i++) err = reserve(f->fd, f->x[i].addr, f->x[i].len);
   if (err) {
     /* back to the file as it was opened; what is after base is nothing HDF5 reads */
@@ -218,7 +219,7 @@ static herr_t c_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
     addr += before, p += before, size -= before;
   }
   if (size == 0) return 0;
-  if (!f->err) f->err = write_all(f->fd, addr, p, size);
+  if (!f->err) f->err = write_all(f->fd, addr, p, size), f->grew = 1;
   /* a failed session goes on in memory, so that HDF5 reads back what it wrote and ends it
    * normally; none of it reaches the file */
   return f->err && keep(f, addr, size, p) ? -1 : 0;
@@ -250,14 +251,25 @@ static herr_t c_term(void) {
 }
 
 static const H5FD_class_t commit_class = {
-    "mpsl_commit", MAXADDR, H5F_CLOSE_WEAK, c_term,
-    NULL,          NULL,    NULL,           0,
-    NULL,          NULL,    NULL,           0,
-    NULL,          NULL,    c_open,         c_close,
-    c_cmp,         c_query, NULL,           NULL,
-    NULL,          c_get_eoa, c_set_eoa,    c_get_eof,
-    c_get_handle,  c_read,  c_write,        NULL,
-    c_truncate,    c_lock,  c_unlock,       H5FD_FLMAP_DICHOTOMY};
+    .name = "mpsl_commit",
+    .maxaddr = MAXADDR,
+    .fc_degree = H5F_CLOSE_WEAK,
+    .terminate = c_term,
+    .open = c_open,
+    .close = c_close,
+    .cmp = c_cmp,
+    .query = c_query,
+    .get_eoa = c_get_eoa,
+    .set_eoa = c_set_eoa,
+    .get_eof = c_get_eof,
+    .get_handle = c_get_handle,
+    .read = c_read,
+    .write = c_write,
+    .truncate = c_truncate,
+    .lock = c_lock,
+    .unlock = c_unlock,
+    .fl_map = H5FD_FLMAP_DICHOTOMY,
+};
 
 hid_t h5_commit_fapl(void) {
   if (driver_id < 0 || H5Iget_type(driver_id) != H5I_VFL) driver_id = H5FDregister(&commit_class);

@@ -389,20 +389,28 @@ static int append(hid_t f, mpsl_res_table t, const void *rows, int64_t n) {
   return rc;
 }
 
-int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, int64_t n) {
+int mpsl_results_append_many(const char *path, const mpsl_res_rows *sets, int n) {
   quiet_h5 q;
   quiet_begin(&q);
-  int rc = -1;
-  int err = 0;
+  int rc = -1, err = 0;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    rc = append(f, t, rows, n);
+    rc = 0;
+    for (int t = 0; t < n && !rc; t++) rc = append(f, sets[t].t, sets[t].rows, sets[t].n);
     err = close_file(f);
   }
   quiet_end(&q);
   if (!rc && !err) return 0;
-  return mpsl_fail("%s: cannot append to table '%s' (%s); the file holds what it held before", path, tables[t].name,
-                   why(err));
+  char names[128] = "";
+  for (int i = 0, k = 0; i < n && k < (int)sizeof names; i++)
+    k += snprintf(names + k, sizeof names - (size_t)k, "%s'%s'", i ? ", " : "", tables[sets[i].t].name);
+  return mpsl_fail("%s: cannot append to %s %s (%s); the file holds what it held before", path,
+                   n > 1 ? "tables" : "table", names, why(err));
+}
+
+int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, int64_t n) {
+  mpsl_res_rows one = {t, rows, n};
+  return mpsl_results_append_many(path, &one, 1);
 }
 
 /* Rows of the first `keep` rounds, which come first: tables are appended round by round.
@@ -427,33 +435,46 @@ static int cut_table(hid_t f, const char *name, int keep, int from1) {
   return rc;
 }
 
+static int cut_all(hid_t f, int rounds) {
+  int rc = 0;
+  int64_t format = 1;
+  if (H5Aexists(f, "format_version") > 0) {
+    hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &format) < 0) rc = -1;
+    if (a >= 0) H5Aclose(a);
+  }
+  for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++)
+    rc = cut_table(f, tables[t].name, rounds, format >= 2 || t == MPSL_RES_ROUNDS);
+  return rc;
+}
+
 int mpsl_results_truncate(const char *path, int rounds) {
   quiet_h5 q;
   quiet_begin(&q);
   int rc = -1, err = 0;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    rc = 0;
-    int64_t format = 1;
-    if (H5Aexists(f, "format_version") > 0) {
-      hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-      if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &format) < 0) rc = -1;
-      if (a >= 0) H5Aclose(a);
-    }
-    for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++)
-      rc = cut_table(f, tables[t].name, rounds, format >= 2 || t == MPSL_RES_ROUNDS);
+    rc = cut_all(f, rounds);
     err = close_file(f);
   }
   quiet_end(&q);
   return rc || err ? mpsl_fail("%s: cannot cut the tables back to round %d (%s)", path, rounds, why(err)) : 0;
 }
 
+/* "running" with the room of STATUS_ROOM, and no `ended` */
+static int status_running(hid_t f) {
+  int rc = set_text_room(f, "status", "running", STATUS_ROOM);
+  if (!rc && H5Aexists(f, "ended") > 0 && H5Adelete(f, "ended") < 0) rc = -1;
+  return rc;
+}
+
 int mpsl_results_resume(const char *path, int rounds, const mpsl_res_attr *also, int n) {
   char *was = NULL, *format = NULL;
   if (mpsl_results_attr(path, "format_version", &format) || atoi(format) != MPSL_RESULTS_FORMAT) {
-    int rc = mpsl_fail("%s: a results file of format %s, this mpsl writes format %d: resume it with the mpsl that "
-                       "wrote it, or start again",
-                       path, format ? format : "1", MPSL_RESULTS_FORMAT);
+    int rc = mpsl_fail(
+        "%s: a results file of format %s, this mpsl writes format %d: resume it with the mpsl that "
+        "wrote it, or start again",
+        path, format ? format : "1", MPSL_RESULTS_FORMAT);
     free(format);
     return rc;
   }
@@ -468,11 +489,20 @@ int mpsl_results_resume(const char *path, int rounds, const mpsl_res_attr *also,
   all[0] = (mpsl_res_attr)MPSL_ATTR_L("resumed_after", after, na);
   all[1] = (mpsl_res_attr)MPSL_ATTR_S("resumed_command", mpsl_command_line());
   for (int i = 0; i < n; i++) all[2 + i] = also[i];
-  /* the status last: a resume that cannot write (a full disk) leaves the one it found */
-  int rc = mpsl_results_truncate(path, rounds) || mpsl_results_set_attrs(path, all, n + 2) ||
-           mpsl_results_set_status(path, "running");
+  /* one step: a resume that cannot write (a full disk) leaves the file as it found it */
+  quiet_h5 q;
+  quiet_begin(&q);
+  int rc = -1, err = 0;
+  hid_t f = open_file(path, H5F_ACC_RDWR);
+  if (f >= 0) {
+    rc = cut_all(f, rounds);
+    for (int i = 0; i < n + 2 && !rc; i++) rc = set_attr(f, &all[i]);
+    if (!rc) rc = status_running(f);
+    err = close_file(f);
+  }
+  quiet_end(&q);
   free(all);
-  return rc ? -1 : 0;
+  return rc || err ? mpsl_fail("%s: cannot resume it after round %d (%s)", path, rounds, why(err)) : 0;
 }
 
 static hid_t partition_type(int classes, int file) {
@@ -520,8 +550,7 @@ int mpsl_results_set_attrs(const char *path, const mpsl_res_attr *attrs, int n) 
     err = close_file(f);
   }
   quiet_end(&q);
-  return rc || err ? mpsl_fail("%s: cannot set the attribute '%s' (%s)", path, n > 0 ? attrs[0].key : "", why(err))
-                   : 0;
+  return rc || err ? mpsl_fail("%s: cannot set the attribute '%s' (%s)", path, n > 0 ? attrs[0].key : "", why(err)) : 0;
 }
 
 int mpsl_results_set_attr(const char *path, const char *key, const char *value) {
@@ -541,8 +570,7 @@ int mpsl_results_set_status_with(const char *path, const char *status, const mps
   if (f >= 0) {
     rc = 0;
     if (running) {
-      rc = set_text_room(f, "status", status, STATUS_ROOM);
-      if (!rc && H5Aexists(f, "ended") > 0 && H5Adelete(f, "ended") < 0) rc = -1;
+      rc = status_running(f);
     } else {
       char now[32];
       mpsl_utc_now(now, sizeof now);

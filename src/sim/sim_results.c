@@ -184,10 +184,12 @@ int sim_simulate(sl_config *c, int resume, FILE *out) {
       mpsl_res_link *links;
       int64_t nl = sim_links(x, r.round, &links);
       sim_audit(x, r.round, audit);
-      int wrc = mpsl_results_append(path, MPSL_RES_MEMORY, memr, t->nranks) ||
-                mpsl_results_append(path, MPSL_RES_LINKS, links, nl) ||
-                mpsl_results_append(path, MPSL_RES_AUDIT, audit, t->K) ||
-                mpsl_results_append(path, MPSL_RES_ROUNDS, &r, 1);
+      /* one step: the round's rows are all in the file, or none of them */
+      mpsl_res_rows sets[] = {{MPSL_RES_MEMORY, memr, t->nranks},
+                              {MPSL_RES_LINKS, links, nl},
+                              {MPSL_RES_AUDIT, audit, t->K},
+                              {MPSL_RES_ROUNDS, &r, 1}};
+      int wrc = mpsl_results_append_many(path, sets, 4);
       free(links);
       if (wrc || sl_status_heartbeat()) goto out;
     }
