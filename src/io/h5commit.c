@@ -208,7 +208,7 @@ static herr_t c_read(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, si
 }
 
 static herr_t c_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, size_t size, const void *buf) {
-  (void)type, (void)dxpl;
+  (void)dxpl;
   commit_file *f = (commit_file *)file;
   if (addr + size > f->eoa || addr + size < addr) return -1;
   const unsigned char *p = buf;
@@ -220,9 +220,10 @@ static herr_t c_write(H5FD_t *file, H5FD_mem_t type, hid_t dxpl, haddr_t addr, s
   }
   if (size == 0) return 0;
   if (!f->err) f->err = write_all(f->fd, addr, p, size), f->grew = 1;
-  /* a failed session goes on in memory, so that HDF5 reads back what it wrote and ends it
-   * normally; none of it reaches the file */
-  return f->err && keep(f, addr, size, p) ? -1 : 0;
+  /* a failed session goes on in memory, so that HDF5 reads back the metadata it wrote
+   * and ends it normally; none of it reaches the file. Rows are not kept: HDF5 does not
+   * need them to end, and they may be the largest part of a session (a round's events). */
+  return f->err && type != H5FD_MEM_DRAW && keep(f, addr, size, p) ? -1 : 0;
 }
 
 static herr_t c_truncate(H5FD_t *file, hid_t dxpl, hbool_t closing) {
