@@ -270,6 +270,7 @@ static char *slurp(const char *path, long *n) {
 }
 
 static void some_rows(int round, mpsl_res_event *e, int n) {
+  memset(e, 0, (size_t)n * sizeof *e); /* the padding reaches the file */
   for (int i = 0; i < n; i++)
     e[i] = (mpsl_res_event){round, 1, 1, i % 4, i, i % 2, 1, 0.5 * i, 0.5 * i + 0.25, 0.125, 1000 + i};
 }
