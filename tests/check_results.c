@@ -284,7 +284,9 @@ START_TEST(failed_write_leaves_file) {
   mpsl_res_event e[2000];
   some_rows(1, e, 100);
   ck_assert_int_eq(mpsl_results_append(F, MPSL_RES_EVENTS, e, 100), 0);
-  mpsl_res_round r = {1, 1.0, 1.0, 2.0, 2.0, 0.5, 0};
+  mpsl_res_round r;
+  memset(&r, 0, sizeof r); /* its padding reaches the file */
+  r.round = 1, r.wall_s = r.time_s = 1.0, r.train_loss = r.test_loss = 2.0, r.test_acc = 0.5;
   ck_assert_int_eq(mpsl_results_append(F, MPSL_RES_ROUNDS, &r, 1), 0);
   long n0, n1;
   char *before = slurp(F, &n0);
@@ -333,7 +335,9 @@ static void size_of(const char *path, struct stat *sb) { ck_assert_int_eq(stat(p
  * abort with a long reason take no new space in the file: a full disk takes them. */
 START_TEST(status_takes_no_space) {
   ck_assert_int_eq(mpsl_results_create(F, NULL, 0, 3), 0);
-  mpsl_res_round r = {1, 1.0, 1.0, 2.0, 2.0, 0.5, 0};
+  mpsl_res_round r;
+  memset(&r, 0, sizeof r); /* its padding reaches the file */
+  r.round = 1, r.wall_s = r.time_s = 1.0, r.train_loss = r.test_loss = 2.0, r.test_acc = 0.5;
   ck_assert_int_eq(mpsl_results_append(F, MPSL_RES_ROUNDS, &r, 1), 0);
   ck_assert_int_eq(mpsl_results_set_attr(F, "heartbeat", "2026-12-01T14:05:37Z"), 0);
   struct stat a, b;
