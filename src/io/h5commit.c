@@ -14,10 +14,11 @@
  * before it are kept in memory. At close, the new bytes are synced, the space of the
  * in-place bytes is allocated (fallocate, for holes), and only then are the in-place
  * bytes written and synced. A write that fails before that point, and on a file system
- * that overwrites in place (ext4, xfs, tmpfs, NFS) every ENOSPC or EDQUOT does, cuts the
- * file back to `base`: byte for byte the file that was opened. HDF5 itself never sees the
- * error (the bytes stay in memory for it, so that the session ends normally and HDF5 holds
- * nothing half-done); the caller asks h5_commit_error() after H5Fclose. */
+ * that overwrites in place (ext4, xfs, tmpfs, and NFS served from one) every ENOSPC or
+ * EDQUOT does, cuts the file back to `base`: byte for byte the file that was opened. HDF5
+ * itself never sees the error (the metadata it wrote stays in memory for it, so that the
+ * session ends normally and HDF5 holds nothing half-done); the caller asks
+ * h5_commit_error() after H5Fclose. */
 #define _GNU_SOURCE /* fallocate */
 #include "io/h5commit.h"
 
@@ -55,9 +56,10 @@ typedef struct {
 } commit_file;
 
 static hid_t driver_id = H5I_INVALID_HID;
-static int last_error;
+static int last_error, last_torn;
 
 int h5_commit_error(void) { return last_error; }
+int h5_commit_torn(void) { return last_torn; }
 
 static int keep(commit_file *f, haddr_t addr, size_t len, const unsigned char *data) {
   for (size_t i = 0; i < f->nx; i++) /* HDF5 rewrites a block where it was: one copy, */
@@ -98,7 +100,7 @@ static H5FD_t *c_open(const char *name, unsigned flags, hid_t fapl, haddr_t maxa
   if (flags & H5F_ACC_TRUNC) o |= O_TRUNC;
   if (flags & H5F_ACC_CREAT) o |= O_CREAT;
   if (flags & H5F_ACC_EXCL) o |= O_EXCL;
-  last_error = 0;
+  last_error = last_torn = 0;
   int fd = open(name, o, 0666);
   struct stat sb;
   if (fd < 0) return NULL;
@@ -138,9 +140,11 @@ static herr_t c_close(H5FD_t *file) {
     /* back to the file as it was opened; what is after base is nothing HDF5 reads */
     if (ftruncate(f->fd, (off_t)f->base)) (void)0;
   } else {
+    /* past this point a failure (EIO; ENOSPC on a copy-on-write file system) is not undone */
     for (size_t i = 0; i < f->nx && !err; i++) err = write_all(f->fd, f->x[i].addr, f->x[i].data, f->x[i].len);
     if (!err && f->truncate && ftruncate(f->fd, (off_t)f->want)) err = errno;
     if (!err && fdatasync(f->fd)) err = errno;
+    last_torn = err != 0;
   }
   if (close(f->fd) && !err) err = errno;
   last_error = err;

@@ -11,7 +11,12 @@
 hid_t h5_commit_fapl(void);
 /* After H5Fclose of such a file: 0 when every byte of the session is in the file and
  * synced, or the errno of the write that failed (ENOSPC, EDQUOT, EIO), in which case the
- * file holds exactly what it held when it was opened (a created one is empty). */
+ * file holds exactly what it held when it was opened (a created one is empty), unless
+ * h5_commit_torn(). */
 int h5_commit_error(void);
+/* After such a failure: 1 when it came after the in-place bytes began to be written (an
+ * EIO, or a copy-on-write file system that needed space to overwrite), so that the file
+ * may not be as it was. */
+int h5_commit_torn(void);
 
 #endif

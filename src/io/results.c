@@ -404,8 +404,8 @@ int mpsl_results_append_many(const char *path, const mpsl_res_rows *sets, int n)
   char names[128] = "";
   for (int i = 0, k = 0; i < n && k < (int)sizeof names; i++)
     k += snprintf(names + k, sizeof names - (size_t)k, "%s'%s'", i ? ", " : "", tables[sets[i].t].name);
-  return mpsl_fail("%s: cannot append to %s %s (%s); the file holds what it held before", path,
-                   n > 1 ? "tables" : "table", names, why(err));
+  return mpsl_fail("%s: cannot append to %s %s (%s); %s", path, n > 1 ? "tables" : "table", names, why(err),
+                   err && h5_commit_torn() ? "the file may be damaged" : "the file holds what it held before");
 }
 
 int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, int64_t n) {
