@@ -5,10 +5,13 @@
 #include <check.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "io/results.h"
 #include "util/err.h"
@@ -254,6 +257,122 @@ START_TEST(command_line) {
 }
 END_TEST
 
+static char *slurp(const char *path, long *n) {
+  FILE *f = fopen(path, "rb");
+  ck_assert_ptr_nonnull(f);
+  fseek(f, 0, SEEK_END);
+  *n = ftell(f);
+  rewind(f);
+  char *b = malloc((size_t)*n + 1);
+  ck_assert_int_eq((long)fread(b, 1, (size_t)*n, f), *n);
+  fclose(f);
+  return b;
+}
+
+static void some_rows(int round, mpsl_res_event *e, int n) {
+  memset(e, 0, (size_t)n * sizeof *e); /* the padding reaches the file */
+  for (int i = 0; i < n; i++)
+    e[i] = (mpsl_res_event){round, 1, 1, i % 4, i, i % 2, 1, 0.5 * i, 0.5 * i + 0.25, 0.125, 1000 + i};
+}
+
+/* A write that cannot go through (here the file size limit: EFBIG, as a full disk gives
+ * ENOSPC) fails with the file's name and the reason, and leaves the file byte for byte
+ * as it was: its rows stay readable (io/h5commit.h). */
+START_TEST(failed_write_leaves_file) {
+  signal(SIGXFSZ, SIG_IGN);
+  ck_assert_int_eq(mpsl_results_create(F, NULL, 0, 3), 0);
+  mpsl_res_event e[2000];
+  some_rows(1, e, 100);
+  ck_assert_int_eq(mpsl_results_append(F, MPSL_RES_EVENTS, e, 100), 0);
+  mpsl_res_round r;
+  memset(&r, 0, sizeof r); /* its padding reaches the file */
+  r.round = 1, r.wall_s = r.time_s = 1.0, r.train_loss = r.test_loss = 2.0, r.test_acc = 0.5;
+  ck_assert_int_eq(mpsl_results_append(F, MPSL_RES_ROUNDS, &r, 1), 0);
+  long n0, n1;
+  char *before = slurp(F, &n0);
+  struct rlimit old, lim;
+  getrlimit(RLIMIT_FSIZE, &old);
+  some_rows(2, e, 2000);
+  /* room for less than the rows (2000 x 56 bytes), failing at several points of the write */
+  static const long room[] = {0, 512, 4096, 16384, 40000, 65536, 90000, 110000};
+  for (unsigned i = 0; i < sizeof room / sizeof room[0]; i++) {
+    lim = old;
+    lim.rlim_cur = (rlim_t)(n0 + room[i]);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ck_assert_int_ne(mpsl_results_append(F, MPSL_RES_EVENTS, e, 2000), 0);
+    ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), F));
+    ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "File too large"));
+    ck_assert_ptr_null(strchr(mpsl_errmsg(), '\n'));
+    char *after = slurp(F, &n1);
+    ck_assert_int_eq(n1, n0);
+    ck_assert_int_eq(memcmp(before, after, (size_t)n0), 0);
+    free(after);
+  }
+  free(before);
+  /* the status still goes in: it takes no new space */
+  ck_assert_int_eq(mpsl_results_set_status(F, "aborted: the disk is full"), 0);
+  ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+  char *v = attr("status");
+  ck_assert_str_eq(v, "aborted: the disk is full");
+  free(v);
+  void *rows;
+  int64_t n;
+  ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_EVENTS, &rows, &n), 0);
+  ck_assert_int_eq((int)n, 100);
+  ck_assert_int_eq(((mpsl_res_event *)rows)[99].batch, 99);
+  free(rows);
+  /* and the file takes rows again once there is room */
+  ck_assert_int_eq(mpsl_results_append(F, MPSL_RES_EVENTS, e, 2000), 0);
+  ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_EVENTS, &rows, &n), 0);
+  ck_assert_int_eq((int)n, 2100);
+  free(rows);
+}
+END_TEST
+
+static void size_of(const char *path, struct stat *sb) { ck_assert_int_eq(stat(path, sb), 0); }
+
+/* The heartbeat, the end of a run (its status, `ended`, a simulation's speed) and an
+ * abort with a long reason take no new space in the file: a full disk takes them. */
+START_TEST(status_takes_no_space) {
+  ck_assert_int_eq(mpsl_results_create(F, NULL, 0, 3), 0);
+  mpsl_res_round r;
+  memset(&r, 0, sizeof r); /* its padding reaches the file */
+  r.round = 1, r.wall_s = r.time_s = 1.0, r.train_loss = r.test_loss = 2.0, r.test_acc = 0.5;
+  ck_assert_int_eq(mpsl_results_append(F, MPSL_RES_ROUNDS, &r, 1), 0);
+  ck_assert_int_eq(mpsl_results_set_attr(F, "heartbeat", "2026-12-01T14:05:37Z"), 0);
+  struct stat a, b;
+  size_of(F, &a);
+  ck_assert_int_eq(mpsl_results_set_attr(F, "heartbeat", "2026-12-01T14:05:38Z"), 0);
+  mpsl_res_attr speed[] = {MPSL_ATTR_R("sim_wall_s", 0.5), MPSL_ATTR_R("sim_events_per_s", 1e6)};
+  ck_assert_int_eq(mpsl_results_set_status_with(F, "finished", speed, 2), 0);
+  size_of(F, &b);
+  ck_assert_int_le((long)b.st_size, (long)a.st_size);
+  ck_assert_int_le((long)b.st_blocks, (long)a.st_blocks);
+  char *v = attr("status");
+  ck_assert_str_eq(v, "finished");
+  free(v);
+  v = attr("sim_wall_s");
+  ck_assert_str_eq(v, "0.5");
+  free(v);
+  ck_assert_int_eq(mpsl_results_set_status(F, "running"), 0);
+  size_of(F, &a);
+  char why[700];
+  memset(why, 'x', sizeof why - 1);
+  why[sizeof why - 1] = '\0';
+  memcpy(why, "aborted: ", 9);
+  ck_assert_int_eq(mpsl_results_set_status(F, why), 0);
+  size_of(F, &b);
+  ck_assert_int_le((long)b.st_size, (long)a.st_size);
+  ck_assert_int_le((long)b.st_blocks, (long)a.st_blocks);
+  v = attr("status");
+  ck_assert_str_eq(v, why);
+  free(v);
+  v = attr("ended");
+  ck_assert_int_eq((int)strlen(v), 20);
+  free(v);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("results");
   TCase *tc = tcase_create("results");
@@ -263,6 +382,8 @@ int main(void) {
   tcase_add_test(tc, csv_doubles_exact);
   tcase_add_test(tc, sha256_vectors);
   tcase_add_test(tc, command_line);
+  tcase_add_test(tc, failed_write_leaves_file);
+  tcase_add_test(tc, status_takes_no_space);
   suite_add_tcase(s, tc);
   SRunner *r = srunner_create(s);
   srunner_run_all(r, CK_NORMAL);

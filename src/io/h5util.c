@@ -1,8 +1,9 @@
 #define _GNU_SOURCE /* PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP */
 #include "io/h5util.h"
 
+#include "io/h5commit.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +33,22 @@ static herr_t first_desc(unsigned n, const H5E_error2_t *e, void *out) {
   return 0;
 }
 
+/* on one line: an error is one line (sec2's messages hold a ctime() with its newline) */
+static void one_line(char *s) {
+  char *w = s;
+  for (const char *r = s; *r; r++) {
+    char c = *r == '\n' || *r == '\r' || *r == '\t' ? ' ' : *r;
+    if (c != ' ' || (w > s && w[-1] != ' ')) *w++ = c;
+  }
+  while (w > s && w[-1] == ' ') w--;
+  *w = '\0';
+}
+
 const char *h5_detail(void) {
   static char buf[256];
   buf[0] = '\0';
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_desc, buf);
+  one_line(buf);
   return buf;
 }
 
@@ -78,7 +91,10 @@ static int tmp_create(h5_tmpfile *w, const char *path, int unique) {
   }
   quiet_begin(&w->q);
   errno = 0;
-  w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  /* the driver of io/h5commit.h reports a full disk at close, with its errno */
+  hid_t fapl = h5_commit_fapl();
+  w->file = fapl >= 0 ? H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl) : H5I_INVALID_HID;
+  if (fapl >= 0) H5Pclose(fapl);
   if (w->file >= 0) return 0;
   mpsl_fail("%s: cannot create (%s)", w->tmp, errno ? strerror(errno) : h5_detail());
   quiet_end(&w->q);
@@ -90,19 +106,14 @@ int h5_tmp_create(h5_tmpfile *w, const char *path) { return tmp_create(w, path, 
 int h5_tmp_create_unique(h5_tmpfile *w, const char *path) { return tmp_create(w, path, 1); }
 
 int h5_tmp_finish(h5_tmpfile *w, int ok) {
-  /* closing flushes: a full disk shows up here */
-  if (H5Fclose(w->file) < 0 && ok) {
-    mpsl_fail("%s: cannot finish writing (%s)", w->tmp, h5_detail());
+  /* closing flushes: a full disk shows up here. The driver synced the file before its
+   * close returned: on the disk before it takes the name, so that a crash of the node
+   * does not leave an empty file under the name of a complete one */
+  int bad = H5Fclose(w->file) < 0, err = h5_commit_error();
+  if ((bad || err) && ok) {
+    mpsl_fail("%s: cannot finish writing (%s)", w->tmp, err ? strerror(err) : h5_detail());
     ok = 0;
   }
-  /* on the disk before it takes the name: a crash of the node must not leave an empty file
-   * under the name of a complete one */
-  int fd = ok ? open(w->tmp, O_RDONLY) : -1;
-  if (ok && (fd < 0 || fsync(fd) != 0)) {
-    mpsl_fail("%s: cannot finish writing (%s)", w->tmp, strerror(errno));
-    ok = 0;
-  }
-  if (fd >= 0) close(fd);
   if (ok && rename(w->tmp, w->path) != 0) {
     mpsl_fail("%s: cannot rename %s into place (%s)", w->path, w->tmp, strerror(errno));
     ok = 0;

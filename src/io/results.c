@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/h5commit.h"
 #include "io/h5util.h"
 #include "util/err.h"
 #include "util/provenance.h"
@@ -194,9 +195,12 @@ static hid_t write_type(mpsl_res_table t, hid_t d) {
 
 /* Without file locks: `mpsl report` reading a file while the run appends to it must not
  * make the run's next open fail (each open is short, and a reader that catches a write
- * half-done just reports an error). A writer retries a few times before giving up. */
+ * half-done just reports an error). A writer retries a few times before giving up.
+ * Writers go through io/h5commit.h: a write that fails leaves the file as it was, and
+ * close_file says why. */
 static hid_t open_file(const char *path, unsigned mode) {
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  hid_t fapl = mode == H5F_ACC_RDONLY ? H5Pcreate(H5P_FILE_ACCESS) : h5_commit_fapl();
+  if (fapl < 0) return H5I_INVALID_HID;
   H5Pset_file_locking(fapl, 0, 1);
   hid_t f = H5I_INVALID_HID;
   for (int tries = 0; tries < (mode == H5F_ACC_RDWR ? 20 : 1) && f < 0; tries++) {
@@ -207,19 +211,61 @@ static hid_t open_file(const char *path, unsigned mode) {
   return f;
 }
 
-static int set_text(hid_t obj, const char *key, const char *value) {
-  if (H5Aexists(obj, key) > 0) H5Adelete(obj, key);
+/* After H5Fclose of a file open_file opened for writing: 0, or the errno of the write that
+ * failed (the file is then as it was opened: io/h5commit.h). */
+static int close_file(hid_t f) {
+  int bad = H5Fclose(f) < 0, err = h5_commit_error();
+  return err ? err : bad ? EIO : 0;
+}
+
+/* What went wrong, for the end of an error line: the system's reason, or HDF5's. */
+static const char *why(int err) { return err ? strerror(err) : h5_detail(); }
+
+/* Room of the status attribute (bytes): written in place, a status never needs space in
+ * the file, so that a full disk still lets rank 0 say why it stopped (docs/results.md). */
+enum { STATUS_ROOM = 1024 };
+
+/* A fixed-length string of at least `room` bytes (NUL-terminated: readers see the text
+ * alone). One that exists and is long enough is written over where it is: the heartbeat
+ * and the status then take no new space. */
+static int set_text_room(hid_t obj, const char *key, const char *value, size_t room) {
+  size_t need = strlen(value) + 1;
+  if (H5Aexists(obj, key) > 0) {
+    hid_t a = H5Aopen(obj, key, H5P_DEFAULT);
+    hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    size_t have = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) == 0 ? H5Tget_size(ft) : 0;
+    int rc = 1;
+    if (have >= need && have >= room) {
+      char *buf = mpsl_xcalloc(have, 1, "attribute");
+      memcpy(buf, value, need);
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, have);
+      H5Tset_strpad(mt, H5T_STR_NULLTERM);
+      rc = H5Awrite(a, mt, buf) >= 0 ? 0 : -1;
+      H5Tclose(mt);
+      free(buf);
+    }
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    if (rc <= 0) return rc;
+    H5Adelete(obj, key);
+  }
   hid_t ty = H5Tcopy(H5T_C_S1);
-  H5Tset_size(ty, strlen(value) + 1);
+  H5Tset_size(ty, need > room ? need : room);
   H5Tset_strpad(ty, H5T_STR_NULLTERM);
   hid_t sp = H5Screate(H5S_SCALAR);
   hid_t a = H5Acreate2(obj, key, ty, sp, H5P_DEFAULT, H5P_DEFAULT);
-  int rc = a >= 0 && H5Awrite(a, ty, value) >= 0 ? 0 : -1;
+  char *buf = mpsl_xcalloc(need > room ? need : room, 1, "attribute");
+  memcpy(buf, value, need);
+  int rc = a >= 0 && H5Awrite(a, ty, buf) >= 0 ? 0 : -1;
+  free(buf);
   if (a >= 0) H5Aclose(a);
   H5Sclose(sp);
   H5Tclose(ty);
   return rc;
 }
+
+static int set_text(hid_t obj, const char *key, const char *value) { return set_text_room(obj, key, value, 0); }
 
 /* h5py's boolean: an enumeration FALSE = 0, TRUE = 1 of int8 */
 static hid_t bool_type(void) {
@@ -296,10 +342,9 @@ int mpsl_results_create(const char *path, const mpsl_res_attr *attrs, int n, int
   }
   char now[32];
   mpsl_utc_now(now, sizeof now);
-  mpsl_res_attr own[] = {MPSL_ATTR_S("status", "running"), MPSL_ATTR_I("format_version", MPSL_RESULTS_FORMAT),
-                         MPSL_ATTR_S("started", now)};
-  rc = 0;
-  for (int i = 0; i < 3 && !rc; i++) rc = set_attr(f, &own[i]);
+  mpsl_res_attr own[] = {MPSL_ATTR_I("format_version", MPSL_RESULTS_FORMAT), MPSL_ATTR_S("started", now)};
+  rc = set_text_room(f, "status", "running", STATUS_ROOM);
+  for (int i = 0; i < 2 && !rc; i++) rc = set_attr(f, &own[i]);
   for (int i = 0; i < n && !rc; i++) rc = set_attr(f, &attrs[i]);
   for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++) {
     hid_t ft = compound((mpsl_res_table)t, 1, parts);
@@ -309,8 +354,13 @@ int mpsl_results_create(const char *path, const mpsl_res_attr *attrs, int n, int
     if (d >= 0) H5Dclose(d);
     H5Tclose(ft);
   }
-  if (H5Fclose(f) < 0) rc = -1;
-  if (rc) mpsl_fail("%s: cannot write the results file", path);
+  int err = close_file(f);
+  if (rc || err) {
+    /* nothing that looks like a results file stays behind */
+    mpsl_fail("%s: cannot write the results file (%s)", path, why(err));
+    unlink(path);
+    rc = -1;
+  }
 out:
   quiet_end(&q);
   return rc;
@@ -339,17 +389,28 @@ static int append(hid_t f, mpsl_res_table t, const void *rows, int64_t n) {
   return rc;
 }
 
-int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, int64_t n) {
+int mpsl_results_append_many(const char *path, const mpsl_res_rows *sets, int n) {
   quiet_h5 q;
   quiet_begin(&q);
-  int rc = -1;
+  int rc = -1, err = 0;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    rc = append(f, t, rows, n);
-    if (H5Fclose(f) < 0) rc = -1;
+    rc = 0;
+    for (int t = 0; t < n && !rc; t++) rc = append(f, sets[t].t, sets[t].rows, sets[t].n);
+    err = close_file(f);
   }
   quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot append to table '%s'", path, tables[t].name) : 0;
+  if (!rc && !err) return 0;
+  char names[128] = "";
+  for (int i = 0, k = 0; i < n && k < (int)sizeof names; i++)
+    k += snprintf(names + k, sizeof names - (size_t)k, "%s'%s'", i ? ", " : "", tables[sets[i].t].name);
+  return mpsl_fail("%s: cannot append to %s %s (%s); %s", path, n > 1 ? "tables" : "table", names, why(err),
+                   err && h5_commit_torn() ? "the file may be damaged" : "the file holds what it held before");
+}
+
+int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, int64_t n) {
+  mpsl_res_rows one = {t, rows, n};
+  return mpsl_results_append_many(path, &one, 1);
 }
 
 /* Rows of the first `keep` rounds, which come first: tables are appended round by round.
@@ -374,33 +435,46 @@ static int cut_table(hid_t f, const char *name, int keep, int from1) {
   return rc;
 }
 
+static int cut_all(hid_t f, int rounds) {
+  int rc = 0;
+  int64_t format = 1;
+  if (H5Aexists(f, "format_version") > 0) {
+    hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &format) < 0) rc = -1;
+    if (a >= 0) H5Aclose(a);
+  }
+  for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++)
+    rc = cut_table(f, tables[t].name, rounds, format >= 2 || t == MPSL_RES_ROUNDS);
+  return rc;
+}
+
 int mpsl_results_truncate(const char *path, int rounds) {
   quiet_h5 q;
   quiet_begin(&q);
-  int rc = -1;
+  int rc = -1, err = 0;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    rc = 0;
-    int64_t format = 1;
-    if (H5Aexists(f, "format_version") > 0) {
-      hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-      if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &format) < 0) rc = -1;
-      if (a >= 0) H5Aclose(a);
-    }
-    for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++)
-      rc = cut_table(f, tables[t].name, rounds, format >= 2 || t == MPSL_RES_ROUNDS);
-    if (H5Fclose(f) < 0) rc = -1;
+    rc = cut_all(f, rounds);
+    err = close_file(f);
   }
   quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot cut the tables back to round %d", path, rounds) : 0;
+  return rc || err ? mpsl_fail("%s: cannot cut the tables back to round %d (%s)", path, rounds, why(err)) : 0;
+}
+
+/* "running" with the room of STATUS_ROOM, and no `ended` */
+static int status_running(hid_t f) {
+  int rc = set_text_room(f, "status", "running", STATUS_ROOM);
+  if (!rc && H5Aexists(f, "ended") > 0 && H5Adelete(f, "ended") < 0) rc = -1;
+  return rc;
 }
 
 int mpsl_results_resume(const char *path, int rounds, const mpsl_res_attr *also, int n) {
   char *was = NULL, *format = NULL;
   if (mpsl_results_attr(path, "format_version", &format) || atoi(format) != MPSL_RESULTS_FORMAT) {
-    int rc = mpsl_fail("%s: a results file of format %s, this mpsl writes format %d: resume it with the mpsl that "
-                       "wrote it, or start again",
-                       path, format ? format : "1", MPSL_RESULTS_FORMAT);
+    int rc = mpsl_fail(
+        "%s: a results file of format %s, this mpsl writes format %d: resume it with the mpsl that "
+        "wrote it, or start again",
+        path, format ? format : "1", MPSL_RESULTS_FORMAT);
     free(format);
     return rc;
   }
@@ -415,10 +489,20 @@ int mpsl_results_resume(const char *path, int rounds, const mpsl_res_attr *also,
   all[0] = (mpsl_res_attr)MPSL_ATTR_L("resumed_after", after, na);
   all[1] = (mpsl_res_attr)MPSL_ATTR_S("resumed_command", mpsl_command_line());
   for (int i = 0; i < n; i++) all[2 + i] = also[i];
-  int rc = mpsl_results_truncate(path, rounds) || mpsl_results_set_status(path, "running") ||
-           mpsl_results_set_attrs(path, all, n + 2);
+  /* one step: a resume that cannot write (a full disk) leaves the file as it found it */
+  quiet_h5 q;
+  quiet_begin(&q);
+  int rc = -1, err = 0;
+  hid_t f = open_file(path, H5F_ACC_RDWR);
+  if (f >= 0) {
+    rc = cut_all(f, rounds);
+    for (int i = 0; i < n + 2 && !rc; i++) rc = set_attr(f, &all[i]);
+    if (!rc) rc = status_running(f);
+    err = close_file(f);
+  }
+  quiet_end(&q);
   free(all);
-  return rc ? -1 : 0;
+  return rc || err ? mpsl_fail("%s: cannot resume it after round %d (%s)", path, rounds, why(err)) : 0;
 }
 
 static hid_t partition_type(int classes, int file) {
@@ -436,7 +520,7 @@ static hid_t partition_type(int classes, int file) {
 int mpsl_results_partition(const char *path, const int64_t *rows, int K, int classes) {
   quiet_h5 q;
   quiet_begin(&q);
-  int rc = -1;
+  int rc = -1, err = 0;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
     hid_t ft = partition_type(classes, 1), mt = partition_type(classes, 0);
@@ -449,24 +533,24 @@ int mpsl_results_partition(const char *path, const int64_t *rows, int K, int cla
     H5Sclose(sp);
     H5Tclose(ft);
     H5Tclose(mt);
-    if (H5Fclose(f) < 0) rc = -1;
+    err = close_file(f);
   }
   quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot write the partition", path) : 0;
+  return rc || err ? mpsl_fail("%s: cannot write the partition (%s)", path, why(err)) : 0;
 }
 
 int mpsl_results_set_attrs(const char *path, const mpsl_res_attr *attrs, int n) {
   quiet_h5 q;
   quiet_begin(&q);
-  int rc = -1;
+  int rc = -1, err = 0;
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
     rc = 0;
     for (int i = 0; i < n && !rc; i++) rc = set_attr(f, &attrs[i]);
-    if (H5Fclose(f) < 0) rc = -1;
+    err = close_file(f);
   }
   quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot set the attribute '%s'", path, n > 0 ? attrs[0].key : "") : 0;
+  return rc || err ? mpsl_fail("%s: cannot set the attribute '%s' (%s)", path, n > 0 ? attrs[0].key : "", why(err)) : 0;
 }
 
 int mpsl_results_set_attr(const char *path, const char *key, const char *value) {
@@ -474,26 +558,50 @@ int mpsl_results_set_attr(const char *path, const char *key, const char *value) 
   return mpsl_results_set_attrs(path, &a, 1);
 }
 
-int mpsl_results_set_status(const char *path, const char *status) {
+/* One session: a status other than `running` goes with its `ended` and the attributes
+ * `also`, in the room the status had (deleted first, so that they take its place in the
+ * root's header rather than new space). If that fails (a full disk), the status alone is
+ * written over the old one, cut to its room, so that the file still says why it stopped. */
+int mpsl_results_set_status_with(const char *path, const char *status, const mpsl_res_attr *also, int n) {
   quiet_h5 q;
   quiet_begin(&q);
-  int rc = -1;
+  int rc = -1, err = 0, running = !strcmp(status, "running");
   hid_t f = open_file(path, H5F_ACC_RDWR);
   if (f >= 0) {
-    mpsl_res_attr a = MPSL_ATTR_S("status", status);
-    rc = set_attr(f, &a);
-    if (!rc && !strcmp(status, "running")) {
-      if (H5Aexists(f, "ended") > 0 && H5Adelete(f, "ended") < 0) rc = -1;
-    } else if (!rc) {
+    rc = 0;
+    if (running) {
+      rc = status_running(f);
+    } else {
       char now[32];
       mpsl_utc_now(now, sizeof now);
       mpsl_res_attr e = MPSL_ATTR_S("ended", now);
-      rc = set_attr(f, &e);
+      if (H5Aexists(f, "status") > 0 && H5Adelete(f, "status") < 0) rc = -1;
+      for (int i = 0; i < n && !rc; i++) rc = set_attr(f, &also[i]);
+      if (!rc) rc = set_attr(f, &e);
+      if (!rc) rc = set_text(f, "status", status);
     }
-    if (H5Fclose(f) < 0) rc = -1;
+    err = close_file(f);
+  }
+  if ((rc || err) && !running && (f = open_file(path, H5F_ACC_RDWR)) >= 0) {
+    hid_t a = H5Aexists(f, "status") > 0 ? H5Aopen(f, "status", H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    size_t room = ft >= 0 && H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) == 0 ? H5Tget_size(ft) : 0;
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    if (room > 1) {
+      char *cut = mpsl_xcalloc(room, 1, "status");
+      snprintf(cut, room, "%s", status);
+      set_text_room(f, "status", cut, room);
+      free(cut);
+    }
+    close_file(f);
   }
   quiet_end(&q);
-  return rc ? mpsl_fail("%s: cannot set the attribute 'status'", path) : 0;
+  return rc || err ? mpsl_fail("%s: cannot set the attribute 'status' (%s)", path, why(err)) : 0;
+}
+
+int mpsl_results_set_status(const char *path, const char *status) {
+  return mpsl_results_set_status_with(path, status, NULL, 0);
 }
 
 static hid_t open_ro(const char *path) {

@@ -112,11 +112,23 @@ typedef struct {
  * enumeration names (M_1, hop 1..P-2, M_P); below 2, `part` is a plain integer. */
 int mpsl_results_create(const char *path, const mpsl_res_attr *attrs, int n, int parts);
 int mpsl_results_append(const char *path, mpsl_res_table t, const void *rows, int64_t n);
+/* Rows of several tables in one step: all of them are in the file, or (a failed write)
+ * none, and the file is as it was. */
+typedef struct {
+  mpsl_res_table t;
+  const void *rows;
+  int64_t n;
+} mpsl_res_rows;
+int mpsl_results_append_many(const char *path, const mpsl_res_rows *sets, int n);
 /* rows (K, 4 + classes): owner, rank, pipeline, samples, then the label histogram. */
 int mpsl_results_partition(const char *path, const int64_t *rows, int K, int classes);
 /* "running", "finished" or "aborted: ..."; any but "running" also sets `ended` (UTC now),
- * "running" removes it (a resumed run). */
+ * "running" removes it (a resumed run). "running" keeps room for the others, which then
+ * take no new space in the file: a full disk still takes the status that says so (cut to
+ * the room, without `ended`, where it does not fit; the call then fails all the same). */
 int mpsl_results_set_status(const char *path, const char *status);
+/* The same with attributes `also` written in the same step (a simulation's speed). */
+int mpsl_results_set_status_with(const char *path, const char *status, const mpsl_res_attr *also, int n);
 /* Cuts every table back to the rows of the first `rounds` rounds (what a resumed run
  * continues from: rows of a round that did not reach its checkpoint are played again). */
 int mpsl_results_truncate(const char *path, int rounds);

@@ -184,10 +184,12 @@ int sim_simulate(sl_config *c, int resume, FILE *out) {
       mpsl_res_link *links;
       int64_t nl = sim_links(x, r.round, &links);
       sim_audit(x, r.round, audit);
-      int wrc = mpsl_results_append(path, MPSL_RES_MEMORY, memr, t->nranks) ||
-                mpsl_results_append(path, MPSL_RES_LINKS, links, nl) ||
-                mpsl_results_append(path, MPSL_RES_AUDIT, audit, t->K) ||
-                mpsl_results_append(path, MPSL_RES_ROUNDS, &r, 1);
+      /* one step: the round's rows are all in the file, or none of them */
+      mpsl_res_rows sets[] = {{MPSL_RES_MEMORY, memr, t->nranks},
+                              {MPSL_RES_LINKS, links, nl},
+                              {MPSL_RES_AUDIT, audit, t->K},
+                              {MPSL_RES_ROUNDS, &r, 1}};
+      int wrc = mpsl_results_append_many(path, sets, 4);
       free(links);
       if (wrc || sl_status_heartbeat()) goto out;
     }
@@ -202,10 +204,10 @@ int sim_simulate(sl_config *c, int resume, FILE *out) {
   int64_t tasks = sim_tasks(x);
   double rate = wall > 0 ? (double)tasks / wall : 0;
   if (path[0]) {
+    /* with the status: in the room it keeps, so that a full disk does not stop them */
     mpsl_res_attr speed[] = {MPSL_ATTR_R("sim_wall_s", wall), MPSL_ATTR_R("sim_events_per_s", rate)};
-    if (mpsl_results_set_attrs(path, speed, 2)) goto out;
     sl_status_end();
-    if (mpsl_results_set_status(path, "finished")) goto out;
+    if (mpsl_results_set_status_with(path, "finished", speed, 2)) goto out;
   }
   fprintf(out,
           "# simulated %lld tasks (%lld heap events) in %.3f s including the results file: %.3g events/s; %.3f s in "

@@ -53,7 +53,8 @@ static void memory_row(const sl_run_state *s, mpsl_res_memory *r) {
   }
 }
 
-/* Gathers this round's events, memory, links and audit to rank 0 and appends them. */
+/* Gathers this round's events, memory, links and audit to rank 0 and appends them in one
+ * step: a write that fails (a full disk) leaves none of the round in the file. */
 void sl_gather_round(sl_run_state *s, const char *out) {
   sl_ctx *x = s->x;
   int size = x->net.size, root = x->rank == 0;
@@ -71,30 +72,28 @@ void sl_gather_round(sl_run_state *s, const char *out) {
     for (int r = 0; r < size; r++) displs[r] = (int)total, total += counts[r];
   char *ev = root ? mpsl_xmalloc((size_t)(total ? total : 1), "events") : NULL;
   MPI_CHECK(MPI_Gatherv(x->ev, nb, MPI_BYTE, ev, counts, displs, MPI_BYTE, 0, s->world));
-  if (root && out[0] && mpsl_results_append(out, MPSL_RES_EVENTS, ev, total / (int64_t)sizeof(mpsl_res_event)))
-    sl_abort(x, "%s", mpsl_errmsg());
-  free(ev);
+  mpsl_res_rows sets[4];
+  sets[0] = (mpsl_res_rows){MPSL_RES_EVENTS, ev, total / (int64_t)sizeof(mpsl_res_event)};
 
   /* memory */
   mpsl_res_memory mine, *mem = root ? mpsl_xmalloc((size_t)size * sizeof *mem, "memory") : NULL;
   memory_row(s, &mine);
   MPI_CHECK(MPI_Gather(&mine, sizeof mine, MPI_BYTE, mem, sizeof mine, MPI_BYTE, 0, s->world));
-  if (root && out[0] && mpsl_results_append(out, MPSL_RES_MEMORY, mem, size)) sl_abort(x, "%s", mpsl_errmsg());
-  free(mem);
+  sets[1] = (mpsl_res_rows){MPSL_RES_MEMORY, mem, size};
 
   /* links: this rank's row of the bytes and messages matrices */
   int64_t *lb = root ? mpsl_xmalloc((size_t)size * size * sizeof *lb, "links") : NULL;
   int64_t *lm = root ? mpsl_xmalloc((size_t)size * size * sizeof *lm, "links") : NULL;
   MPI_CHECK(MPI_Gather(x->net.link_bytes, size, MPI_INT64_T, lb, size, MPI_INT64_T, 0, s->world));
   MPI_CHECK(MPI_Gather(x->net.link_msgs, size, MPI_INT64_T, lm, size, MPI_INT64_T, 0, s->world));
+  mpsl_res_link *links = NULL;
   if (root) {
-    mpsl_res_link *rows = mpsl_xmalloc((size_t)size * size * sizeof *rows, "links");
+    links = mpsl_xmalloc((size_t)size * size * sizeof *links, "links");
     int n = 0;
     for (int a = 0; a < size; a++)
       for (int b = 0; b < size; b++)
-        if (lm[a * size + b]) rows[n++] = (mpsl_res_link){x->round + 1, a, b, lb[a * size + b], lm[a * size + b]};
-    if (out[0] && mpsl_results_append(out, MPSL_RES_LINKS, rows, n)) sl_abort(x, "%s", mpsl_errmsg());
-    free(rows);
+        if (lm[a * size + b]) links[n++] = (mpsl_res_link){x->round + 1, a, b, lb[a * size + b], lm[a * size + b]};
+    sets[2] = (mpsl_res_rows){MPSL_RES_LINKS, links, n};
   }
   free(lb);
   free(lm);
@@ -113,8 +112,11 @@ void sl_gather_round(sl_run_state *s, const char *out) {
     for (int r = 0; r < size; r++) displs[r] = (int)total, total += counts[r];
   mpsl_res_audit *all = root ? mpsl_xmalloc((size_t)(total ? total : 1), "audit") : NULL;
   MPI_CHECK(MPI_Gatherv(au, nb, MPI_BYTE, all, counts, displs, MPI_BYTE, 0, s->world));
-  if (root && out[0] && mpsl_results_append(out, MPSL_RES_AUDIT, all, total / (int64_t)sizeof *au))
-    sl_abort(x, "%s", mpsl_errmsg());
+  sets[3] = (mpsl_res_rows){MPSL_RES_AUDIT, all, total / (int64_t)sizeof *au};
+  if (root && out[0] && mpsl_results_append_many(out, sets, 4)) sl_abort(x, "%s", mpsl_errmsg());
+  free(ev);
+  free(mem);
+  free(links);
   free(all);
   free(au);
   free(counts);
