@@ -19,7 +19,7 @@
  * itself never sees the error (the metadata it wrote stays in memory for it, so that the
  * session ends normally and HDF5 holds nothing half-done); the caller asks
  * h5_commit_error() after H5Fclose. */
-#define _GNU_SOURCE /* fallocate */
+#define _GNU_SOURCE /* fallocate, sync_file_range */
 #include "io/h5commit.h"
 
 #include <errno.h>
@@ -56,7 +56,16 @@ typedef struct {
 } commit_file;
 
 static hid_t driver_id = H5I_INVALID_HID;
-static int last_error, last_torn;
+static int last_error, last_torn, defer;
+
+void h5_commit_defer_sync(int on) { defer = on; }
+
+/* The file's bytes to the disk: waited for, or only started (h5_commit_defer_sync). 0 or
+ * the errno. */
+static int sync_out(int fd) {
+  if (defer) return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) && errno != ENOSYS ? errno : 0;
+  return fdatasync(fd) ? errno : 0;
+}
 
 int h5_commit_error(void) { return last_error; }
 int h5_commit_torn(void) { return last_torn; }
@@ -134,7 +143,7 @@ static herr_t c_close(H5FD_t *file) {
   int err = f->err;
   /* the new bytes on the disk before anything old changes (a network file system may
    * tell of a full disk only here) */
-  if (!err && f->grew && f->nx > 0 && fdatasync(f->fd)) err = errno;
+  if (!err && f->grew && f->nx > 0) err = sync_out(f->fd);
   for (size_t i = 0; i < f->nx && !err; i++) err = reserve(f->fd, f->x[i].addr, f->x[i].len);
   if (err) {
     /* back to the file as it was opened; what is after base is nothing HDF5 reads */
@@ -143,7 +152,7 @@ static herr_t c_close(H5FD_t *file) {
     /* past this point a failure (EIO; ENOSPC on a copy-on-write file system) is not undone */
     for (size_t i = 0; i < f->nx && !err; i++) err = write_all(f->fd, f->x[i].addr, f->x[i].data, f->x[i].len);
     if (!err && f->truncate && ftruncate(f->fd, (off_t)f->want)) err = errno;
-    if (!err && fdatasync(f->fd)) err = errno;
+    if (!err) err = sync_out(f->fd);
     last_torn = err != 0;
   }
   if (close(f->fd) && !err) err = errno;

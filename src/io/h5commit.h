@@ -18,5 +18,10 @@ int h5_commit_error(void);
  * EIO, or a copy-on-write file system that needed space to overwrite), so that the file
  * may not be as it was. */
 int h5_commit_torn(void);
+/* While on (1), a close of such a file starts writing its bytes to the disk and returns
+ * without waiting for them: for rows that a later close, which waits, makes durable (a
+ * simulation's events within a round, before the round's own rows). A full disk is still
+ * found by the write that needs the space. */
+void h5_commit_defer_sync(int on);
 
 #endif

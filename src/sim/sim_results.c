@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "data/data.h"
+#include "io/h5commit.h"
 #include "plan/resolve.h"
 #include "sim/sim.h"
 #include "sl/header.h"
@@ -41,7 +42,11 @@ static int emit_rows(void *ctx, const mpsl_res_event *rows, int64_t n) {
   mpsl_res_event *copy = mpsl_xmalloc((size_t)(n ? n : 1) * sizeof *copy, "event rows");
   memcpy(copy, rows, (size_t)n * sizeof *copy);
   for (int64_t i = 0; i < n; i++) copy[i].round++;
+  /* durable with the round's own rows, whose close waits for the disk; until then the
+   * disk writes these while the simulation goes on */
+  h5_commit_defer_sync(1);
   int rc = mpsl_results_append((const char *)ctx, MPSL_RES_EVENTS, copy, n);
+  h5_commit_defer_sync(0);
   free(copy);
   return rc;
 }
