@@ -11,9 +11,6 @@ secs=${FUZZ_SECONDS:-10}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$bin/findings"
-# libhdf5's own leaks on corrupt files (fuzz/lsan.supp)
-LSAN_OPTIONS="suppressions=$corpus/../lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export LSAN_OPTIONS
 rc=0
 for name in "$@"; do
   mkdir -p "$work/$name"
