@@ -193,7 +193,8 @@ END_TEST
 
 /* Found by fuzz/results.c (inputs in fuzz/corpus/results/regress-*): H5Aread writes every
  * string of an attribute and H5Sget_simple_extent_dims one size per dimension, so an array
- * attribute overran its buffer and a table of rank 4 the row count. Both are refused. */
+ * attribute overran its buffer and a table of rank 4 the row count; a table claiming 2^34
+ * rows was allocated before anything was read. All are refused. */
 START_TEST(malformed_files) {
   ck_assert_int_eq(mpsl_results_create(F, NULL, 0, 4), 0);
   hid_t f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -227,6 +228,22 @@ START_TEST(malformed_files) {
   ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_ROUNDS, &rows, &nrows), -1);
   ck_assert_ptr_null(rows);
   ck_assert_str_eq(mpsl_errmsg(), "check_results.h5: table 'rounds' has 4 dimensions (expected one row per line)");
+  /* a table claiming 2^34 rows, none stored: refused, not allocated */
+  f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
+  d = H5Dopen2(f, "rounds", H5P_DEFAULT);
+  t = H5Dget_type(d);
+  H5Dclose(d);
+  H5Ldelete(f, "rounds", H5P_DEFAULT);
+  n = (hsize_t)1 << 34;
+  sp = H5Screate_simple(1, &n, NULL);
+  d = H5Dcreate2(f, "rounds", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Fclose(f);
+  ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_ROUNDS, &rows, &nrows), -1);
+  ck_assert_ptr_null(rows);
+  ck_assert_str_eq(mpsl_errmsg(), "check_results.h5: table 'rounds' claims 17179869184 rows but the file stores 0 bytes of it");
 }
 END_TEST
 

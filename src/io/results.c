@@ -541,6 +541,17 @@ int mpsl_results_read(const char *path, mpsl_res_table t, void **rows, int64_t *
         quiet_end(&q);
         return -1;
       }
+      /* the rows are stored, deflated at most about 1032:1: a table claiming more is a
+       * corrupt file, refused before its rows are allocated */
+      double stored = (double)H5Dget_storage_size(d);
+      if ((double)len * (double)tables[t].size > 1100.0 * stored + (1 << 20)) {
+        mpsl_fail("%s: table '%s' claims %llu rows but the file stores %.0f bytes of it", path, tables[t].name,
+                  (unsigned long long)len, stored);
+        H5Dclose(d);
+        H5Fclose(f);
+        quiet_end(&q);
+        return -1;
+      }
       *rows = mpsl_xcalloc(len ? len : 1, tables[t].size, "results rows");
       hid_t mt = compound(t, 0, 0);
       rc = len == 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) >= 0 ? 0 : -1;
