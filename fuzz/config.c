@@ -8,8 +8,8 @@
 
 #include "config/opts.h"
 #include "config/runconfig.h"
-#include "util/err.h"
 #include "fuzz.h"
+#include "util/err.h"
 
 /* the defaults, set once: mpsl_opts_defaults checks the whole table every call */
 static sl_config dflt, a, b;

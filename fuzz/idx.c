@@ -30,8 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (d.n < 1 || d.channels != 1 || d.height != 28 || d.width != 28) abort();
     for (int64_t i = 0; i < d.n; i++)
       if (d.labels[i] >= d.classes) abort();
-  }
-  else if (d.images || d.labels || d.n) {
+  } else if (d.images || d.labels || d.n) {
     abort(); /* a failed load leaves the dataset zeroed */
   }
   mpsl_dataset_free(&d);

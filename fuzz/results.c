@@ -9,7 +9,7 @@
 #include "io/results.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static const char *const keys[] = {"config", "status", "mode", "format_version", "hosts", "program",
+  static const char *const keys[] = {"config",        "status",  "mode", "format_version", "hosts", "program",
                                      "resumed_after", "clients", "cuts"};
   char path[4200];
   fuzz_write("results.h5", data, size, path, sizeof path);

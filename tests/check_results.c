@@ -243,7 +243,8 @@ START_TEST(malformed_files) {
   H5Fclose(f);
   ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_ROUNDS, &rows, &nrows), -1);
   ck_assert_ptr_null(rows);
-  ck_assert_str_eq(mpsl_errmsg(), "check_results.h5: table 'rounds' claims 17179869184 rows but the file stores 0 bytes of it");
+  ck_assert_str_eq(mpsl_errmsg(),
+                   "check_results.h5: table 'rounds' claims 17179869184 rows but the file stores 0 bytes of it");
 }
 END_TEST
 
