@@ -231,6 +231,32 @@ static void string_batch(hid_t f) {
   H5Tclose(t);
 }
 
+/* Found by fuzz/profile.c (the inputs are in fuzz/corpus/profile/regress-*): H5Aread
+ * writes every element of an attribute, so an array `batch` overran the profile; and a
+ * table claiming 2^34 rows was allocated before anything was read. */
+static void array_batch(hid_t f) {
+  ck_assert_int_ge(H5Adelete(f, "batch"), 0);
+  hsize_t n = 1024;
+  static int v[1024];
+  hid_t sp = H5Screate_simple(1, &n, NULL);
+  hid_t a = H5Acreate2(f, "batch", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, H5T_NATIVE_INT, v);
+  H5Aclose(a);
+  H5Sclose(sp);
+}
+static void huge_table(hid_t f) {
+  hid_t d = H5Dopen2(f, "layers", H5P_DEFAULT);
+  hid_t t = H5Dget_type(d);
+  H5Dclose(d);
+  ck_assert_int_ge(H5Ldelete(f, "layers", H5P_DEFAULT), 0);
+  hsize_t n = (hsize_t)1 << 34;
+  hid_t sp = H5Screate_simple(1, &n, NULL);
+  d = H5Dcreate2(f, "layers", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); /* no row written */
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+}
+
 START_TEST(test_load_errors) {
   mpsl_profile p, q;
   expect_fail(mpsl_profile_load(&q, "missing.h5"), "missing.h5: cannot open profile (No such file or directory)");
@@ -238,10 +264,14 @@ START_TEST(test_load_errors) {
   expect_fail(mpsl_profile_load(&q, "text.h5"), "text.h5: cannot open profile (not an HDF5 file?)");
 
   fake_profile(&p, "resnet101", 128, 0.9);
-  void (*edits[])(hid_t) = {drop_table, drop_batch, narrow_table, string_batch};
-  const char *want[] = {"t.h5: no table 'layers'", "t.h5: no attribute 'batch'",
-                        "t.h5: table 'layers' has no column 'name'", "t.h5: attribute 'batch' is not an integer"};
-  for (int i = 0; i < 4; i++) {
+  void (*edits[])(hid_t) = {drop_table, drop_batch, narrow_table, string_batch, array_batch, huge_table};
+  const char *want[] = {"t.h5: no table 'layers'",
+                        "t.h5: no attribute 'batch'",
+                        "t.h5: table 'layers' has no column 'name'",
+                        "t.h5: attribute 'batch' is not an integer",
+                        "t.h5: attribute 'batch' holds 1024 values, expected one",
+                        "t.h5: table 'layers' has 17179869184 rows (expected at most 65536, one per layer)"};
+  for (int i = 0; i < 6; i++) {
     ck_assert_int_eq(mpsl_profile_save(&p, "t.h5"), 0);
     ck_assert_int_eq(mpsl_profile_load(&q, "t.h5"), 0);
     mpsl_profile_free(&q);

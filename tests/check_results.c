@@ -194,6 +194,63 @@ START_TEST(older_files) {
 }
 END_TEST
 
+/* Found by fuzz/results.c (inputs in fuzz/corpus/results/regress-*): H5Aread writes every
+ * string of an attribute and H5Sget_simple_extent_dims one size per dimension, so an array
+ * attribute overran its buffer and a table of rank 4 the row count; a table claiming 2^34
+ * rows was allocated before anything was read. All are refused. */
+START_TEST(malformed_files) {
+  ck_assert_int_eq(mpsl_results_create(F, NULL, 0, 4), 0);
+  hid_t f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
+  hsize_t n = 64, dims[4] = {1, 1, 1, 1};
+  hid_t sp = H5Screate_simple(1, &n, NULL), t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, 8);
+  static char text[64 * 8];
+  memset(text, 'x', sizeof text);
+  if (H5Aexists(f, "status") > 0) H5Adelete(f, "status");
+  hid_t a = H5Acreate2(f, "status", t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, t, text);
+  H5Aclose(a);
+  H5Tclose(t);
+  H5Sclose(sp);
+  hid_t d = H5Dopen2(f, "rounds", H5P_DEFAULT);
+  t = H5Dget_type(d);
+  H5Dclose(d);
+  H5Ldelete(f, "rounds", H5P_DEFAULT);
+  sp = H5Screate_simple(4, dims, NULL);
+  d = H5Dcreate2(f, "rounds", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Fclose(f);
+  char *v = NULL;
+  ck_assert_int_eq(mpsl_results_attr(F, "status", &v), -1);
+  ck_assert_ptr_null(v);
+  ck_assert_str_eq(mpsl_errmsg(), "check_results.h5: cannot read attribute 'status'");
+  void *rows;
+  int64_t nrows;
+  ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_ROUNDS, &rows, &nrows), -1);
+  ck_assert_ptr_null(rows);
+  ck_assert_str_eq(mpsl_errmsg(), "check_results.h5: table 'rounds' has 4 dimensions (expected one row per line)");
+  /* a table claiming 2^34 rows, none stored: refused, not allocated */
+  f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
+  d = H5Dopen2(f, "rounds", H5P_DEFAULT);
+  t = H5Dget_type(d);
+  H5Dclose(d);
+  H5Ldelete(f, "rounds", H5P_DEFAULT);
+  n = (hsize_t)1 << 34;
+  sp = H5Screate_simple(1, &n, NULL);
+  d = H5Dcreate2(f, "rounds", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Fclose(f);
+  ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_ROUNDS, &rows, &nrows), -1);
+  ck_assert_ptr_null(rows);
+  ck_assert_str_eq(mpsl_errmsg(),
+                   "check_results.h5: table 'rounds' claims 17179869184 rows but the file stores 0 bytes of it");
+}
+END_TEST
+
 START_TEST(csv_doubles_exact) {
   const double v[] = {0.1, 1.0 / 3, 0.05206641701657189, 1e-300, 123456789.125, -2.5e17, 5e-324, 0};
   char buf[40];
@@ -379,6 +436,7 @@ int main(void) {
   tcase_add_test(tc, typed_attributes);
   tcase_add_test(tc, enumerated_codes);
   tcase_add_test(tc, older_files);
+  tcase_add_test(tc, malformed_files);
   tcase_add_test(tc, csv_doubles_exact);
   tcase_add_test(tc, sha256_vectors);
   tcase_add_test(tc, command_line);

@@ -83,6 +83,7 @@ static const field cols[] = {
 };
 
 #define NATTRS ((int)(sizeof attrs / sizeof *attrs))
+#define PROFILE_MAX_ROWS (1 << 16)
 #define NCOLS ((int)(sizeof cols / sizeof *cols))
 
 static const char table_description[] =
@@ -179,9 +180,14 @@ static int read_attr(hid_t file, const char *path, const field *f, void *base) {
   if (H5Aexists(file, f->key) <= 0) return mpsl_fail("%s: no attribute '%s' (not an mpsl profile?)", path, f->key);
   hid_t a = H5Aopen(file, f->key, H5P_DEFAULT);
   hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+  hid_t sp = a >= 0 ? H5Aget_space(a) : H5I_INVALID_HID;
+  /* H5Aread writes every element: an array attribute would overrun the field */
+  hssize_t n = sp >= 0 && H5Sget_simple_extent_type(sp) != H5S_NULL ? H5Sget_simple_extent_npoints(sp) : -1;
   int rc = -1;
-  if (ft < 0) {
+  if (ft < 0 || sp < 0) {
     mpsl_fail("%s: cannot read attribute '%s' (%s)", path, f->key, h5_detail());
+  } else if (n != 1) {
+    mpsl_fail("%s: attribute '%s' holds %lld values, expected one", path, f->key, (long long)(n < 0 ? 0 : n));
   } else if (H5Tget_class(ft) != class_of(f->type)) {
     mpsl_fail("%s: attribute '%s' is not %s", path, f->key, type_words(f->type));
   } else {
@@ -194,6 +200,7 @@ static int read_attr(hid_t file, const char *path, const field *f, void *base) {
     if (f->type == F_STR) dst[f->size - 1] = '\0';
     H5Tclose(mt);
   }
+  if (sp >= 0) H5Sclose(sp);
   if (ft >= 0) H5Tclose(ft);
   if (a >= 0) H5Aclose(a);
   return rc;
@@ -221,6 +228,13 @@ static int read_table(hid_t file, const char *path, mpsl_profile *p) {
   if (check_columns(ft, path)) goto done;
   if (H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) != 1 || n < 1) {
     mpsl_fail("%s: table 'layers' must be one-dimensional with at least one row", path);
+    goto done;
+  }
+  /* a row per layer: a count beyond any model's is a corrupt file, not a reason to
+   * allocate its rows (nor to overflow nlayers) */
+  if (n > PROFILE_MAX_ROWS) {
+    mpsl_fail("%s: table 'layers' has %llu rows (expected at most %d, one per layer)", path, (unsigned long long)n,
+              PROFILE_MAX_ROWS);
     goto done;
   }
   p->nlayers = (int)n;

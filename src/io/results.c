@@ -193,6 +193,16 @@ static hid_t write_type(mpsl_res_table t, hid_t d) {
   return c;
 }
 
+/* How many values attribute a holds (0 for a null dataspace, -1 on error): H5Aread writes
+ * every one, so a reader of one value checks first. */
+static hssize_t one_value(hid_t a) {
+  hid_t sp = H5Aget_space(a);
+  if (sp < 0) return -1;
+  hssize_t n = H5Sget_simple_extent_type(sp) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(sp);
+  H5Sclose(sp);
+  return n;
+}
+
 /* Without file locks: `mpsl report` reading a file while the run appends to it must not
  * make the run's next open fail (each open is short, and a reader that catches a write
  * half-done just reports an error). A writer retries a few times before giving up.
@@ -440,7 +450,7 @@ static int cut_all(hid_t f, int rounds) {
   int64_t format = 1;
   if (H5Aexists(f, "format_version") > 0) {
     hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &format) < 0) rc = -1;
+    if (a < 0 || one_value(a) != 1 || H5Aread(a, H5T_NATIVE_INT64, &format) < 0) rc = -1;
     if (a >= 0) H5Aclose(a);
   }
   for (int t = 0; t < MPSL_RES_NTABLES && !rc; t++)
@@ -628,8 +638,28 @@ int mpsl_results_read(const char *path, mpsl_res_table t, void **rows, int64_t *
     } else {
       hid_t sp = H5Dget_space(d);
       hsize_t len = 0;
-      H5Sget_simple_extent_dims(sp, &len, NULL);
+      /* dims gets one value per dimension: a table of another rank would overrun len */
+      int rank = H5Sget_simple_extent_ndims(sp);
+      if (rank == 1) H5Sget_simple_extent_dims(sp, &len, NULL);
       H5Sclose(sp);
+      if (rank != 1) {
+        mpsl_fail("%s: table '%s' has %d dimensions (expected one row per line)", path, tables[t].name, rank);
+        H5Dclose(d);
+        H5Fclose(f);
+        quiet_end(&q);
+        return -1;
+      }
+      /* the rows are stored, deflated at most about 1032:1: a table claiming more is a
+       * corrupt file, refused before its rows are allocated */
+      double stored = (double)H5Dget_storage_size(d);
+      if ((double)len * (double)tables[t].size > 1100.0 * stored + (1 << 20)) {
+        mpsl_fail("%s: table '%s' claims %llu rows but the file stores %.0f bytes of it", path, tables[t].name,
+                  (unsigned long long)len, stored);
+        H5Dclose(d);
+        H5Fclose(f);
+        quiet_end(&q);
+        return -1;
+      }
       *rows = mpsl_xcalloc(len ? len : 1, tables[t].size, "results rows");
       hid_t mt = compound(t, 0, 0);
       rc = len == 0 || H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, *rows) >= 0 ? 0 : -1;
@@ -667,10 +697,22 @@ int mpsl_results_read_partition(const char *path, int64_t **rows, int *K, int *c
       int m = H5Tget_member_index(ft, "labels");
       hid_t at = m >= 0 ? H5Tget_member_type(ft, (unsigned)m) : H5I_INVALID_HID;
       hsize_t nc = 0, len = 0;
-      if (at >= 0) H5Tget_array_dims2(at, &nc);
+      /* dims get one value per dimension: only a list of counts fits nc, a table len */
+      int lists = at < 0 || (H5Tget_class(at) == H5T_ARRAY && H5Tget_array_ndims(at) == 1);
+      if (at >= 0 && lists) H5Tget_array_dims2(at, &nc);
       hid_t sp = H5Dget_space(d);
-      H5Sget_simple_extent_dims(sp, &len, NULL);
+      int rank = H5Sget_simple_extent_ndims(sp);
+      if (rank == 1) H5Sget_simple_extent_dims(sp, &len, NULL);
       H5Sclose(sp);
+      if (rank != 1 || !lists) {
+        mpsl_fail("%s: the partition is not a table of one row per data owner with a list of label counts", path);
+        if (at >= 0) H5Tclose(at);
+        H5Tclose(ft);
+        H5Dclose(d);
+        H5Fclose(f);
+        quiet_end(&q);
+        return -1;
+      }
       *K = (int)len;
       *classes = (int)nc;
       *rows = mpsl_xcalloc((len ? len : 1) * (4 + nc), sizeof **rows, "partition rows");
@@ -735,7 +777,9 @@ int mpsl_results_attr(const char *path, const char *key, char **value) {
     } else {
       hid_t ft = H5Aget_type(a);
       H5T_class_t cls = H5Tget_class(ft);
-      if (cls == H5T_STRING) {
+      if (cls == H5T_STRING && one_value(a) != 1) {
+        rc = -1; /* H5Aread writes every string: more than one would overrun the buffer */
+      } else if (cls == H5T_STRING) {
         size_t sz = H5Tget_size(ft);
         hid_t mt = H5Tcopy(H5T_C_S1);
         H5Tset_size(mt, sz + 1);
