@@ -81,7 +81,7 @@ static int collect(void *ctx, const mpsl_res_event *r, int64_t n) {
 /* Plays `rounds` rounds; returns the first round's time; rows collected into *out. */
 static double play(world *w, int rounds, rows *out, double *times) {
   sim *x = sim_new(&w->s, &w->t);
-  sim_sink sink = {collect, out, 7}; /* a small chunk: rows cross many flushes */
+  sim_sink sink = {collect, out, 7, 0}; /* a small chunk: rows cross many flushes */
   double t0 = 0, first = 0;
   for (int i = 0; i < rounds; i++) {
     double len;
@@ -309,7 +309,7 @@ START_TEST(links_and_audit) {
   w.s.hop_state[0] = 7000, w.s.hop_state[1] = 9000;
   rows r = {0};
   sim *x = sim_new(&w.s, &w.t);
-  sim_sink sink = {collect, &r, 0};
+  sim_sink sink = {collect, &r, 0, 0};
   double len;
   ck_assert_int_eq(sim_round(x, 0, 0, &sink, &len), 0);
   mpsl_res_link *l;
