@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "emu/profile.h"
+#include "weights_layout.h"
 #include "io/weights.h"
 #include "util/err.h"
 
@@ -53,13 +54,7 @@ static void weights(const char *dir, const char *name, float bad) {
   int64_t n = 7;
   double g[4] = {1, 2, 3, 4};
   mpsl_named_tensor t[3];
-  memset(t, 0, sizeof t);
-  snprintf(t[0].name, sizeof t[0].name, "features.0.weight");
-  t[0].dtype = MPSL_F32, t[0].ndims = 2, t[0].dims[0] = 2, t[0].dims[1] = 3, t[0].data = w;
-  snprintf(t[1].name, sizeof t[1].name, "bn.num_batches_tracked");
-  t[1].dtype = MPSL_I64, t[1].ndims = 0, t[1].data = &n;
-  snprintf(t[2].name, sizeof t[2].name, "part/state");
-  t[2].dtype = MPSL_F64, t[2].ndims = 1, t[2].dims[0] = 4, t[2].data = g;
+  fuzz_weights_layout(t, w, &n, g);
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
   if (mpsl_weights_save(path, t, 3)) {
