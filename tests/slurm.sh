@@ -11,7 +11,7 @@ set -u
 . "$(dirname "$0")/slurmlib.sh"
 fail() {
   echo "FAIL: $*"
-  [ -n "${tmp:-}" ] && for f in "$tmp"/slurmctld.log "$tmp"/slurmd-*.log "$tmp"/out/slurm-*.out; do
+  [ -n "${tmp:-}" ] && for f in "$tmp"/slurmctld.log "$tmp"/slurmd-*.log "$tmp"/out/slurm-*.out "$tmp"/limit/slurm-*.out "$tmp"/limit/*.log; do
     [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
   done
   exit 1
