@@ -161,7 +161,7 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
     /* who trains this round: every rank knows it from the seed alone */
     x.total = 0;
     for (int k = 0; k < t.K; k++)
-      if (!(x.absent[k] = (char)sl_owner_absent((uint64_t)c->seed, c->absence, x.round, k))) x.total += x.counts[k];
+      if (!(x.absent[k] = (char)sl_owner_absent(&x.emu->absence, x.round, k))) x.total += x.counts[k];
     if (x.emulated) sl_emu_round_begin(&x, world, prev_end);
     if (s.cn) {
       sl_cn_round(s.cn);
