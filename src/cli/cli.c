@@ -77,6 +77,24 @@ int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, 
   return 0;
 }
 
+/* The stored configuration against the digest its run wrote beside it (config_sha256):
+ * a file edited since, or one whose digest is gone, is not resumed. */
+static int check_config_digest(const char *path, const char *ini) {
+  char *want = NULL, got[65];
+  if (mpsl_results_attr(path, "config_sha256", &want))
+    return mpsl_fail("%s: no config_sha256, the digest of its configuration (a file of an older mpsl, or one edited "
+                     "since): refusing to resume a run whose configuration cannot be checked",
+                     path);
+  mpsl_sha256_hex(ini, strlen(ini), got);
+  int rc = 0;
+  if (strcmp(want, got))
+    rc = mpsl_fail("%s: its configuration does not match its digest (config_sha256 %.16s..., the text's %.16s...): "
+                   "the file was changed after its run wrote it; refusing to resume it",
+                   path, want, got);
+  free(want);
+  return rc;
+}
+
 int cli_resume_availability(const char *path, const char *availability) {
   if (!availability[0]) return 0;
   char *want = NULL, got[65];
@@ -98,6 +116,7 @@ int cli_resume_config(const char *path, const char *mode, const mpsl_optset *o, 
   int rc = mpsl_results_attr(path, "config", &ini) || mpsl_results_attr(path, "status", &status) ? -1 : 0;
   if (!rc && (mpsl_results_attr(path, "mode", &m) || strcmp(m, mode)))
     rc = mpsl_fail("%s: a results file of mpsl %s, not of mpsl %s: nothing to resume", path, m ? m : "?", mode);
+  if (!rc) rc = check_config_digest(path, ini);
   if (!rc) {
     mpsl_opts_defaults(o, cfg);
     char origin[MPSL_PATH_MAX + 16];

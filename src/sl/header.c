@@ -69,7 +69,8 @@ int sl_results_header(const char *path, const char *mode, const mpsl_optset *opt
   if (has_profile && mpsl_sha256_file(profile, digest)) /* just read by the caller: unlikely */
     fprintf(stderr, "%s: warning: %s; the results file names the profile without its digest\n", mpsl_program(),
             mpsl_errmsg());
-  char *ini = mpsl_opts_to_ini(opts, c), trace_digest[65] = "";
+  char *ini = mpsl_opts_to_ini(opts, c), config_digest[65], trace_digest[65] = "";
+  mpsl_sha256_hex(ini, strlen(ini), config_digest); /* what --resume checks the text against */
   int has_trace = c->availability[0] != '\0';
   if (has_trace && mpsl_sha256_file(c->availability, trace_digest)) { /* the caller read it: unlikely */
     free(ini);
@@ -89,6 +90,7 @@ int sl_results_header(const char *path, const char *mode, const mpsl_optset *opt
       MPSL_ATTR_S("host", host),
       MPSL_ATTR_S("mode", mode),
       MPSL_ATTR_S("config", ini),
+      MPSL_ATTR_S("config_sha256", config_digest),
       MPSL_ATTR_S("onednn_version", nn_dnnl_version()),
       MPSL_ATTR_S("hdf5_version", h5),
       MPSL_ATTR_S("mpi_version", mpi),
