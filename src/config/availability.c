@@ -98,7 +98,7 @@ int sl_availability_parse(sl_absence *a, const char *text, size_t n, const char 
       a->pairs[a->n++] = (uint64_t)(r - 1) << 32 | (uint64_t)k;
     }
     if (rc) break;
-    qsort(a->pairs + from, (size_t)(a->n - from), sizeof *a->pairs, cmp_u64);
+    if (a->n > from) qsort(a->pairs + from, (size_t)(a->n - from), sizeof *a->pairs, cmp_u64);
     for (int64_t i = from + 1; i < a->n && !rc; i++)
       if (a->pairs[i] == a->pairs[i - 1])
         rc = mpsl_fail("%s:%ld: owner %u of round %lld twice: expected each owner once a round", path, line,
@@ -112,7 +112,7 @@ int sl_availability_parse(sl_absence *a, const char *text, size_t n, const char 
     return -1;
   }
   /* each round's owners are sorted and its key's high half differs from every other's */
-  qsort(a->pairs, (size_t)a->n, sizeof *a->pairs, cmp_u64);
+  if (a->n) qsort(a->pairs, (size_t)a->n, sizeof *a->pairs, cmp_u64);
   a->file = 1;
   return 0;
 }
