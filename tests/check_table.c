@@ -127,6 +127,9 @@ START_TEST(errors) {
        "t.csv:3: column 'a_fwd_ms': '-0' is not a number >= 0"},
       {"# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,8e15,1,1,1\n",
        "t.csv:3: column 'parameter_kib': '8e15' is too large"},
+      /* found by fuzz_table: times near DBL_MAX overflowed the default cuts' int64 sums */
+      {"# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n1,l1,1,1,1,1e300,1\n",
+       "t.csv:3: column 'a_bwd_ms': '1e300' is too large (expected at most 10000000 ms)"},
       {"# batch = 0\n", "t.csv:1: batch = '0'"},
       {"# batch = 4\n# batch = 4\n", "t.csv:2: a second 'batch' line"},
       {"# batch = 4\nindex,name,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n",
@@ -169,6 +172,13 @@ START_TEST(errors) {
   fclose(f);
   mpsl_table t;
   expect_fail(mpsl_table_load(&t, "t.csv"), "t.csv:3: a NUL byte");
+  /* the largest time there is, and one row too many */
+  f = fopen("t.csv", "w");
+  fputs("# batch = 4\nindex,layer,activation_kib,parameter_kib,a_fwd_ms,a_bwd_ms,a_opt_ms\n", f);
+  for (int i = 1; i <= 100001; i++) fprintf(f, "%d,l,1,1,10000000,1,1\n", i);
+  fclose(f);
+  expect_fail(mpsl_table_load(&t, "t.csv"), "t.csv:100003: more than 100000 layers");
+  ck_assert_int_eq(t.nlayers, 0);
   expect_fail(mpsl_table_load(&t, "missing.csv"), "missing.csv: cannot open the layer table");
   mpsl_model m;
   expect_fail(mpsl_model_build(&m, "csv:", NULL), "model = csv: names no file");

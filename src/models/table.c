@@ -15,6 +15,12 @@ static const char *const fixed_cols[] = {"index", "layer", "activation_kib", "pa
 static const char *const dev_suffix[] = {"_fwd_ms", "_bwd_ms", "_opt_ms"};
 #define NFIXED 4
 #define MAX_COLS 1024
+/* Bounds that keep every sum of a table within int64 (the default cuts add times in
+ * microseconds over all devices and layers, memory adds bytes over a part): the cut
+ * points of a run go to 100000 anyway, and 10^7 ms (2.8 hours) is far beyond any layer's
+ * step on a device of the EdgeSys testbed (VGG-19's whole step on a Raspberry Pi 4B: 72 s). */
+#define MAX_LAYERS 100000
+#define MAX_MS 1e7
 
 static char *trim(char *s) {
   while (isspace((unsigned char)*s)) s++;
@@ -116,6 +122,9 @@ static int read_row(mpsl_table *t, char **cell, int n, int ncols, char **head, c
       else
         l->param_bytes = b;
     } else {
+      if (v > MAX_MS)
+        return mpsl_fail("%s: column '%s': '%s' is too large (expected at most %.0f ms)", where, head[c], cell[c],
+                         MAX_MS);
       int d = (c - NFIXED) / 3, k = (c - NFIXED) % 3;
       t->dev[d].ms[3 * i + k] = v;
     }
@@ -194,6 +203,11 @@ int mpsl_table_load(mpsl_table *t, const char *path) {
       ncols = split(head_line, head, MAX_COLS);
       rc = ncols < 0 ? mpsl_fail("%s: more than %d columns", where, MAX_COLS) : read_header(t, head, ncols, where);
       continue;
+    }
+    if (t->nlayers == MAX_LAYERS) {
+      rc = mpsl_fail("%s: more than %d layers (expected at most %d rows after the header)", where, MAX_LAYERS,
+                     MAX_LAYERS);
+      break;
     }
     if (t->nlayers == layer_cap) {
       layer_cap = layer_cap ? 2 * layer_cap : 64;
