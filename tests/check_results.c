@@ -197,7 +197,8 @@ END_TEST
 /* Found by fuzz/results.c (inputs in fuzz/corpus/results/regress-*): H5Aread writes every
  * string of an attribute and H5Sget_simple_extent_dims one size per dimension, so an array
  * attribute overran its buffer and a table of rank 4 the row count; a table claiming 2^34
- * rows was allocated before anything was read. All are refused. */
+ * rows was allocated before anything was read, and so was a partition (found by reading
+ * the code, after that fix). All are refused. */
 START_TEST(malformed_files) {
   ck_assert_int_eq(mpsl_results_create(F, NULL, 0, 4), 0);
   hid_t f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -248,6 +249,31 @@ START_TEST(malformed_files) {
   ck_assert_ptr_null(rows);
   ck_assert_str_eq(mpsl_errmsg(),
                    "check_results.h5: table 'rounds' claims 17179869184 rows but the file stores 0 bytes of it");
+  /* the partition likewise: 2^34 rows of 3 label counts claimed, none stored */
+  int64_t prow[2 * 7] = {0, 1, 0, 5, 1, 2, 2, 1, 1, 0, 3, 0, 1, 2};
+  ck_assert_int_eq(mpsl_results_partition(F, prow, 2, 3), 0);
+  int64_t *pr = NULL;
+  int K = 0, classes = 0;
+  ck_assert_int_eq(mpsl_results_read_partition(F, &pr, &K, &classes), 0);
+  ck_assert(K == 2 && classes == 3 && pr[7 + 3] == 3);
+  free(pr);
+  f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
+  d = H5Dopen2(f, "partition", H5P_DEFAULT);
+  t = H5Dget_type(d);
+  H5Dclose(d);
+  H5Ldelete(f, "partition", H5P_DEFAULT);
+  sp = H5Screate_simple(1, &n, NULL);
+  d = H5Dcreate2(f, "partition", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Fclose(f);
+  ck_assert_int_eq(mpsl_results_read_partition(F, &pr, &K, &classes), -1);
+  ck_assert_ptr_null(pr);
+  ck_assert_int_eq(K, 0);
+  ck_assert_str_eq(mpsl_errmsg(),
+                   "check_results.h5: the partition claims 17179869184 rows of 3 label counts but the file stores 0 "
+                   "bytes of it");
 }
 END_TEST
 

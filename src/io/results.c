@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -704,8 +705,17 @@ int mpsl_results_read_partition(const char *path, int64_t **rows, int *K, int *c
       int rank = H5Sget_simple_extent_ndims(sp);
       if (rank == 1) H5Sget_simple_extent_dims(sp, &len, NULL);
       H5Sclose(sp);
-      if (rank != 1 || !lists) {
+      /* the rows are stored, deflated at most about 1032:1 (as in mpsl_results_read): a
+       * partition claiming more rows, or more owners or classes than an int counts, is a
+       * corrupt file, refused before its rows are allocated */
+      double stored = (double)H5Dget_storage_size(d), claimed = (double)len * (double)H5Tget_size(ft);
+      int bad = rank != 1 || !lists;
+      if (bad)
         mpsl_fail("%s: the partition is not a table of one row per data owner with a list of label counts", path);
+      else if (len > INT_MAX || nc > 1 << 16 || claimed > 1100.0 * stored + (1 << 20))
+        bad = mpsl_fail("%s: the partition claims %llu rows of %llu label counts but the file stores %.0f bytes of it",
+                        path, (unsigned long long)len, (unsigned long long)nc, stored);
+      if (bad) {
         if (at >= 0) H5Tclose(at);
         H5Tclose(ft);
         H5Dclose(d);
