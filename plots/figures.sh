@@ -24,9 +24,12 @@ start=$(date +%s)
 # paper-scale simulations on the same tables, then the small emulated runs (these measure
 # this host's profiles, once).
 "$src/experiments/reproduce" --mpsl "$mpsl" --out "$(dirname "$res")/reproduce" --figdir "$fig" all >/dev/null || rc=1
-for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy; do
+# dropout-time has no figure of its own: dropout-accuracy, after it, draws from both
+for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy dropout-time \
+  dropout-accuracy; do
   echo "== $s"
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --set "profile_dir=$prof" "$src/experiments/sweeps/$s.ini" || rc=1
+  [ "$s" = dropout-time ] && continue
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --plot --figdir "$fig" "$src/experiments/sweeps/$s.ini" || rc=1
 done
 echo "figures: done in $(($(date +%s) - start)) s; figures in $fig$([ $rc = 0 ] || echo ', with failures (see above)')"
