@@ -382,7 +382,7 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->absence = c->absence;
   s->straggler_rate = c->straggler_rate;
   s->straggler_factor = c->straggler_factor;
-  s->fail_round = c->fail_round - 1;
+  s->fail_round = c->fail_round;
   s->fail_pipe = (c->fail_node - 1) / t->H;
   s->fail_at = c->fail_at;
   s->seed = (uint64_t)c->seed;

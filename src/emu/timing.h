@@ -52,7 +52,7 @@ typedef struct {
   double absence;         /* a data owner sits out a round with this probability (sl_owner_absent) */
   double straggler_rate;  /* a data owner straggles in a round with this probability (emu_jitter) */
   double straggler_factor; /* ... and its tasks take this many times their time */
-  int fail_round, fail_pipe; /* a compute node of pipeline fail_pipe fails in round fail_round (0-based; -1: none) */
+  int fail_round, fail_pipe; /* a compute node of pipeline fail_pipe (0-based) fails in round fail_round (1-based; 0: none) */
   double fail_at;            /* ... this long after the round's start (emu_pipeline_lost) */
   uint64_t seed;
 
@@ -151,7 +151,7 @@ double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task);
  * (0-based), pipeline `pipe` has lost it `since` seconds after the round's start; its data
  * owners then start no further batch. */
 static inline int emu_pipeline_lost(const emu_scenario *s, int round, int pipe, double since) {
-  return round == s->fail_round && pipe == s->fail_pipe && since >= s->fail_at;
+  return round + 1 == s->fail_round && pipe == s->fail_pipe && since >= s->fail_at;
 }
 
 /* The pipeline of data owner k, and the data owners of pipeline p (a scenario made by hand,

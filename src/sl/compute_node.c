@@ -411,7 +411,7 @@ void sl_cn_round(sl_compute_node *cn) {
     cn->copies[i].batch = (int64_t)x->round * per_round; /* a resumed run starts in the middle */
     cn->copies[i].stopped = 0;
   }
-  if (x->emu->fail_round == x->round && x->emu->fail_pipe == x->pipeline && cn->n) {
+  if (x->emu->fail_round == x->round + 1 && x->emu->fail_pipe == x->pipeline && cn->n) {
     if (!cn->keep) cn->keep = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->keep, "part");
     memset(cn->keep, 0, (size_t)cn->state_len * sizeof *cn->keep);
     x->compute->add(&cn->copies[0].part, 1.0, cn->keep); /* every copy holds the global part now */
