@@ -281,6 +281,53 @@ START_TEST(topology_roles) {
 }
 END_TEST
 
+/* The availability file's text (sl_availability_parse) and the one rule every engine asks
+ * (sl_owner_absent): the owners it lists for a round, and nobody else; the seeded rule
+ * where there is no file. */
+START_TEST(availability) {
+  sl_absence a = {0};
+  const char *good = "# comment\n\n3: 2 0   # two\r\n1:\n 2 :1\t4\n";
+  ck_assert_msg(sl_availability_parse(&a, good, strlen(good), "t.txt", 5, 3) == 0, "%s", mpsl_errmsg());
+  ck_assert_int_eq(a.n, 4);
+  int want[3][5] = {{0, 0, 0, 0, 0}, {0, 1, 0, 0, 1}, {1, 0, 1, 0, 0}};
+  for (int r = 0; r < 3; r++)
+    for (int k = 0; k < 5; k++) ck_assert_int_eq(sl_owner_absent(&a, r, k), want[r][k]);
+  sl_absence_free(&a);
+  ck_assert_int_eq(sl_availability_parse(&a, "", 0, "t.txt", 5, 3), 0); /* empty: everyone trains */
+  ck_assert(a.file && !sl_owner_absent(&a, 0, 0));
+  sl_absence_free(&a);
+  const char *bad[][2] = {
+      {"1: 5\n", "t.txt:1: owner '5' of round 1: expected a data owner 0..4 (clients = 5)"},
+      {"\n\n4: 0\n", "t.txt:3: round '4': expected a round 1..3 (rounds = 3)"},
+      {"1: 0\n1: 1\n", "t.txt:2: round 1 again (first at line 1)"},
+      {"2: 3 3\n", "t.txt:1: owner 3 of round 2 twice"},
+      {"2 3\n", "t.txt:1: '2 3': expected ROUND: OWNER"},
+      {": 3\n", "t.txt:1: round '': expected a round 1..3"},
+      {"99999999999999999999: 1\n", "t.txt:1: round '99999999999999999999'"},
+      {"1: 4294967296\n", "t.txt:1: owner '4294967296' of round 1"},
+      {"1: +1\n", "t.txt:1: owner '+1'"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ck_assert_int_eq(sl_availability_parse(&a, bad[i][0], strlen(bad[i][0]), "t.txt", 5, 3), -1);
+    ck_assert_msg(strstr(mpsl_errmsg(), bad[i][1]) == mpsl_errmsg(), "%s: %s", bad[i][0], mpsl_errmsg());
+    ck_assert(a.pairs == NULL && a.n == 0);
+  }
+  ck_assert_int_eq(sl_availability_parse(&a, "1: 0\0\n", 6, "t.txt", 5, 3), -1);
+  ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "t.txt:1: a NUL byte at column 5"));
+  /* no file: the seeded rule, a pure function of (seed, round, owner) */
+  sl_config c;
+  config_of(&c, "--set absence=0.5 --set clients=64");
+  ck_assert_int_eq(sl_absence_load(&a, &c), 0);
+  int out = 0;
+  for (int k = 0; k < 64; k++) out += sl_owner_absent(&a, 0, k);
+  ck_assert(out > 16 && out < 48);
+  sl_absence_free(&a);
+  config_of(&c, "--set absence=0.5 --set availability=t.txt");
+  ck_assert_int_eq(sl_absence_load(&a, &c), -1);
+  ck_assert_ptr_nonnull(strstr(mpsl_errmsg(), "availability = t.txt: absence = 0.5 is given too"));
+}
+END_TEST
+
 START_TEST(policies) {
   sl_task f = {0, MPSL_DIR_FWD, 1.0}, b = {2, MPSL_DIR_BWD, 3.0}, early = {1, MPSL_DIR_BWD, 0.5};
   sl_task tie = {0, MPSL_DIR_BWD, 1.0}, later_owner = {1, MPSL_DIR_BWD, 1.0};
@@ -305,6 +352,7 @@ int main(void) {
   tcase_add_test(t, default_cuts);
   tcase_add_test(t, topology_roles);
   tcase_add_test(t, policies);
+  tcase_add_test(t, availability);
   tcase_add_test(t, wrong_np);
   tcase_add_test(t, multihop);
   tcase_add_test(t, scaled);

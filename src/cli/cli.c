@@ -77,6 +77,22 @@ int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, 
   return 0;
 }
 
+int cli_resume_availability(const char *path, const char *availability) {
+  if (!availability[0]) return 0;
+  char *want = NULL, got[65];
+  if (mpsl_results_attr(path, "availability_sha256", &want))
+    return mpsl_fail("%s: availability = %s but no availability_sha256: refusing to resume a run whose trace cannot "
+                     "be checked",
+                     path, availability);
+  int rc = mpsl_sha256_file(availability, got) ? mpsl_fail_context("availability = %s", availability) : 0;
+  if (!rc && strcmp(want, got))
+    rc = mpsl_fail("%s: availability = %s has changed since the run began (now sha256 %.16s..., the results file holds %.16s...): "
+                   "expected the trace its rounds so far were played with",
+                   path, availability, got, want);
+  free(want);
+  return rc;
+}
+
 int cli_resume_config(const char *path, const char *mode, const mpsl_optset *o, void *cfg, char *output, size_t cap) {
   char *ini = NULL, *status = NULL, *m = NULL, who[1400];
   int rc = mpsl_results_attr(path, "config", &ini) || mpsl_results_attr(path, "status", &status) ? -1 : 0;

@@ -68,6 +68,10 @@ int cli_parse_with_file(const mpsl_optset *s, void *cfg, int argc, char **argv, 
  * (its output PATH, wherever the file is now), once the file is of MODE and its writer is
  * not still at it. 1 when its run has finished (nothing to resume), 0, or -1 with mpsl_fail. */
 int cli_resume_config(const char *path, const char *mode, const mpsl_optset *o, void *cfg, char *output, size_t cap);
+/* The availability file of a resumed run (the key's value; "" for none) against the
+ * digest its results file holds, availability_sha256: a trace that changed would replay
+ * other rounds than the ones it holds. -1 with mpsl_fail. */
+int cli_resume_availability(const char *path, const char *availability);
 /* Prints "mpsl CMD: error: <recorded message>" and returns 1. */
 int cli_error(const char *cmd);
 

@@ -74,6 +74,7 @@ static int parse(sl_config *c, int argc, char **argv, int *ranks, int *reference
  * checkpoint (none: from the start). 1 when the run has finished: nothing to resume. */
 static int resume_from(const char *path, sl_config *c, sl_resume *r) {
   int rc = cli_resume_config(path, "run", &sl_config_opts, c, c->output, sizeof c->output);
+  if (!rc) rc = cli_resume_availability(path, c->availability);
   if (rc) return rc;
   memset(r, 0, sizeof *r);
   sl_checkpoint_path(path, r->path, (int)sizeof r->path);
@@ -128,8 +129,9 @@ static int reference(sl_config *c) {
   mpsl_partition part = {0};
   nn_stack g = {0};
   sl_topo t;
+  sl_absence absent = {0}; /* checked before the results file is made; the run reads it again */
   int rc = -1;
-  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) ||
+  if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) || sl_absence_load(&absent, c) ||
       mpsl_dataset_load(&train, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
       mpsl_dataset_load(&test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||
       mpsl_partition_make(&part, &train, c->clients, c->partition, c->alpha, (uint64_t)c->seed))
@@ -158,6 +160,7 @@ static int reference(sl_config *c) {
   }
   rc = 0;
 out:
+  sl_absence_free(&absent);
   nn_stack_free(&g);
   mpsl_partition_free(&part);
   mpsl_dataset_free(&train);

@@ -29,6 +29,7 @@ static int parse(sl_config *c, int argc, char **argv, const char **resume) {
                      *resume);
   if (*resume) {
     int rc = cli_resume_config(*resume, "simulate", o, c, c->output, sizeof c->output);
+    if (rc == 0) rc = cli_resume_availability(*resume, c->availability);
     if (rc == 1) printf("# %s: finished, all %d rounds: nothing to resume\n", *resume, c->rounds);
     return rc;
   }

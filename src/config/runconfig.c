@@ -13,7 +13,6 @@
 #include "data/data.h"
 #include "models/table.h"
 #include "util/err.h"
-#include "util/rng.h"
 
 static const mpsl_opt keys[] = {
     {"model", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, model), "vgg11-cifar", 0, 0, NULL,
@@ -110,6 +109,10 @@ static const mpsl_opt keys[] = {
      "probability that a data owner sits out a round, seeded by (seed, round, owner): it trains and sends nothing "
      "and gets the global model at the round's end; FedAvg is over the owners that trained (the audit table's "
      "zeros say who sat out)",
+     0},
+    {"availability", MPSL_OPT_STRING, MPSL_OPT_FIELD(sl_config, availability), NULL, 0, 0, NULL,
+     "a trace file of the data owners that sit out each round, lines ROUND: OWNER OWNER ... (rounds from 1, owners "
+     "from 0, # comments; docs/run.md), instead of absence",
      0},
     {"straggler_rate", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, straggler_rate), "0", 0, 1, NULL,
      "probability that a data owner straggles in a round, seeded by (seed, round, owner): its tasks take "
@@ -401,10 +404,4 @@ const char *sl_role_name(sl_role r) {
     case SL_COMPUTE: return "compute node";
     default: return "data owner";
   }
-}
-
-int sl_owner_absent(uint64_t seed, double absence, int round, int k) {
-  if (absence <= 0) return 0;
-  uint64_t u = mpsl_rng_u64(seed ^ 0xbb67ae8584caa73bull, (uint64_t)k, (uint64_t)round);
-  return (double)(u >> 11) * 0x1.0p-53 < absence;
 }

@@ -23,6 +23,7 @@ typedef struct {
   char compute[16], profile[MPSL_PATH_MAX], profile_dir[MPSL_PATH_MAX], devices[MPSL_PATH_MAX];
   char do_devices[512], cn_devices[512], agg_device[32];
   char do_cn_bw[32], cn_cn_bw[32], do_agg_bw[32], do_links[512];
+  char availability[MPSL_PATH_MAX]; /* the availability file (sl_absence_load; empty: none) */
   double do_cn_lat, cn_cn_lat, do_agg_lat, jitter, time_scale, absence, straggler_rate, straggler_factor;
   bool memory_check;
   int clients, hops, pipelines, batch, batches, local_epochs, rounds, owners_per_rank, test_limit, threads;
@@ -36,10 +37,32 @@ typedef struct {
   mpsl_optmask given;
 } sl_config;
 
-/* Data owner k sits out round `round` (0-based): with probability `absence`, a pure
- * function of (seed, round, owner), so that every engine and the unsplit reference agree
- * (the `absence` key; 0: never). */
-int sl_owner_absent(uint64_t seed, double absence, int round, int k);
+/* Who sits out which round (docs/run.md, "Faults on purpose"): each data owner with
+ * probability `absence`, a pure function of (seed, round, owner), or the owners the
+ * availability file lists for the round. Every engine and the unsplit reference ask
+ * sl_owner_absent, so that they agree. */
+typedef struct {
+  uint64_t seed;
+  double p;        /* the absence key */
+  int file;        /* 1: the availability file decides, p is 0 */
+  int64_t n;       /* (round, owner) pairs the file lists */
+  uint64_t *pairs; /* (n) sorted, (round - 1) << 32 | owner */
+  char sha256[65]; /* of the file's bytes, as sha256sum prints it ("" without a file) */
+} sl_absence;
+
+/* From c: its seed and absence, and the availability file read and checked against its
+ * clients and rounds; both absence > 0 and a file are refused. -1 with mpsl_fail
+ * ("availability = FILE: FILE:LINE: ..."); *a is then empty. */
+int sl_absence_load(sl_absence *a, const sl_config *c);
+void sl_absence_free(sl_absence *a);
+/* The text of an availability file (docs/run.md): lines `ROUND: OWNER OWNER ...` naming
+ * the data owners (0 .. K-1) that sit out ROUND (1 .. rounds), each round on one line at
+ * most, `#` to the end of a line a comment; a round it does not list, everyone trains.
+ * path is for messages. -1 with mpsl_fail naming PATH:LINE, the value and what was
+ * expected. */
+int sl_availability_parse(sl_absence *a, const char *text, size_t n, const char *path, int K, int rounds);
+/* Does data owner k sit out round `round` (0-based)? */
+int sl_owner_absent(const sl_absence *a, int round, int k);
 
 /* The option table of `mpsl run`: every key, its type, default, range and help. */
 extern const mpsl_optset sl_config_opts;

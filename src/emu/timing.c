@@ -379,7 +379,6 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->compute = emu_needs_profile(c) ? EMU_COMPUTE_PROFILED : EMU_COMPUTE_REAL;
   s->time_scale = c->time_scale;
   s->jitter = c->jitter;
-  s->absence = c->absence;
   s->straggler_rate = c->straggler_rate;
   s->straggler_factor = c->straggler_factor;
   s->fail_round = c->fail_round;
@@ -390,7 +389,7 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   if (s->compute == EMU_COMPUTE_PROFILED && !host && !m->table && measure != EMU_PROFILE_ASSUME)
     return mpsl_fail("compute = profiled needs a host profile of %s at batch %d", m->name, c->batch);
 
-  if (emu_devices_load(&s->catalogue, c, m)) {
+  if (emu_devices_load(&s->catalogue, c, m) || sl_absence_load(&s->absence, c)) {
     emu_scenario_free(s);
     return -1;
   }
@@ -575,6 +574,7 @@ void emu_scenario_free(emu_scenario *s) {
   free(s->owner_pipe);
   free(s->pipe_owners);
   mpsl_devices_free(&s->catalogue);
+  sl_absence_free(&s->absence);
   memset(s, 0, sizeof *s);
 }
 
@@ -592,6 +592,9 @@ void emu_scenario_print(const emu_scenario *s, FILE *f, const char *prefix) {
   char b1[32];
   fprintf(f, "%stiming: compute %s, time_scale %g, jitter %g\n", prefix,
           s->compute == EMU_COMPUTE_PROFILED ? "profiled" : "real", s->time_scale, s->jitter);
+  if (s->absence.file)
+    fprintf(f, "%savailability file (sha256 %s): %lld owner-rounds sat out\n", prefix, s->absence.sha256,
+            (long long)s->absence.n);
   /* runs of equal devices and links, in data-owner order */
   for (int k = 0; k < s->K;) {
     int e = k;

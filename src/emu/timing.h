@@ -49,7 +49,7 @@ typedef struct {
   emu_cost *hop;          /* (R*H) hop h of pipeline p on its device, index p*H + h */
   double agg_s_per_byte;  /* averaging cost on the aggregator's and the hops' devices (0: not modelled) */
   double jitter;          /* data-owner task times are multiplied by emu_jitter() */
-  double absence;         /* a data owner sits out a round with this probability (sl_owner_absent) */
+  sl_absence absence;     /* who sits out which round (sl_owner_absent) */
   double straggler_rate;  /* a data owner straggles in a round with this probability (emu_jitter) */
   double straggler_factor; /* ... and its tasks take this many times their time */
   int fail_round, fail_pipe; /* a compute node of pipeline fail_pipe (0-based) fails in round fail_round (1-based; 0: none) */

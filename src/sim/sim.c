@@ -313,7 +313,7 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
   memset(x->cnt, 0, (size_t)4 * x->K * sizeof *x->cnt);
   x->end = x->t0 = t0;
   int n = 0;
-  for (int k = 0; k < x->K; k++) n += !(x->absent[k] = (char)sl_owner_absent(s->seed, s->absence, round, k));
+  for (int k = 0; k < x->K; k++) n += !(x->absent[k] = (char)sl_owner_absent(&s->absence, round, k));
   for (int k = 0; k < x->K; k++) {
     x->now = t0;
     proto_owner_begin(&x->owner[k], &x->ctx, !x->absent[k]);

@@ -69,7 +69,16 @@ int sl_results_header(const char *path, const char *mode, const mpsl_optset *opt
   if (has_profile && mpsl_sha256_file(profile, digest)) /* just read by the caller: unlikely */
     fprintf(stderr, "%s: warning: %s; the results file names the profile without its digest\n", mpsl_program(),
             mpsl_errmsg());
-  char *ini = mpsl_opts_to_ini(opts, c);
+  char *ini = mpsl_opts_to_ini(opts, c), trace_digest[65] = "";
+  int has_trace = c->availability[0] != '\0';
+  if (has_trace && mpsl_sha256_file(c->availability, trace_digest)) { /* the caller read it: unlikely */
+    free(ini);
+    return mpsl_fail_context("availability = %s", c->availability);
+  }
+  mpsl_res_attr trace[] = {
+      MPSL_ATTR_S("availability", c->availability),
+      MPSL_ATTR_S("availability_sha256", trace_digest),
+  };
   mpsl_res_attr common[] = {
       MPSL_ATTR_S("program", "mpsl " PACKAGE_VERSION),
       MPSL_ATTR_S("version", PACKAGE_VERSION),
@@ -95,11 +104,12 @@ int sl_results_header(const char *path, const char *mode, const mpsl_optset *opt
   else if (!digest[0])
     nc -= 1;
   int skip_commit = !mpsl_source_commit()[0]; /* built from a tarball: the version alone */
-  mpsl_res_attr *all = mpsl_xmalloc((size_t)(nc + opts->n + n) * sizeof *all, "attributes");
+  mpsl_res_attr *all = mpsl_xmalloc((size_t)(nc + 2 + opts->n + n) * sizeof *all, "attributes");
   config_slot *slots = mpsl_xcalloc((size_t)opts->n, sizeof *slots, "configuration attributes");
   int k = 0;
   for (int i = 0; i < nc; i++)
     if (!(skip_commit && !strcmp(common[i].key, "source_commit"))) all[k++] = common[i];
+  for (int i = 0; has_trace && i < 2; i++) all[k++] = trace[i];
   for (int i = 0; i < opts->n; i++) config_attr(&opts->opts[i], c, &slots[i], &all[k++]);
   for (int i = 0; i < n; i++) all[k++] = extra[i];
   int rc = mpsl_results_create(path, all, k, c->hops + 2);

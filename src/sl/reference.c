@@ -45,7 +45,8 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
   int64_t in = (int64_t)m->channels * m->size * m->size, per_round = (int64_t)c->local_epochs * c->batches;
   float *x = mpsl_xalloc_aligned((size_t)c->batch * in * sizeof *x, "batch");
   int32_t *y = mpsl_xmalloc((size_t)c->batch * sizeof *y, "labels");
-  int rc = 0;
+  sl_absence absent; /* the engines' own rule: the same owners sit out */
+  int rc = sl_absence_load(&absent, c);
   for (int t = 0; t < c->rounds && !rc; t++) {
     double begin = mpsl_now();
     memset(state, 0, (size_t)len * sizeof *state);
@@ -54,7 +55,7 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
     double loss = 0;
     int64_t total = 0, trained = 0; /* samples and data owners that train this round */
     for (int k = 0; k < c->clients && !rc; k++) {
-      if (sl_owner_absent((uint64_t)c->seed, c->absence, t, k)) continue;
+      if (sl_owner_absent(&absent, t, k)) continue;
       total += part->count[k], trained++;
       sl_batches b;
       sl_batches_init(&b, c, k, part->index[k], part->count[k]);
@@ -96,6 +97,7 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
       if (results) rc = mpsl_results_append(results, MPSL_RES_ROUNDS, &r, 1);
     }
   }
+  sl_absence_free(&absent);
   free(state);
   free(acc);
   free(x);

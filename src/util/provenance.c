@@ -143,6 +143,16 @@ void mpsl_sha256(const void *data, size_t n, unsigned char out[32]) {
   sha256_end(&c, out);
 }
 
+static void hex_of(const unsigned char out[32], char hex[65]) {
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", out[i]);
+}
+
+void mpsl_sha256_hex(const void *data, size_t n, char hex[65]) {
+  unsigned char out[32];
+  mpsl_sha256(data, n, out);
+  hex_of(out, hex);
+}
+
 int mpsl_sha256_file(const char *path, char hex[65]) {
   FILE *f = fopen(path, "rb");
   if (!f) return mpsl_fail("%s: cannot read it for its digest (%s)", path, strerror(errno));
@@ -155,6 +165,6 @@ int mpsl_sha256_file(const char *path, char hex[65]) {
   fclose(f);
   if (bad) return mpsl_fail("%s: cannot read it for its digest", path);
   sha256_end(&c, out);
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", out[i]);
+  hex_of(out, hex);
   return 0;
 }

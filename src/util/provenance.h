@@ -28,7 +28,8 @@ void mpsl_host_name(char *buf, size_t cap);
 /* The SHA-256 of the bytes of file `path` as 64 lowercase hex digits (what sha256sum
  * prints) into hex[65]; -1 with mpsl_fail when it cannot be read. */
 int mpsl_sha256_file(const char *path, char hex[65]);
-/* The digest of a buffer, for tests. */
+/* The digest of a buffer; and as 64 lowercase hex digits into hex[65]. */
 void mpsl_sha256(const void *data, size_t n, unsigned char out[32]);
+void mpsl_sha256_hex(const void *data, size_t n, char hex[65]);
 
 #endif
