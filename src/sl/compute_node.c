@@ -55,9 +55,7 @@ struct sl_compute_node {
   proto_task task;
   double start, end;
   int64_t in_bytes, out_bytes;
-  double *acc; /* (state_len) weighted sum of the copies' states */
-  double *keep; /* (state_len) the part at the start of a round in which a node of this
-                 * pipeline fails: what stays if nobody finishes (NULL: no such round) */
+  double *acc; /* (state_len) weighted sum of the copies' states; between rounds the global part */
   int64_t state_len;
   int64_t left;   /* tasks still to run this round */
   double stop_at; /* when the data-owner stop being passed on arrived */
@@ -109,7 +107,8 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
     cn->out_bytes = cp->part.out * (int64_t)sizeof(float);
   }
   cn->state_len = cn->n ? cn->copies[0].part.state : 0;
-  cn->acc = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->acc, "average");
+  cn->acc = mpsl_xcalloc((size_t)(cn->state_len ? cn->state_len : 1), sizeof *cn->acc, "average");
+  if (cn->n) x->compute->add(&cn->copies[0].part, 1.0, cn->acc); /* the global part before round 1 */
   x->buffers += cn->state_len * (int64_t)sizeof(double);
   return cn;
 }
@@ -129,7 +128,6 @@ void sl_cn_free(sl_compute_node *cn) {
   free(cn->qmem);
   free(cn->to_owner);
   free(cn->acc);
-  free(cn->keep);
   free(cn);
 }
 
@@ -411,14 +409,6 @@ void sl_cn_round(sl_compute_node *cn) {
     cn->copies[i].batch = (int64_t)x->round * per_round; /* a resumed run starts in the middle */
     cn->copies[i].stopped = 0;
   }
-  if (x->emu->fail_round == x->round + 1 && x->emu->fail_pipe == x->pipeline && cn->n) {
-    if (!cn->keep) cn->keep = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->keep, "part");
-    memset(cn->keep, 0, (size_t)cn->state_len * sizeof *cn->keep);
-    x->compute->add(&cn->copies[0].part, 1.0, cn->keep); /* every copy holds the global part now */
-  } else {
-    free(cn->keep);
-    cn->keep = NULL;
-  }
   cn->left = 0; /* two tasks a batch of every data owner that trains this round */
   for (int i = 0; i < cn->n; i++) cn->left += x->absent[cn->copies[i].owner] ? 0 : 2 * per_round;
   int paced = x->engine->paced, H = x->t->H, h = x->hop;
@@ -482,25 +472,23 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
   }
   /* the copies of the data owners that finished the round, weighted by their samples */
   double total = 0;
-  memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
   for (int i = 0; i < cn->n; i++) {
     const cn_copy *cp = &cn->copies[i];
-    if (x->absent[cp->owner] || cp->stopped) continue;
-    x->compute->add(&cp->part, (double)x->counts[cp->owner], cn->acc);
-    total += (double)x->counts[cp->owner];
+    if (!x->absent[cp->owner] && !cp->stopped) total += (double)x->counts[cp->owner];
   }
-  MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
   MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_DOUBLE, MPI_SUM, hop_comm));
   if (total > 0) {
-    nn_state_average(cn->acc, cn->state_len, total);
-    for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
-  } else if (cn->keep) { /* nobody finished: the part of the round's start stays */
-    memcpy(cn->acc, cn->keep, (size_t)cn->state_len * sizeof *cn->acc);
-    for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
-  } else if (cn->n) { /* nothing trained: every copy still holds the global part, which stays */
     memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
-    x->compute->add(&cn->copies[0].part, 1.0, cn->acc);
+    for (int i = 0; i < cn->n; i++) {
+      const cn_copy *cp = &cn->copies[i];
+      if (!x->absent[cp->owner] && !cp->stopped) x->compute->add(&cp->part, (double)x->counts[cp->owner], cn->acc);
+    }
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
+    nn_state_average(cn->acc, cn->state_len, total);
   }
+  /* nobody finished: the global part of the round's start, which acc holds, stays (copies
+   * of owners that stopped go back to it) */
+  for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }
 
