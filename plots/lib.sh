@@ -189,7 +189,7 @@ fig_scenario() {
   for _f in $(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "file") c = i; next } c { print $c }' "$_tab"); do
     case $_f in *.h5) [ -s "$dir/$_f" ] && _cfg=$("$MPSL" report "$dir/$_f" 2>/dev/null | sed -n 's/^config: //p' | head -n 1) && [ -n "$_cfg" ] && break ;; esac
   done
-  printf '%s\n' "$_cfg" | awk -F'\t' -v tab="$_tab" '
+  printf '%s\n' "$_cfg" | awk -F'\t' -v tab="$_tab" -v mf="$tmp/model" '
     # a config line: key=value or key="value" pairs
     NR == 1 { s = $0
       while (match(s, /[a-z_]+=("[^"]*"|[^ ]*)/)) { kv = substr(s, RSTART, RLENGTH); s = substr(s, RSTART + RLENGTH)
@@ -218,15 +218,17 @@ fig_scenario() {
       if (val("jitter") != "" && val("jitter") != "0") l2 = l2 "; jitter " 100 * val("jitter") " %"
       if (val("mode") ~ /emulate/ && val("time_scale") != "") l2 = l2 "; emulated at time_scale " val("time_scale")
       print l1; print l2
-      print cfg["model"] > (tab ".model")
+      print cfg["model"] > mf
     }
     function add(k, v,   o) { if ((k, v) in seen) return; seen[k, v] = 1; o = (k in ax) ? ax[k] " | " : ""; ax[k] = o v }
     function val(k) { return (k in ax) ? ax[k] : cfg[k] }
     # "8Mbit" -> "8 Mbit/s", and the latency when there is one
-    function link(p,   b, l, u) { b = val(p "_bw"); l = val(p "_lat")
-      if (b == "inf" || b == "") b = "unlimited"
-      else if (b ~ /^[0-9.]+[kMGT]?bit$/) { u = b; sub(/^[0-9.]+/, "", u); b = substr(b, 1, length(b) - length(u)) " " u "/s" }
-      return b (l != "" && l != "0" ? " + " l " s" : "") }
+    function link(p,   b, l, u, n, q, i, o) { b = val(p "_bw"); l = val(p "_lat"); n = split(b, q, " \\| "); o = ""
+      for (i = 1; i <= n; i++) { b = q[i]
+        if (b == "inf" || b == "") b = "unlimited"
+        else if (b ~ /^[0-9.]+[kMGT]?bit$/) { u = b; sub(/^[0-9.]+/, "", u); b = substr(b, 1, length(b) - length(u)) " " u "/s" }
+        o = o (i > 1 ? " | " : "") b }
+      return o (l != "" && l != "0" ? " + " l " s" : "") }
     # "csv:datasets/edgesys/vgg19.csv" -> "vgg19 (authors'"'"' table)"
     function model(v,   n, i, p, o, t) { n = split(v, p, " \\| "); o = ""
       for (i = 1; i <= n; i++) { t = p[i]; if (t ~ /^csv:/) { sub(/.*\//, "", t); sub(/\.csv$/, "", t); t = t " (authors'"'"' table)" } o = o (i > 1 ? ", " : "") t }
