@@ -1,6 +1,7 @@
 #!/bin/sh
 # Test accuracy and losses per epoch from the output of `mpsl train`.
 #   plots/train_curve.sh TRAIN.log OUT.png [TITLE]
+# FIG_WIDTH, FIG_HEIGHT (pixels), FIG_FONT and FIG_FONTSIZE as for the figures (plots/lib.sh).
 set -eu
 log=$1
 out=$2
@@ -11,7 +12,7 @@ trap 'rm -f "$dat"' EXIT
 sed -n 's/^epoch \([0-9]*\) step \([0-9]*\) train_loss=\([^ ]*\) train_acc=\([^ ]*\) test_loss=\([^ ]*\) test_acc=\([^ ]*\) time_s=\([^ ]*\)$/\1 \2 \3 \4 \5 \6 \7/p' "$log" >"$dat"
 [ -s "$dat" ] || { echo "train_curve.sh: no 'epoch ...' lines in $log" >&2; exit 1; }
 gnuplot <<GP
-set terminal pngcairo size 800,480 font "DejaVu Sans,11"
+set terminal pngcairo size ${FIG_WIDTH:-800},${FIG_HEIGHT:-480} font "${FIG_FONT:-DejaVu Sans},${FIG_FONTSIZE:-11}"
 set output "$out"
 set title "$title"
 set xlabel "epoch"
