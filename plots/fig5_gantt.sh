@@ -113,7 +113,7 @@ fig_size $((700 * n + 60)) $((22 * rows + 300))
   echo 'array col[10] = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]'
   echo 'do for [k=1:10] { set linetype k lc rgb col[k] }'
   echo "set grid x; set xlabel \"time in the window (model seconds)\"; set ytics nomirror font \",$(fs 9)\"; set tics scale 0.5"
-  echo 'set datafile separator "\t"; set style fill solid 1.0 noborder; set rmargin 9; set bmargin 8'
+  echo 'set datafile separator "\t"; set style fill solid 1.0 noborder; set rmargin 9; set bmargin 9'
   first=1
   while IFS='	' read -r idx label; do
     set -- $(cat "$tmp/p$idx.win")
@@ -124,8 +124,9 @@ fig_size $((700 * n + 60)) $((22 * rows + 300))
     awk -F'\t' -v f="$(fs 8)" '{ printf "set label %d \"%s %%\" at graph 1.01, first %d left font \",%s\"\n", NR, $3, $1, f }' "$tmp/p$idx.rows"
     printf 'set title "%s: from %.1f s, two batch cycles of DO 0 (%.1f s each)\\n{/*0.8 on the right of each row: the share of the window it is busy}"\n' "$(gp_text "$label")" "$ws" "$cyc"
     if [ "$first" = 1 ]; then
-      echo "set key at screen 0.5, screen 0.045 center bottom horizontal font \",$(fs 9)\" samplen 1.5 title \"colour: the data owner a task or message belongs to\""
-      echo "set label 99 \"tall bars: compute tasks, forward solid, backward pale;  short bars in the links rows: transfers from the sending task's end to the arrival, activations (upper half, solid) and gradients (lower half, pale)\" at screen 0.5, screen 0.015 center font \",$(fs 9)\""
+      echo "set key at screen 0.5, screen 0.055 center bottom horizontal font \",$(fs 9)\" samplen 1.5 title \"colour: the data owner a task or message belongs to\""
+      echo "set label 98 \"tall bars: compute tasks, forward solid, backward pale; bars under 0.4 % of the window drawn that wide\" at screen 0.5, screen 0.034 center font \",$(fs 9)\""
+      echo "set label 99 \"short bars in the links rows: transfers from the sending task's end to the arrival, activations (upper half, solid) and gradients (lower half, pale)\" at screen 0.5, screen 0.012 center font \",$(fs 9)\""
     else
       echo "unset key"
     fi
