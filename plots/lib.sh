@@ -21,9 +21,10 @@
 #                            file and the notes, a paragraph each
 #   errbars FILE             "yes" when a block of FILE (made by aggregate) has a point of
 #                            n >= 2 runs that differ: only then a figure draws error bars
-# Size and fonts: FIG_WIDTH, FIG_HEIGHT (pixels of the PNG; the PDF is a hundredth of them
-# in inches; a figure script's own size is fig_size W H), FIG_FONT (a family, default "DejaVu Sans"), FIG_FONTSIZE (points in the PNG,
-# default 11; the PDF one less), FIG_FORMATS (default "png pdf").
+# Size and fonts, from the environment: FIG_WIDTH, FIG_HEIGHT (pixels of the PNG; the PDF
+# is a hundredth of them in inches; a script's own default is fig_size W H), FIG_FONT (a
+# family, default "DejaVu Sans"), FIG_FONTSIZE (points in the PNG, default 11; the PDF
+# one less), FIG_FORMATS (default "png pdf").
 : "${MPSL:=mpsl}"
 
 # One number for a results file: round_time (seconds of a round in model time, the mean
