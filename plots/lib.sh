@@ -5,7 +5,7 @@
 #                            whose results exist (METRIC: see point_value)
 #   aggregate                stdin "series<TAB>x<TAB>value" -> one gnuplot data block per
 #                            series: a header line with the series name, then
-#                            "x mean stddev n" sorted by x (stddev 0 when n = 1)
+#                            "x mean stddev n" sorted by x (stddev 0 when n = 1 or all runs are equal)
 #   render OUT BODY.gp [W H] runs BODY.gp (terminal and output left to us) into OUT.png
 #                            and OUT.pdf, of fig_size W H (or W H) pixels
 # What every figure keeps beside its PNG and PDF (docs/figures.md):
@@ -72,15 +72,18 @@ aggregate() {
     { key = $1 SUBSEP $2
       if (!($1 in seen)) { seen[$1] = 1; order[++ns] = $1 }
       if (!(key in n)) xs[$1] = xs[$1] SUBSEP $2
-      n[key]++; s[key] += $3; q[key] += $3 * $3 }
+      n[key]++; s[key] += $3; v[key, n[key]] = $3 }
     END {
       for (i = 1; i <= ns; i++) {
         name = order[i]; m = split(substr(xs[name], 2), x, SUBSEP)
         for (a = 2; a <= m; a++) for (b = a; b > 1 && x[b - 1] + 0 > x[b] + 0; b--) { t = x[b]; x[b] = x[b - 1]; x[b - 1] = t }
         printf "\"%s\" mean sd n\n", name
         for (a = 1; a <= m; a++) {
-          key = name SUBSEP x[a]; mu = s[key] / n[key]
-          var = n[key] > 1 ? (q[key] - n[key] * mu * mu) / (n[key] - 1) : 0
+          # the deviations from the mean; runs that are all equal have exactly 0
+          key = name SUBSEP x[a]; mu = s[key] / n[key]; var = 0
+          for (r = 1; r <= n[key]; r++) var += (v[key, r] - mu) ^ 2
+          for (r = 2; r <= n[key] && v[key, r] == v[key, 1]; r++) ;
+          var = (n[key] > 1 && r <= n[key]) ? var / (n[key] - 1) : 0
           printf "%s %.9g %.9g %d\n", x[a], mu, (var > 0 ? sqrt(var) : 0), n[key]
         }
         printf "\n\n"
