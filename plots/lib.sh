@@ -5,7 +5,8 @@
 #                            whose results exist (METRIC: see point_value)
 #   aggregate                stdin "series<TAB>x<TAB>value" -> one gnuplot data block per
 #                            series: a header line with the series name, then
-#                            "x mean stddev n" sorted by x (stddev 0 when n = 1 or all runs are equal)
+#                            "x mean stddev n" sorted by x (stddev 0 when n = 1 or
+#                            the runs are all equal)
 #   render OUT BODY.gp [W H] runs BODY.gp (terminal and output left to us) into OUT.png
 #                            and OUT.pdf, of fig_size W H (or W H) pixels
 # What every figure keeps beside its PNG and PDF (docs/figures.md):
