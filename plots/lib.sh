@@ -191,7 +191,9 @@ gp_text() { printf '%s' "$1" | sed 's/[\\_^{}@&~]/\\\\&/g; s/"/\\"/g'; }
 fig_scenario() {
   _tab=${1:-$tmp/t}
   _cfg=
-  for _f in $(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "file") c = i; next } c { print $c }' "$_tab"); do
+  # the configuration of an emulated point first: it holds the emulation's compute and time scale
+  for _f in $(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "file") c = i; if ($i == "mode") m = i }; next }
+      c { print (m && $m == "emulate" ? 0 : 1) "\t" $c }' "$_tab" | sort -s -t'	' -k1,1n | cut -f 2); do
     case $_f in *.h5) [ -s "$dir/$_f" ] && _cfg=$("$MPSL" report "$dir/$_f" 2>/dev/null | sed -n 's/^config: //p' | head -n 1) && [ -n "$_cfg" ] && break ;; esac
   done
   printf '%s\n' "$_cfg" | awk -F'\t' -v tab="$_tab" -v mf="$tmp/model" '
@@ -254,9 +256,9 @@ fig_scenario() {
 fig_title() {
   printf '%s' "$(gp_text "$1")"
   [ -s "$tmp/scenario" ] || return 0
-  # lines of the scenario wrapped at "; " to the width of the figure (about 5.7 pixels a
+  # lines of the scenario wrapped at "; " to the width of the figure (about 6.4 pixels a
   # character at 0.8 of 11 points)
-  awk -v w="${fig_w:-${FIG_WIDTH:-900}}" -v fs="${FIG_FONTSIZE:-11}" 'BEGIN { max = int((w - 40) / (5.7 * fs / 11)) }
+  awk -v w="${fig_w:-${FIG_WIDTH:-900}}" -v fs="${FIG_FONTSIZE:-11}" 'BEGIN { max = int((w - 40) / (6.4 * fs / 11)) }
     { n = split($0, it, "; "); l = ""
       for (i = 1; i <= n; i++) { t = it[i] (i < n ? ";" : "")
         if (l != "" && length(l) + 1 + length(t) > max) { print l; l = t } else l = (l == "" ? t : l " " t) }
