@@ -43,9 +43,9 @@ awk '/^"/ { s = $0; gsub(/"/, "", s); split(s, a, ", "); mode = a[1]; h = a[2]; 
   }' "$tmp/d" >"$tmp/e"
 set -- $(time_unit "$tmp/d")
 div=$1 unit=$2
-# the blocks (series) with error bars: those with a point of repetitions that differ (the
-# estimate ignores the jitter: its repetitions are equal)
-awk 'NF == 4 && !/^"/ && $4 > 1 && $3 > 0 { eb[b] = 1 } /^"/ { b = nb++ } END { for (i = 0; i < nb; i++) printf "%d ", (i in eb) }' "$tmp/d" >"$tmp/eb"
+# the blocks (series) with error bars: those with a point of 3 repetitions or more that
+# differ, as errbars (the estimate ignores the jitter: its repetitions are equal)
+awk 'NF == 4 && !/^"/ && $4 >= 3 && $3 > 0 { eb[b] = 1 } /^"/ { b = nb++ } END { for (i = 0; i < nb; i++) printf "%d ", (i in eb) }' "$tmp/d" >"$tmp/eb"
 blocks_tsv round_time_s "$tmp/d" >"$tmp/data"
 title="Estimate vs simulation vs emulation of the same scenarios${what:+ ($what)}"
 fig_size 1200 660

@@ -21,7 +21,7 @@
 #   fig_caption NAME TITLE [NOTE...]  FIG_DIR/NAME.txt: the title, the scenario, the data
 #                            file and the notes, a paragraph each
 #   errbars FILE             "yes" when a block of FILE (made by aggregate) has a point of
-#                            n >= 2 runs that differ: only then a figure draws error bars
+#                            n >= 3 runs that differ: only then a figure draws error bars
 # Size and fonts, from the environment: FIG_WIDTH, FIG_HEIGHT (pixels of the PNG; the PDF
 # is a hundredth of them in inches; a script's own default is fig_size W H), FIG_FONT (a
 # family, default "DejaVu Sans"), FIG_FONTSIZE (points in the PNG, default 11; the PDF
@@ -219,7 +219,7 @@ fig_scenario() {
       l1 = l1 "; batch " val("batch") ", B = " val("batches") ", r = " val("local_epochs") "; K = " nums(val("clients")) ", H = " nums(val("hops"))
       if (val("pipelines") != "" && val("pipelines") != "1") l1 = l1 ", R = " nums(val("pipelines"))
       det = (val("jitter") == "" || val("jitter") == "0") && val("mode") !~ /emulate|reference/
-      l1 = l1 "; " (reps > 1 ? reps " seeds per point (error bars: one standard deviation)" : (det ? "one run per point (deterministic)" : "one run per point"))
+      l1 = l1 "; " (reps > 2 ? reps " seeds per point (error bars: one standard deviation)" : reps > 1 ? reps " seeds per point (their mean; no error bars under 3)" : (det ? "one run per point (deterministic)" : "one run per point"))
       l2 = "data owners on " val("do_devices") ", compute nodes on " val("cn_devices") ", aggregator on " val("agg_device")
       l2 = l2 "; links: data owner-compute node " link("do_cn") ", between compute nodes " link("cn_cn") ", data owner-aggregator " link("do_agg")
       if (val("jitter") != "" && val("jitter") != "0") l2 = l2 "; jitter " 100 * val("jitter") " %"
@@ -283,10 +283,11 @@ blocks_tsv() {
   awk -v p="$1" '/^"/ { s = $0; sub(/^"/, "", s); sub(/" .*$/, "", s); next } NF == 4 { printf "%s\t%s\t%s\t%s\t%s\t%s\n", p, s, $1, $2, $3, $4 }' "$2"
 }
 
-# errbars FILE: "yes" when a point of FILE (blocks of aggregate) is the mean of two runs
-# or more that differ (sd > 0), else "no": with one run per point, or runs that repeat
-# themselves, a figure draws lines and points, not error bars.
-errbars() { awk 'NF == 4 && !/^"/ && $4 > 1 && $3 > 0 { y = 1 } END { print y ? "yes" : "no" }' "$@"; }
+# errbars FILE: "yes" when a point of FILE (blocks of aggregate) is the mean of three runs
+# or more that differ (sd > 0), else "no": with fewer runs per point (two give no spread
+# worth the name), or runs that repeat themselves, a figure draws lines and points, not
+# error bars.
+errbars() { awk 'NF == 4 && !/^"/ && $4 >= 3 && $3 > 0 { y = 1 } END { print y ? "yes" : "no" }' "$@"; }
 
 # fig_caption NAME TITLE [NOTE...]: $figdir/NAME.txt, the caption of the figure: its title,
 # the scenario ($tmp/scenario), the data file beside it, then each NOTE, a paragraph each.

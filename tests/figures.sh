@@ -1,7 +1,7 @@
 #!/bin/sh
 # A figure script writes, beside its PNG and PDF, the numbers it plots (NAME.tsv, a header
 # naming the columns) and a caption with its scenario (NAME.txt); it draws error bars only
-# where a point has repetitions that differ; FIG_WIDTH, FIG_HEIGHT and FIG_FORMATS set its
+# where a point has three repetitions or more that differ; FIG_WIDTH, FIG_HEIGHT and FIG_FORMATS set its
 # size and formats. From tiny simulations on the authors' tables: deterministic.
 . "$(dirname "$0")/testlib.sh"
 command -v gnuplot >/dev/null 2>&1 || { echo "SKIP: no gnuplot"; exit 77; }
@@ -51,14 +51,15 @@ done
 [ "$(awk -F'\t' '$2 == "transfer" && $3 ~ /^links DO / && $9 > $8' "$d" | wc -l)" -gt 0 ] || fail "fig5: no data-owner link transfers"
 grep -q "^Scenario: simulate;" "$tmp/fig/fig5_gantt.txt" || fail "fig5 caption: $(cat "$tmp/fig/fig5_gantt.txt")"
 
-# error bars: none for single runs or for repetitions that are equal, one standard
-# deviation where they differ; the legend of lines and points otherwise
+# error bars: none for single runs, two runs, or repetitions that are equal; one standard
+# deviation of three runs or more that differ; the legend of lines and points otherwise
 . "$src/plots/lib.sh"
 printf 'a\t1\t5\na\t2\t6\n' | aggregate >"$tmp/one"
 printf 'a\t1\t5\na\t1\t5\na\t1\t5\n' | aggregate >"$tmp/same"
+printf 'a\t1\t4\na\t1\t5\n' | aggregate >"$tmp/two"
 printf 'a\t1\t4\na\t1\t5\na\t1\t6\n' | aggregate >"$tmp/three"
-[ "$(errbars "$tmp/one")" = no ] && [ "$(errbars "$tmp/same")" = no ] && [ "$(errbars "$tmp/three")" = yes ] ||
-  fail "errbars: one run $(errbars "$tmp/one"), equal runs $(errbars "$tmp/same"), differing runs $(errbars "$tmp/three")"
+[ "$(errbars "$tmp/one")" = no ] && [ "$(errbars "$tmp/same")" = no ] && [ "$(errbars "$tmp/two")" = no ] && [ "$(errbars "$tmp/three")" = yes ] ||
+  fail "errbars: one run $(errbars "$tmp/one"), equal runs $(errbars "$tmp/same"), two runs $(errbars "$tmp/two"), three that differ $(errbars "$tmp/three")"
 awk '!/^"/ && NF == 4 { exit !($2 == 5 && $3 == 1 && $4 == 3) }' "$tmp/three" || fail "aggregate of 4, 5, 6: $(cat "$tmp/three")"
 series_plot "$tmp/one" | grep -q 'with linespoints' || fail "series_plot of single runs: $(series_plot "$tmp/one")"
 series_plot "$tmp/three" | grep -q 'using 1:($2/1):($3/1) with yerrorlines' || fail "series_plot with repetitions: $(series_plot "$tmp/three")"
