@@ -1,7 +1,8 @@
 #!/bin/sh
 # Test accuracy and losses per epoch from the output of `mpsl train`.
 #   plots/train_curve.sh TRAIN.log OUT.png [TITLE]
-# FIG_WIDTH, FIG_HEIGHT (pixels), FIG_FONT and FIG_FONTSIZE as for the figures (plots/lib.sh).
+# FIG_WIDTH, FIG_HEIGHT (pixels), FIG_FONT and FIG_FONTSIZE as for the figures (plots/lib.sh);
+# the plotted numbers go beside OUT.png into OUT.tsv.
 set -eu
 log=$1
 out=$2
@@ -26,4 +27,6 @@ plot "$dat" using 1:(100*\$6) with linespoints lw 2 pt 7 title "test accuracy", 
      "" using 1:5 axes x1y2 with linespoints lw 1 pt 5 title "test loss", \
      "" using 1:3 axes x1y2 with linespoints lw 1 pt 4 title "train loss"
 GP
-echo "wrote $out"
+# the plotted numbers beside the figure
+{ printf 'epoch\tstep\ttrain_loss\ttrain_acc\ttest_loss\ttest_acc\ttime_s\n'; tr ' ' '\t' <"$dat"; } >"${out%.png}.tsv"
+echo "wrote $out ${out%.png}.tsv"
