@@ -186,7 +186,7 @@ gp_text() { printf '%s' "$1" | sed 's/[\\_^{}@&~]/\\\\&/g; s/"/\\"/g'; }
 
 # fig_scenario [TABLE]: the scenario of the points of TABLE (default $tmp/t) in two lines of
 # $tmp/scenario: mode, model, batch, B, r, K, H and the runs per point; the devices and
-# links. A key that is an axis of the sweep lists its values; the others come from the
+# links, and any other axis of the sweep (e.g. "partition iid | dirichlet"). A key that is an axis of the sweep lists its values; the others come from the
 # configuration of the first finished results file (an .h5: `mpsl report` prints it).
 fig_scenario() {
   _tab=${1:-$tmp/t}
@@ -224,6 +224,10 @@ fig_scenario() {
       l2 = l2 "; links: data owner-compute node " link("do_cn") ", between compute nodes " link("cn_cn") ", data owner-aggregator " link("do_agg")
       if (val("jitter") != "" && val("jitter") != "0") l2 = l2 "; jitter " 100 * val("jitter") " %"
       if (val("mode") ~ /emulate/ && val("time_scale") != "") l2 = l2 "; emulated at time_scale " val("time_scale")
+      # any other axis of the sweep, by its key
+      split("mode model width compute cuts batch batches local_epochs clients hops pipelines jitter do_devices cn_devices agg_device do_cn_bw do_cn_lat cn_cn_bw cn_cn_lat do_agg_bw do_agg_lat time_scale", kn, " ")
+      for (i in kn) known[kn[i]] = 1
+      for (k in ax) if (!(k in known)) l2 = l2 "; " k " " ax[k]
       print l1; print l2
       print cfg["model"] > mf
     }
