@@ -97,7 +97,7 @@ tail -n +2 "$dir/points.tsv" | while IFS= read -r row; do
       iv[y] = iv[y] " " cs " " ce
       if (ce - cs < minw) { m2 = (cs + ce) / 2; cs = m2 - minw / 2; ce = m2 + minw / 2 }
       printf "%s\t%s\t%d\t%d\t%d\t%d\t%.9g\t%.9g\t%.6f\t%.6f\t%.6f\t%g\n", kind, rn, O[i], B[i], D[i], P[i], s, e, cs - ws, ce - ws, y + dy, (kind == "task" ? 0.38 : 0.17) > (pfx ".bars") }'
-  [ -s "$tmp/p$idx.win" ] || continue
+  [ -s "$tmp/p$idx.bars" ] || { echo "fig5: $f has no tasks in its last round (events = none?)" >&2; continue; }
   printf '%s\t%s\n' "$idx" "$label" >>"$tmp/panels"
   cut -f 1-8 "$tmp/p$idx.bars" | sed "s|^|$label	|" >>"$tmp/data"
 done
