@@ -486,8 +486,8 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
     nn_state_average(cn->acc, cn->state_len, total);
   }
-  /* nobody finished: the global part of the round's start, which acc holds, stays (copies
-   * of owners that stopped go back to it) */
+  /* every copy takes the average; when nobody finished, acc still holds the global part of
+   * the round's start, and the copies of owners that stopped go back to it */
   for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }
