@@ -78,3 +78,14 @@ case $name in
     render "$figdir/$name" "$tmp/body.gp" 1000 560 ;;
   *) echo "reproduce.sh: unknown figure $name" >&2; exit 2 ;;
 esac
+# the numbers beside the figure (the TSV experiments/reproduce wrote, its header naming the
+# columns), and a caption with the scenario
+cp "$data" "$figdir/$name.tsv"
+printf '%s\n' "$scenario" >"$tmp/scenario"
+case $name in
+  edgesys-fig3) what="EdgeSys'25 Fig. 3 reproduced: epoch time vs data owners K, simulated and by the closed form, per number of parts P" ;;
+  edgesys-fig4) what="EdgeSys'25 Fig. 4 reproduced: ResNet-101, K = 30, epoch time vs the mix of d1 and d2 data owners, simulated and by the closed form" ;;
+  edgesys-fig6) what="EdgeSys'25 Fig. 6 reproduced: the closed form's epoch with the exact planner's and the hand rule's cuts, against the paper's bars" ;;
+  edgesys-links) what="Epoch time vs the data owners' bandwidth, one compute node (P = 3), simulated and by the closed form" ;;
+esac
+fig_caption "$name" "$what." "Times in the data file are seconds (the figure plots minutes); one run per point, deterministic (nothing is measured)."

@@ -51,6 +51,41 @@ h5diff "$tmp/none-ref.model" "$tmp/none.model" >/dev/null || fail "a round witho
 loss=$("$mpsl" report --csv rounds "$tmp/none.h5" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print $c["train_loss"] }')
 [ "$loss" = nan ] || [ "$loss" = -nan ] || fail "the train loss of a round without training is $loss"
 
+# a compute node fails mid-round (fail_*): over MPI with real compute, in wall time, the
+# owners of its pipeline stop after the batch in flight and are left out of FedAvg, so the
+# model is the unsplit reference's with those owners sitting the round out: a trace made
+# from the run's audit table (who sent no state). Pipeline 2 of 2 fails in round 2; then
+# the only pipeline fails in round 1, so that nobody finishes and every hop keeps its part.
+failed() { # the owners of round $2 that sent activations but no state, as "R: K ..."
+  "$mpsl" report --csv audit "$1" | awk -F, -v r="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; printf "%s:", r; next }
+    $c["round"] == r && $c["model"] == 0 { printf " %s", $c["owner"] } END { print "" }'
+}
+for case in "2 3 --set pipelines=2" "1 1 --set pipelines=1"; do
+  set -- $case
+  round=$1 node=$2
+  shift 2
+  fcfg="--config $MPSL_SRCDIR/tests/fixtures/tiny-run.ini --set clients=4 --set hops=2 --set rounds=3 --set batches=3
+    --set fail_round=$round --set fail_node=$node --set fail_at=0.0001 $*"
+  # shellcheck disable=SC2086
+  np=$("$mpsl" run --ranks $fcfg) || fail "mpsl run --ranks (a node fails)"
+  # shellcheck disable=SC2086
+  $MPSL_LAUNCH -np "$np" "$mpsl" run $fcfg --set output="$tmp/fail.h5" --set save_model="$tmp/fail.model" \
+    >"$tmp/fail.log" 2>&1 || { cat "$tmp/fail.log"; fail "a run with a failing node"; }
+  failed "$tmp/fail.h5" "$round" >"$tmp/fail.trace"
+  want=$(if [ "$node" = 3 ]; then echo "$round: 1 3"; else echo "$round: 0 1 2 3"; fi)
+  [ "$(cat "$tmp/fail.trace")" = "$want" ] || fail "node $node failing in round $round stopped '$(cat "$tmp/fail.trace")', not '$want'"
+  for r in 1 2 3; do
+    [ "$r" = "$round" ] || [ "$(failed "$tmp/fail.h5" "$r")" = "$r:" ] || fail "owners stopped in round $r: $(failed "$tmp/fail.h5" "$r")"
+  done
+  # shellcheck disable=SC2086
+  "$mpsl" run --reference $fcfg --set fail_round=0 --set availability="$tmp/fail.trace" --set output="$tmp/fail-ref.h5" \
+    --set save_model="$tmp/fail-ref.model" >"$tmp/fail-ref.log" 2>&1 || { cat "$tmp/fail-ref.log"; fail "the reference of a failed node"; }
+  h5diff "$tmp/fail-ref.model" "$tmp/fail.model" >"$tmp/diff" ||
+    { head -5 "$tmp/diff"; fail "node $node failing: split differs from the reference without the owners that stopped"; }
+  stopped_batches=$("$mpsl" report --csv audit "$tmp/fail.h5" | awk -F, -v r="$round" '$1 == r && $5 == 0 { printf "%s ", $3 }')
+  echo "faults: node $node failed in round $round; the owners that stopped had sent $stopped_batches activation(s); split = unsplit"
+done
+
 table="--set model=csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv --set batch=4 --set clients=4 --set hops=2
   --set rounds=3 --set devices=$MPSL_SRCDIR/tests/fixtures/slow-devices.ini --set do_devices=do_test --set cn_devices=cn_test"
 durations() { # round, owner, batch, direction, part and length of every data-owner task (role 2)

@@ -107,6 +107,8 @@ $prof --set save_model=$tmp/m.h5
 --set pipelines=2 --set distribution=1
 --set pipelines=2 --set distribution=1,2
 --set pipelines=2 --set distribution=0,2
+--set fail_round=99
+--set fail_round=1 --set fail_node=2
 --set output=$tmp/file/r.h5
 --set output=$tmp/adir
 --set save_model=$tmp/file/m.h5

@@ -63,4 +63,11 @@ compare 6do-2x2-absent --set clients=6 --set hops=2 --set pipelines=2 --set owne
 # stragglers: some owners' tasks take 3 times as long in some rounds
 compare 5do-3hops-straggle --set clients=5 --set hops=3 --set policy=bwd-first --set straggler_rate=0.4 \
   --set straggler_factor=3 --set rounds=3
+# a compute node of pipeline 2 fails 0.2 s into round 2: its owners stop after the batches
+# in flight, send stops down the chain and to the aggregator, and are left out of FedAvg
+compare 6do-2x2-fail --set clients=6 --set hops=2 --set pipelines=2 --set owners_per_rank=2 --set fail_round=2 \
+  --set fail_node=3 --set fail_at=0.2
+stopped=$("$mpsl" report --csv audit "$tmp/6do-2x2-fail-sim.h5" |
+  awk -F, 'NR > 1 && $1 == 2 && $5 == 0 && $3 > 0 && $3 < 4 { printf "%s ", $2 }')
+[ "$stopped" = "1 3 5 " ] || fail "6do-2x2-fail: the owners that stopped mid-round are '$stopped', not pipeline 2's 1 3 5"
 echo "sim_emulate: ok"

@@ -120,6 +120,17 @@ static const mpsl_opt keys[] = {
      0},
     {"straggler_factor", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, straggler_factor), "4", 1, 1e6, NULL,
      "how many times longer a straggling data owner's tasks take", 0},
+    {"fail_round", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, fail_round), "0", 0, 1 << 30, NULL,
+     "a compute node fails in this round (1-based; 0: none): from fail_at seconds after the round's start no "
+     "data owner of its pipeline starts another batch; the batches in flight finish, the owners that did not "
+     "finish the round are left out of its FedAvg (docs/run.md)",
+     0},
+    {"fail_node", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, fail_node), "1", 1, 1 << 20, NULL,
+     "which compute node fails in fail_round, numbered as cn_devices counts them: pipeline 1 hop 1..H, pipeline "
+     "2, ...",
+     0},
+    {"fail_at", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, fail_at), "0", 0, 1e9, NULL,
+     "when the node fails: seconds after the start of fail_round (model seconds in emulation and simulation)", 0},
     {"time_scale", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, time_scale), "1", 1e-6, 1e6, NULL,
      "emulation: wall seconds per emulated second (0.01 runs a 100 s round in 1 s)", 0},
     {"memory_check", MPSL_OPT_BOOL, MPSL_OPT_FIELD(sl_config, memory_check), "true", 0, 0, NULL,
@@ -279,6 +290,12 @@ int sl_config_resolve(sl_config *c, const mpsl_model *m, sl_topo *t) {
         "pipelines = %d: %d pipelines for %d data owners: some pipeline would serve nobody (expected pipelines <= "
         "clients)",
         c->pipelines, c->pipelines, c->clients);
+  if (c->fail_round > c->rounds)
+    return mpsl_fail("fail_round = %d: the run has %d round(s) (expected 0 for none, or 1..%d)", c->fail_round,
+                     c->rounds, c->rounds);
+  if (c->fail_round && c->fail_node > H * c->pipelines)
+    return mpsl_fail("fail_node = %d: there are %d compute node(s), %d pipeline(s) of %d hop(s) (expected 1..%d)",
+                     c->fail_node, H * c->pipelines, c->pipelines, H, H * c->pipelines);
   t->K = c->clients;
   t->H = H;
   t->R = c->pipelines;

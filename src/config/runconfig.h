@@ -28,6 +28,8 @@ typedef struct {
   bool memory_check;
   int clients, hops, pipelines, batch, batches, local_epochs, rounds, owners_per_rank, test_limit, threads;
   int checkpoint_every;
+  int fail_round, fail_node; /* a compute node that fails mid-round: round 1.., node 1.. (0: none) */
+  double fail_at;            /* ... this many seconds after the round's start */
   int64_t seed;
   bool shuffle, augment;
   mpsl_intlist cuts;

@@ -381,6 +381,9 @@ int emu_scenario_build(emu_scenario *s, const sl_config *c, const mpsl_model *m,
   s->jitter = c->jitter;
   s->straggler_rate = c->straggler_rate;
   s->straggler_factor = c->straggler_factor;
+  s->fail_round = c->fail_round;
+  s->fail_pipe = (c->fail_node - 1) / t->H;
+  s->fail_at = c->fail_at;
   s->seed = (uint64_t)c->seed;
   int K = t->K, N = t->R * t->H;
   if (s->compute == EMU_COMPUTE_PROFILED && !host && !m->table && measure != EMU_PROFILE_ASSUME)

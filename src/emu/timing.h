@@ -52,6 +52,8 @@ typedef struct {
   sl_absence absence;     /* who sits out which round (sl_owner_absent) */
   double straggler_rate;  /* a data owner straggles in a round with this probability (emu_jitter) */
   double straggler_factor; /* ... and its tasks take this many times their time */
+  int fail_round, fail_pipe; /* a compute node of pipeline fail_pipe (0-based) fails in round fail_round (1-based; 0: none) */
+  double fail_at;            /* ... this long after the round's start (emu_pipeline_lost) */
   uint64_t seed;
 
   /* bytes of the messages (batch of `batch` samples) */
@@ -144,6 +146,13 @@ emu_cost emu_range_cost(const mpsl_profile *p, int first, int last, double speed
  * jitter is 0); times straggler_factor in a round the owner straggles in, a pure function
  * of (seed, round, owner) with probability straggler_rate. */
 double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task);
+
+/* The failed compute node of the fail_* keys (docs/run.md): 1 when, in round `round`
+ * (0-based), pipeline `pipe` has lost it `since` seconds after the round's start; its data
+ * owners then start no further batch. */
+static inline int emu_pipeline_lost(const emu_scenario *s, int round, int pipe, double since) {
+  return round + 1 == s->fail_round && pipe == s->fail_pipe && since >= s->fail_at;
+}
 
 /* The pipeline of data owner k, and the data owners of pipeline p (a scenario made by hand,
  * without the arrays, serves owner k by pipeline k % R). */

@@ -18,9 +18,20 @@ static void send(const proto_ctx *c, int dir, int owner, int from, int to, int64
   c->ops->send(c->engine, &m);
 }
 
+/* The next batch, unless the pipeline lost a compute node: then the owner's round stops. */
+static void next_batch(proto_owner *o, const proto_ctx *c, int64_t step) {
+  if (!c->ops->lost(c->engine, o->k)) {
+    run(c, PROTO_F1, o->k, -1, step, 0);
+    return;
+  }
+  o->stopped = 1;
+  send(c, PROTO_STOP, o->k, -1, 0, step);
+  send(c, PROTO_STOP, o->k, -1, PROTO_AGG, step);
+}
+
 void proto_owner_begin(proto_owner *o, const proto_ctx *c, int trains) {
-  o->done = 0;
-  if (trains) run(c, PROTO_F1, o->k, -1, c->base, 0);
+  o->done = o->stopped = 0;
+  if (trains) next_batch(o, c, c->base);
 }
 
 void proto_owner_arrived(proto_owner *o, const proto_ctx *c, const proto_msg *m) {
@@ -39,7 +50,7 @@ void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *
     case PROTO_BP: send(c, MPSL_DIR_BWD, o->k, -1, c->H - 1, t->step); break;
     default: /* PROTO_B1: the batch is done */
       if (++o->done < c->per_round)
-        run(c, PROTO_F1, o->k, -1, t->step + 1, 0);
+        next_batch(o, c, t->step + 1);
       else
         send(c, PROTO_STATE, o->k, -1, PROTO_AGG, t->step);
   }
@@ -49,11 +60,12 @@ void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *
 
 void proto_agg_begin(proto_agg *a, const proto_ctx *c, int n) {
   a->n = n;
-  a->got = 0;
+  a->got = a->avg = 0;
   if (n == 0) run(c, PROTO_AG, -1, PROTO_AGG, c->base, 0);
 }
 
-void proto_agg_arrived(proto_agg *a, const proto_ctx *c) {
+void proto_agg_arrived(proto_agg *a, const proto_ctx *c, int dir) {
+  a->avg += dir == PROTO_STATE;
   if (++a->got == a->n) run(c, PROTO_AG, -1, PROTO_AGG, c->base, 0);
 }
 
@@ -84,7 +96,11 @@ static void q_insert(proto_node *n, int d, proto_wait v) {
 
 void proto_node_begin(proto_node *n) { n->n[0] = n->n[1] = n->head[0] = n->head[1] = n->busy = 0; }
 
-void proto_node_arrived(proto_node *n, const proto_msg *m, double arrival) {
+void proto_node_arrived(proto_node *n, const proto_ctx *c, const proto_msg *m, double arrival) {
+  if (m->dir == PROTO_STOP) {
+    if (n->hop < c->H - 1) send(c, PROTO_STOP, m->owner, n->hop, n->hop + 1, m->step);
+    return;
+  }
   q_insert(n, m->dir, (proto_wait){arrival, m->owner, m->step});
 }
 

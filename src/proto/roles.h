@@ -14,7 +14,10 @@
  * either end. At the end of its round a data owner sends its M_1 and M_P to the
  * aggregator, which, once it holds every data owner's, averages them and sends the global
  * ones back; holding them ends the owner's round. (Each hop's FedAvg across pipelines is a
- * collective of its engine: docs/timing.md.) */
+ * collective of its engine: docs/timing.md.) When its pipeline has lost a compute node (the
+ * fail_* keys, docs/run.md) a data owner starts no further batch: it sends a stop to hop 0,
+ * which each hop passes on, and to the aggregator, which counts it but averages only the
+ * states. */
 #ifndef MPSL_PROTO_ROLES_H
 #define MPSL_PROTO_ROLES_H
 
@@ -35,8 +38,9 @@ typedef enum {
 /* The aggregator as a task's runner or a message's end (hop -1 is the data owner). */
 enum { PROTO_AGG = -2 };
 /* A message's dir besides MPSL_DIR_FWD and MPSL_DIR_BWD: M_1 and M_P, to or from the
- * aggregator. */
-enum { PROTO_STATE = 2 };
+ * aggregator; or the notice of a data owner that stops its round early (its pipeline lost
+ * a compute node), to hop 0, which passes it down the chain, and to the aggregator. */
+enum { PROTO_STATE = 2, PROTO_STOP = 3 };
 
 /* A task: its kind, the data owner it is for (-1: all), the hop that runs it (-1: the data
  * owner, PROTO_AGG: the aggregator),
@@ -48,7 +52,7 @@ typedef struct {
 } proto_task;
 
 /* A message: an activation (dir MPSL_DIR_FWD) or a gradient (MPSL_DIR_BWD) about a data
- * owner's batch, or its state (PROTO_STATE), from hop `from` to hop `to` (-1 at either end:
+ * owner's batch, its state (PROTO_STATE) or its stop (PROTO_STOP), from hop `from` to hop `to` (-1 at either end:
  * the data owner; PROTO_AGG: the aggregator). */
 typedef struct {
   int dir, owner, from, to;
@@ -58,11 +62,13 @@ typedef struct {
 /* What a role asks of its engine. run starts the task now on the role's device; the
  * engine calls the role's *_finished when it ends. send hands the message to its link now;
  * the engine calls the receiver's *_arrived when it arrives. done: a data owner holds the
- * global model, the end of its round. */
+ * global model, the end of its round. lost: may the data owner start a batch now, or has
+ * its pipeline lost a compute node (emu_pipeline_lost)? (data owners only) */
 typedef struct {
   void (*run)(void *engine, const proto_task *t);
   void (*send)(void *engine, const proto_msg *m);
   void (*done)(void *engine, int owner);
+  int (*lost)(void *engine, int owner);
 } proto_ops;
 
 /* What every role of a run knows: hops per pipeline and batches per round. */
@@ -76,12 +82,16 @@ typedef struct {
 /* ---- a data owner ---- */
 
 typedef struct {
-  int k;    /* which data owner */
-  int done; /* batches finished this round */
+  int k;       /* which data owner */
+  int done;    /* batches finished this round */
+  int stopped; /* its pipeline lost a compute node before its round's last batch: this
+                * round's training is left out of FedAvg */
 } proto_owner;
 
 /* The round begins: batch 0 starts, unless the owner sits it out (trains 0): then it only
- * waits for the global model. */
+ * waits for the global model. Before each batch it asks its engine whether its pipeline
+ * is whole (ops->lost); when not, it stops: it sends PROTO_STOP to hop 0 and to the
+ * aggregator instead of its state, and waits for the global model. */
 void proto_owner_begin(proto_owner *o, const proto_ctx *c, int trains);
 void proto_owner_arrived(proto_owner *o, const proto_ctx *c, const proto_msg *m);
 void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *t);
@@ -89,15 +99,17 @@ void proto_owner_finished(proto_owner *o, const proto_ctx *c, const proto_task *
 /* ---- the aggregator ---- */
 
 typedef struct {
-  int n;   /* states to average this round: the data owners that train in it */
-  int got; /* states that arrived */
+  int n;   /* states or stops to come this round: the data owners that train in it */
+  int got; /* of them, arrived */
+  int avg; /* of them, states: what FedAvg averages */
   int K;   /* data owners, every one of which gets the global model */
 } proto_agg;
 
-/* The round begins with n states to come (none: the global model goes back at once). */
+/* The round begins with n states or stops to come (none: the global model goes back at once). */
 void proto_agg_begin(proto_agg *a, const proto_ctx *c, int n);
-/* A data owner's state arrived (the engine adds it to the average, in data-owner order). */
-void proto_agg_arrived(proto_agg *a, const proto_ctx *c);
+/* A data owner's state (dir PROTO_STATE: the engine adds it to the average, in data-owner
+ * order) or its stop (PROTO_STOP) arrived. */
+void proto_agg_arrived(proto_agg *a, const proto_ctx *c, int dir);
 void proto_agg_finished(proto_agg *a, const proto_ctx *c, const proto_task *t);
 
 /* ---- a hop (compute node) ---- */
@@ -118,7 +130,9 @@ typedef struct {
 } proto_node;
 
 void proto_node_begin(proto_node *n);
-void proto_node_arrived(proto_node *n, const proto_msg *m, double arrival);
+/* A task's message joins its queue; a data owner's stop is passed to the next hop at once
+ * (the engine drops what it kept for that owner's round). */
+void proto_node_arrived(proto_node *n, const proto_ctx *c, const proto_msg *m, double arrival);
 /* Idle with a task waiting: the engine may let it pick (when is the engine's rule). */
 static inline int proto_node_ready(const proto_node *n) { return !n->busy && n->n[0] + n->n[1] > 0; }
 /* The earliest arrival among the waiting tasks (INFINITY: none). */

@@ -29,7 +29,7 @@ typedef struct {
   double t;
   uint64_t ord; /* class (1 for dispatches) << 62 | push sequence number */
   int32_t node; /* compute node p*H + h; arrivals at the aggregator: AGG */
-  int32_t arg;  /* arrivals: owner * 2 + direction; ends and dispatches: -EV_DONE / -EV_DISPATCH */
+  int32_t arg;  /* arrivals: owner * 4 + message dir; ends and dispatches: -EV_DONE / -EV_DISPATCH */
 } sim_ev;
 
 typedef struct {
@@ -40,6 +40,7 @@ typedef struct {
   double last_end;             /* end of its last task this round */
   double free_next, free_prev; /* its links to hop h+1 and hop h-1 */
   int64_t msgs_next, msgs_prev;
+  int64_t stops; /* data owners' stops passed to hop h+1 (no bytes) */
   emu_cost cost;
   int rank, part, h, p, copies;
 } sim_node;
@@ -61,6 +62,7 @@ struct sim {
   proto_wait *qmem;   /* backing store of all queues */
   proto_owner *owner; /* (K) */
   char *absent;       /* (K) this round */
+  double t0;          /* the round's start */
   proto_agg agg;
   double end; /* the latest data owner to hold the global model */
 
@@ -138,7 +140,7 @@ static void eng_run(void *e, const proto_task *t) {
   const emu_scenario *s = x->s;
   int k = t->owner;
   if (t->hop == PROTO_AGG) { /* FedAvg: from the last arrival, as long as its device takes */
-    x->now += emu_average_s(s, s->owner_state, x->agg.n, s->agg_speed);
+    x->now += emu_average_s(s, s->owner_state, x->agg.avg, s->agg_speed);
     proto_agg_finished(&x->agg, &x->ctx, t);
     return;
   }
@@ -161,26 +163,30 @@ static void eng_run(void *e, const proto_task *t) {
 }
 
 /* A message takes its directed link (docs/timing.md); one to a data owner is settled at
- * its arrival at once, one to a hop arrives through the heap. */
+ * its arrival at once, one to a hop arrives through the heap. A stop has no bytes. */
 static void eng_send(void *e, const proto_msg *m) {
   sim *x = e;
   const emu_scenario *s = x->s;
-  int k = m->owner, fwd = m->dir == MPSL_DIR_FWD, base = emu_owner_pipe(s, k) * x->H;
-  if (m->dir == PROTO_STATE) { /* each on a link of its own: the only message on it this round */
-    double at = x->now + emu_link_time(s->owner_agg[k], s->owner_state);
+  int k = m->owner, fwd = m->dir == MPSL_DIR_FWD, base = emu_owner_pipe(s, k) * x->H, stop = m->dir == PROTO_STOP;
+  if (m->to == PROTO_AGG || m->from == PROTO_AGG) { /* each on a link of its own: the only message on it this round */
+    double at = x->now + emu_link_time(s->owner_agg[k], stop ? 0 : s->owner_state);
     if (m->to == PROTO_AGG) {
-      push(x, at, EV_ARRIVE, AGG, k);
+      push(x, at, EV_ARRIVE, AGG, k * 4 + m->dir);
       return;
     }
     double now = x->now;
     x->now = at;
     proto_owner_arrived(&x->owner[k], &x->ctx, m);
     x->now = now;
+  } else if (stop) { /* no bytes: it keeps no link busy, only its latency */
+    double none = -INFINITY, at = emu_link_send(&none, m->from < 0 ? s->owner_cn[k] : s->cn_cn, 0, x->now);
+    if (m->from >= 0) x->nodes[base + m->from].stops++;
+    push(x, at, EV_ARRIVE, base + m->to, k * 4 + m->dir);
   } else if (m->from < 0) {
     double at = emu_link_send(&x->ofree[4 * k + (fwd ? L_UP_FIRST : x->up_last)], s->owner_cn[k],
                               fwd ? s->cut_bytes[0] : s->cut_bytes[x->H], x->now);
     x->cnt[4 * k + (fwd ? 0 : 1)]++;
-    push(x, at, EV_ARRIVE, base + m->to, k * 2 + m->dir);
+    push(x, at, EV_ARRIVE, base + m->to, k * 4 + m->dir);
   } else if (m->to < 0) {
     double at = emu_link_send(&x->ofree[4 * k + (fwd ? x->down_last : L_DOWN_FIRST)], s->owner_cn[k],
                               fwd ? s->cut_bytes[x->H] : s->cut_bytes[0], x->now);
@@ -197,7 +203,7 @@ static void eng_send(void *e, const proto_msg *m) {
       nd->msgs_next++;
     else
       nd->msgs_prev++;
-    push(x, at, EV_ARRIVE, base + m->to, k * 2 + m->dir);
+    push(x, at, EV_ARRIVE, base + m->to, k * 4 + m->dir);
   }
 }
 
@@ -205,6 +211,11 @@ static void eng_done(void *e, int owner) {
   sim *x = e;
   if (x->now > x->end) x->end = x->now;
   (void)owner;
+}
+
+static int eng_lost(void *e, int owner) {
+  sim *x = e;
+  return emu_pipeline_lost(x->s, x->round, emu_owner_pipe(x->s, owner), x->now - x->t0);
 }
 
 /* The running task of node i ended at t: its row, its output, and the next pick. */
@@ -233,7 +244,7 @@ sim *sim_new(const emu_scenario *s, const sl_topo *t) {
   x->per_round = s->r * s->B;
   x->up_last = t->H == 1 ? L_UP_FIRST : L_UP_LAST;
   x->down_last = t->H == 1 ? L_DOWN_FIRST : L_DOWN_LAST;
-  x->ops = (proto_ops){eng_run, eng_send, eng_done};
+  x->ops = (proto_ops){eng_run, eng_send, eng_done, eng_lost};
   x->ctx = (proto_ctx){t->H, x->per_round, 0, &x->ops, x};
   x->nodes = mpsl_xcalloc((size_t)x->N, sizeof *x->nodes, "compute nodes");
   /* a queue holds at most one task per data owner of its pipeline in each direction */
@@ -296,11 +307,11 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     sim_node *nd = &x->nodes[i];
     proto_node_begin(&nd->role);
     nd->pending = 0;
-    nd->msgs_next = nd->msgs_prev = 0;
+    nd->msgs_next = nd->msgs_prev = nd->stops = 0;
     nd->last_end = t0;
   }
   memset(x->cnt, 0, (size_t)4 * x->K * sizeof *x->cnt);
-  x->end = t0;
+  x->end = x->t0 = t0;
   int n = 0;
   for (int k = 0; k < x->K; k++) n += !(x->absent[k] = (char)sl_owner_absent(&s->absence, round, k));
   for (int k = 0; k < x->K; k++) {
@@ -314,12 +325,12 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     x->events++;
     x->now = e.t;
     if (e.node == AGG) {
-      proto_agg_arrived(&x->agg, &x->ctx);
+      proto_agg_arrived(&x->agg, &x->ctx, e.arg & 3);
     } else if (e.arg >= 0) {
       sim_node *nd = &x->nodes[e.node];
-      int k = e.arg >> 1;
-      proto_msg m = {e.arg & 1, k, -1, nd->h, x->ctx.base + x->owner[k].done};
-      proto_node_arrived(&nd->role, &m, e.t);
+      int k = e.arg >> 2;
+      proto_msg m = {e.arg & 3, k, -1, nd->h, x->ctx.base + x->owner[k].done};
+      proto_node_arrived(&nd->role, &x->ctx, &m, e.t);
       want_dispatch(x, nd, e.node, e.t);
     } else if (e.arg == -EV_DONE) {
       task_done(x, e.node, e.t);
@@ -335,7 +346,7 @@ int sim_round(sim *x, int round, double t0, const sim_sink *sink, double *time_s
     return x->stop;
   }
   for (int k = 0; k < x->K; k++)
-    if (x->owner[k].done != (x->absent[k] ? 0 : x->per_round))
+    if (x->owner[k].done != (x->absent[k] ? 0 : x->per_round) && !x->owner[k].stopped)
       MPSL_DIE("simulation: data owner %d finished %d of %d batches", k, x->owner[k].done, x->per_round);
 
   /* the end of the round (docs/timing.md): the data owners hold the global model (above);
@@ -389,11 +400,12 @@ int64_t sim_links(const sim *x, int round, mpsl_res_link **rows) {
     int r = x->orank[k], p = sl_owner_pipeline(t, k);
     int first = sl_compute_rank(t, p, 0), last = sl_compute_rank(t, p, x->H - 1);
     const int64_t *c = x->cnt + 4 * k;
-    add_link(&l, round, r, first, c[0] * c0, c[0]);
+    int stop = x->owner[k].stopped;
+    add_link(&l, round, r, first, c[0] * c0, c[0] + stop);
     add_link(&l, round, r, last, c[1] * cH, c[1]);
     add_link(&l, round, last, r, c[2] * cH, c[2]);
     add_link(&l, round, first, r, c[3] * c0, c[3]);
-    if (!x->absent[k]) add_link(&l, round, r, 0, s->owner_state, 1); /* its M_1 and M_P for aggregation */
+    if (!x->absent[k]) add_link(&l, round, r, 0, stop ? 0 : s->owner_state, 1); /* M_1 and M_P, or its stop */
   }
   /* like `mpsl run`, the aggregator sends the global M_1 and M_P once to every data-owner
    * rank, which hands them to all the owners it hosts */
@@ -401,7 +413,8 @@ int64_t sim_links(const sim *x, int round, mpsl_res_link **rows) {
   for (int i = 0; i < x->N; i++) {
     const sim_node *nd = &x->nodes[i];
     if (nd->h < x->H - 1)
-      add_link(&l, round, nd->rank, nd->rank + 1, nd->msgs_next * s->cut_bytes[nd->h + 1], nd->msgs_next);
+      add_link(&l, round, nd->rank, nd->rank + 1, nd->msgs_next * s->cut_bytes[nd->h + 1],
+               nd->msgs_next + nd->stops);
     if (nd->h > 0) add_link(&l, round, nd->rank, nd->rank - 1, nd->msgs_prev * s->cut_bytes[nd->h], nd->msgs_prev);
     /* pipeline 0 hands each averaged hop to the aggregator, which evaluates the model */
     if (nd->p == 0) add_link(&l, round, nd->rank, 0, s->hop_state[nd->h], 1);
@@ -424,6 +437,7 @@ void sim_audit(const sim *x, int round, mpsl_res_audit *rows) {
   for (int k = 0; k < x->K; k++) {
     mpsl_res_audit *a = &rows[k];
     memset(a, 0, sizeof *a);
-    a->round = round, a->owner = k, a->activation = x->cnt[4 * k + 0], a->gradient = x->cnt[4 * k + 1], a->model = !x->absent[k];
+    a->round = round, a->owner = k, a->activation = x->cnt[4 * k + 0], a->gradient = x->cnt[4 * k + 1],
+    a->model = !x->absent[k] && !x->owner[k].stopped;
   }
 }

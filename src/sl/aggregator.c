@@ -27,6 +27,7 @@ struct sl_aggregator {
   proto_ops ops;  /* this rank, for the role */
   proto_ctx ctx;
   double last; /* emulation: the latest state's arrival this round */
+  int64_t total; /* samples of the data owners whose states are averaged this round */
   nn_stack global; /* P parts at the configuration's cuts, when the backend trains */
   mpsl_dataset test;
   int64_t n;        /* doubles of a data owner's M_1 and M_P */
@@ -55,7 +56,7 @@ sl_aggregator *sl_agg_new(sl_ctx *x) {
   sl_aggregator *a = mpsl_xcalloc(1, sizeof *a, "aggregator");
   a->x = x;
   a->role.K = x->t->K;
-  a->ops = (proto_ops){agg_run, agg_send, NULL};
+  a->ops = (proto_ops){agg_run, agg_send, NULL, NULL};
   a->ctx = (proto_ctx){x->t->H, c->local_epochs * c->batches, 0, &a->ops, a};
   a->arr = mpsl_xcalloc((size_t)x->t->K, sizeof *a->arr, "arrivals");
   a->to_owner = mpsl_xcalloc((size_t)x->t->K, sizeof *a->to_owner, "links");
@@ -108,11 +109,11 @@ static void agg_run(void *engine, const proto_task *t) {
   sl_aggregator *a = engine;
   sl_ctx *x = a->x;
   const emu_scenario *s = x->emu;
-  if (x->total > 0) nn_state_average(a->acc, a->n, (double)x->total); /* none: nothing is trained */
+  if (a->total > 0) nn_state_average(a->acc, a->n, (double)a->total); /* none: the global model stays */
   if (x->emulated) {
     sl_emu_sleep(x, a->last);
     sl_emu_start(x, a->last);
-    x->round_end = a->last + emu_average_s(s, a->n * (int64_t)sizeof(double), a->role.n, s->agg_speed);
+    x->round_end = a->last + emu_average_s(s, a->n * (int64_t)sizeof(double), a->role.avg, s->agg_speed);
   }
   proto_agg_finished(&a->role, &a->ctx, t);
 }
@@ -133,17 +134,25 @@ void sl_agg_aggregate(sl_aggregator *a) {
   int64_t n = a->n, bytes = n * (int64_t)sizeof(double);
   int trained = 0;
   for (int k = 0; k < t->K; k++) trained += !x->absent[k];
-  if (trained) memset(a->acc, 0, (size_t)bytes); /* none: the global model stays */
   a->last = x->round_start;
+  a->total = 0;
   a->ctx.base = (int64_t)x->round * a->ctx.per_round;
   proto_agg_begin(&a->role, &a->ctx, trained); /* none: agg_run now */
-  /* received and summed in data-owner order, whatever order they come in */
+  /* received and summed in data-owner order, whatever order they come in; a->acc holds
+   * the global model until the first state arrives (none: it stays) */
   for (int k = 0; k < t->K; k++) {
     if (x->absent[k]) continue;
-    sl_recv_at(&x->net, SL_MSG_MODEL, k, a->in, bytes, sl_owner_rank(t, k), &a->arr[k], 1);
+    int src = sl_owner_rank(t, k);
+    sl_msg_type type = sl_await_either(&x->net, src, k, SL_MSG_MODEL, SL_MSG_STOP);
+    sl_recv_at(&x->net, type, k, type == SL_MSG_MODEL ? a->in : NULL, type == SL_MSG_MODEL ? bytes : 0, src,
+               &a->arr[k], 1);
     if (a->arr[k] > a->last) a->last = a->arr[k];
-    nn_state_add(a->acc, a->in, n, (double)x->counts[k]);
-    proto_agg_arrived(&a->role, &a->ctx); /* the last one: agg_run */
+    if (type == SL_MSG_MODEL) {
+      if (a->role.avg == 0) memset(a->acc, 0, (size_t)bytes);
+      nn_state_add(a->acc, a->in, n, (double)x->counts[k]);
+      a->total += x->counts[k];
+    }
+    proto_agg_arrived(&a->role, &a->ctx, type == SL_MSG_MODEL ? PROTO_STATE : PROTO_STOP); /* the last: agg_run */
   }
   /* the global model: M_1 and M_P, and each hop as pipeline 0 averaged it */
   nn_part **g = a->global.parts;

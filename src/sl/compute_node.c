@@ -28,6 +28,7 @@ typedef struct {
   float *dout;                    /* (batch, out) gradient received from the next hop or M_P */
   float *din;                     /* (batch, in)  gradient sent back */
   int64_t batch;                  /* batches of this owner finished here, counted over the run */
+  int stopped;                    /* its data owner stopped this round early: left out of FedAvg */
   MPI_Request sent_out, sent_din; /* sends of out and din still in progress */
   /* exact emulation: the message this copy waits for, and no sooner than when it comes */
   int expect; /* EXPECT_NONE (its task is queued or its round is over), _PREV, _NEXT */
@@ -54,8 +55,10 @@ struct sl_compute_node {
   proto_task task;
   double start, end;
   int64_t in_bytes, out_bytes;
-  double *acc; /* (state_len) weighted sum of the copies' states */
+  double *acc; /* (state_len) weighted sum of the copies' states; between rounds the global part */
   int64_t state_len;
+  int64_t left;   /* tasks still to run this round */
+  double stop_at; /* when the data-owner stop being passed on arrived */
   /* emulation, model seconds */
   int idx;       /* p*H + h: the node in the scenario */
   double free;   /* end of the last task */
@@ -85,7 +88,7 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
   cn->qmem = mpsl_xcalloc((size_t)2 * (cn->n ? cn->n : 1), sizeof *cn->qmem, "task queue");
   cn->role.hop = x->hop;
   cn->role.q[0] = cn->qmem, cn->role.q[1] = cn->qmem + cn->n, cn->role.cap = cn->n;
-  cn->ops = (proto_ops){cn_run, cn_send, NULL};
+  cn->ops = (proto_ops){cn_run, cn_send, NULL, NULL};
   cn->ctx = (proto_ctx){t->H, x->c->local_epochs * x->c->batches, 0, &cn->ops, cn};
   cn->idx = x->pipeline * t->H + x->hop;
   cn->to_owner = mpsl_xcalloc((size_t)t->K, sizeof *cn->to_owner, "links");
@@ -104,7 +107,8 @@ sl_compute_node *sl_cn_new(sl_ctx *x) {
     cn->out_bytes = cp->part.out * (int64_t)sizeof(float);
   }
   cn->state_len = cn->n ? cn->copies[0].part.state : 0;
-  cn->acc = mpsl_xmalloc((size_t)(cn->state_len ? cn->state_len : 1) * sizeof *cn->acc, "average");
+  cn->acc = mpsl_xcalloc((size_t)(cn->state_len ? cn->state_len : 1), sizeof *cn->acc, "average");
+  if (cn->n) x->compute->add(&cn->copies[0].part, 1.0, cn->acc); /* the global part before round 1 */
   x->buffers += cn->state_len * (int64_t)sizeof(double);
   return cn;
 }
@@ -137,12 +141,27 @@ static int next_rank(const sl_compute_node *cn, int owner) {
   return x->hop == x->t->H - 1 ? sl_owner_rank(x->t, owner) : sl_compute_rank(x->t, x->pipeline, x->hop + 1);
 }
 
+/* A data owner stopped its round (its pipeline lost a node) after its last batch came
+ * through here: its copy waits for nothing more, and the stop goes on down the chain. */
+static void take_stop(sl_compute_node *cn, cn_copy *cp, int src) {
+  sl_ctx *x = cn->x;
+  cn->stop_at = x->engine->recv(x, SL_MSG_STOP, cp->owner, NULL, 0, src);
+  cp->stopped = 1;
+  cp->expect = EXPECT_NONE;
+  cn->left -= 2 * (cn->ctx.base + cn->ctx.per_round - cp->batch);
+  proto_node_arrived(&cn->role, &cn->ctx, &(proto_msg){PROTO_STOP, cp->owner, -1, x->hop, cp->batch}, cn->stop_at);
+}
+
 /* Receives one waiting message into its copy's buffer and queues the task it makes. */
 static void take(sl_compute_node *cn, const MPI_Status *st) {
   sl_ctx *x = cn->x;
   sl_msg_type type = SL_TAG_TYPE(st->MPI_TAG);
   int owner = SL_TAG_OWNER(st->MPI_TAG);
   int i = owner < x->t->K ? cn->copy_of[owner] : -1;
+  if (i >= 0 && type == SL_MSG_STOP && !cn->copies[i].stopped) {
+    take_stop(cn, &cn->copies[i], st->MPI_SOURCE);
+    return;
+  }
   if (i < 0 || (type != SL_MSG_ACTIVATION && type != SL_MSG_GRADIENT))
     sl_abort(x, "unexpected message (type %d, data owner %d) from rank %d", (int)type, owner, st->MPI_SOURCE);
   cn_copy *cp = &cn->copies[i];
@@ -154,7 +173,7 @@ static void take(sl_compute_node *cn, const MPI_Status *st) {
    * when the emulation is exact; picks are tracked in model time only) */
   if (arrival <= cn->picked) x->missed++;
   cp->expect = EXPECT_NONE;
-  proto_node_arrived(&cn->role, &(proto_msg){dir, owner, -1, x->hop, cp->batch}, arrival);
+  proto_node_arrived(&cn->role, &cn->ctx, &(proto_msg){dir, owner, -1, x->hop, cp->batch}, arrival);
 }
 
 /* ---- exact emulation: a node picks at T only once no message due by T can still come ---- */
@@ -322,6 +341,11 @@ static void cn_send(void *engine, const proto_msg *m) {
   sl_compute_node *cn = engine;
   sl_ctx *x = cn->x;
   int k = m->owner, fwd = m->dir == MPSL_DIR_FWD;
+  if (m->dir == PROTO_STOP) { /* no bytes: it keeps no link busy, only its latency */
+    double none = -INFINITY;
+    x->engine->send(x, SL_MSG_STOP, k, NULL, 0, next_rank(cn, k), NULL, &none, x->emu->cn_cn, cn->stop_at);
+    return;
+  }
   cn_copy *cp = &cn->copies[cn->copy_of[k]];
   int64_t bytes = fwd ? cn->out_bytes : cn->in_bytes;
   sl_msg_type type = fwd ? SL_MSG_ACTIVATION : SL_MSG_GRADIENT;
@@ -383,9 +407,10 @@ void sl_cn_round(sl_compute_node *cn) {
   for (int i = 0; i < cn->n; i++) {
     x->compute->round(&cn->copies[i].part, (uint64_t)(x->round * per_round));
     cn->copies[i].batch = (int64_t)x->round * per_round; /* a resumed run starts in the middle */
+    cn->copies[i].stopped = 0;
   }
-  int64_t left = 0; /* two tasks a batch of every data owner that trains this round */
-  for (int i = 0; i < cn->n; i++) left += x->absent[cn->copies[i].owner] ? 0 : 2 * per_round;
+  cn->left = 0; /* two tasks a batch of every data owner that trains this round */
+  for (int i = 0; i < cn->n; i++) cn->left += x->absent[cn->copies[i].owner] ? 0 : 2 * per_round;
   int paced = x->engine->paced, H = x->t->H, h = x->hop;
   MPI_Status st;
   proto_node_begin(&cn->role);
@@ -402,8 +427,8 @@ void sl_cn_round(sl_compute_node *cn) {
         take(cn, &st);
       continue;
     }
-    if (cn->exact) tell(cn, left);
-    if (left == 0) break;
+    if (cn->exact) tell(cn, cn->left);
+    if (cn->left == 0) break;
     if (!proto_node_ready(&cn->role)) {
       x->engine->wait(x, INFINITY, &st); /* a message or a promise: polled above */
       continue;
@@ -414,7 +439,7 @@ void sl_cn_round(sl_compute_node *cn) {
     if (paced) cn->picked = at; /* picks are tracked in model time only */
     proto_node_pick(&cn->role, &cn->ctx, cn->pick, paced ? at : INFINITY); /* runs it (cn_run) */
     cn->free = cn->end;
-    left--;
+    cn->left--;
   }
   /* the neighbours' last promises (nothing more this round) must not reach the next round */
   while (cn->exact && ((h > 0 && cn->heard[0] < INFINITY) || (h < H - 1 && cn->heard[1] < INFINITY))) {
@@ -445,18 +470,25 @@ void sl_cn_aggregate(sl_compute_node *cn, MPI_Comm hop_comm) {
     }
     x->round_end = done;
   }
-  memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
-  for (int i = 0; i < cn->n; i++)
-    if (!x->absent[cn->copies[i].owner])
-      x->compute->add(&cn->copies[i].part, (double)x->counts[cn->copies[i].owner], cn->acc);
-  MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
-  if (x->total > 0) {
-    nn_state_average(cn->acc, cn->state_len, (double)x->total);
-    for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
-  } else if (cn->n) { /* nothing trained: every copy still holds the global part, which stays */
-    memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
-    x->compute->add(&cn->copies[0].part, 1.0, cn->acc);
+  /* the copies of the data owners that finished the round, weighted by their samples */
+  double total = 0;
+  for (int i = 0; i < cn->n; i++) {
+    const cn_copy *cp = &cn->copies[i];
+    if (!x->absent[cp->owner] && !cp->stopped) total += (double)x->counts[cp->owner];
   }
+  MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_DOUBLE, MPI_SUM, hop_comm));
+  if (total > 0) {
+    memset(cn->acc, 0, (size_t)cn->state_len * sizeof *cn->acc);
+    for (int i = 0; i < cn->n; i++) {
+      const cn_copy *cp = &cn->copies[i];
+      if (!x->absent[cp->owner] && !cp->stopped) x->compute->add(&cp->part, (double)x->counts[cp->owner], cn->acc);
+    }
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cn->acc, (int)cn->state_len, MPI_DOUBLE, MPI_SUM, hop_comm));
+    nn_state_average(cn->acc, cn->state_len, total);
+  }
+  /* every copy takes the average; when nobody finished, acc still holds the global part of
+   * the round's start, and the copies of owners that stopped go back to it */
+  for (int i = 0; i < cn->n; i++) x->compute->load(&cn->copies[i].part, cn->acc);
   if (x->pipeline == 0) sl_send(&x->net, SL_MSG_MODEL, 0, cn->acc, cn->state_len * (int64_t)sizeof(double), 0, NULL);
 }
 

@@ -51,6 +51,7 @@ struct sl_owner_host {
   proto_ops ops; /* this rank, for the roles */
   proto_ctx ctx;
   double now;  /* when the roles act (wall seconds; model seconds in emulation) */
+  double start; /* the round's start, in the same seconds */
   int running; /* owners not through with the round */
   int trained; /* owners through with their batches */
   int training; /* owners that train this round (the others sit it out) */
@@ -68,6 +69,7 @@ struct sl_owner_host {
 static void do_run(void *engine, const proto_task *t);
 static void do_send(void *engine, const proto_msg *m);
 static void do_done(void *engine, int owner);
+static int do_lost(void *engine, int owner);
 
 sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   const sl_config *c = x->c;
@@ -78,7 +80,7 @@ sl_owner_host *sl_do_new(sl_ctx *x, int first, int n) {
   d->n = n;
   d->o = mpsl_xcalloc((size_t)n, sizeof *d->o, "data owners");
   d->holds = mpsl_xcalloc((size_t)n, sizeof *d->holds, "arrivals");
-  d->ops = (proto_ops){do_run, do_send, do_done};
+  d->ops = (proto_ops){do_run, do_send, do_done, do_lost};
   d->ctx = (proto_ctx){t->H, c->local_epochs * c->batches, 0, &d->ops, d};
   for (int i = 0; i < n; i++) d->o[i].role.k = first + i;
   /* only a backend that trains reads the data */
@@ -204,15 +206,21 @@ static void do_run(void *engine, const proto_task *t) {
   o->ready = d->now > o->free ? d->now : o->free;
 }
 
-/* Each owner's M_1 and M_P for aggregation, leaving when the owner finished. A send of
- * this size blocks until the aggregator takes it, in data-owner order: sent once every
- * hosted owner is through, it cannot hold up one still training. */
+/* Each owner's M_1 and M_P for aggregation (or its stop), leaving when the owner finished.
+ * A send of this size blocks until the aggregator takes it, in data-owner order: sent once
+ * every hosted owner is through, it cannot hold up one still training. */
 static void send_states(sl_owner_host *d) {
   sl_ctx *x = d->x;
   int64_t bytes = (d->len1 + d->lenp) * (int64_t)sizeof(double);
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    if (x->absent[o->role.k]) continue; /* it sat the round out: nothing to average */
+    int k = o->role.k;
+    if (x->absent[k]) continue; /* it sat the round out: nothing to average */
+    if (o->role.stopped) {
+      double none = -INFINITY; /* no bytes: no link kept busy */
+      x->engine->send(x, SL_MSG_STOP, k, NULL, 0, 0, NULL, &none, x->emu->owner_agg[k], o->finish);
+      continue;
+    }
     memset(d->state, 0, (size_t)bytes);
     x->compute->add(&o->m1, 1.0, d->state);
     x->compute->add(&o->mp, 1.0, d->state + d->len1);
@@ -228,9 +236,15 @@ static void do_send(void *engine, const proto_msg *m) {
   sl_ctx *x = d->x;
   const sl_topo *t = x->t;
   do_owner *o = &d->o[m->owner - d->first];
-  if (m->dir == PROTO_STATE) {
+  if (m->to == PROTO_AGG) { /* its state, or its stop */
     o->finish = d->now;
     if (++d->trained == d->training) send_states(d);
+    return;
+  }
+  if (m->dir == PROTO_STOP) { /* to hop 0, which passes it on */
+    double none = -INFINITY;
+    x->engine->send(x, SL_MSG_STOP, o->role.k, NULL, 0, sl_compute_rank(t, sl_owner_pipeline(t, o->role.k), 0), NULL,
+                    &none, x->emu->owner_cn[o->role.k], d->now);
     return;
   }
   int fwd = m->dir == MPSL_DIR_FWD, k = o->role.k;
@@ -247,6 +261,12 @@ static void do_done(void *engine, int owner) {
   if (d->now > d->x->round_end) d->x->round_end = d->now;
   d->running--;
   (void)owner;
+}
+
+static int do_lost(void *engine, int owner) {
+  sl_owner_host *d = engine;
+  const sl_ctx *x = d->x;
+  return emu_pipeline_lost(x->emu, x->round, sl_owner_pipeline(x->t, owner), d->now - d->start);
 }
 
 /* The global M_1 and M_P from the aggregator, for every hosted owner (d->holds: when each
@@ -294,6 +314,7 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   d->trained = d->training = 0;
   for (int i = 0; i < d->n; i++) d->training += !x->absent[d->o[i].role.k];
   d->ctx.base = (int64_t)x->round * per_round;
+  d->start = x->engine->paced ? x->round_start : sl_clock(x);
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
     x->compute->round(&o->m1, (uint64_t)(x->round * per_round));
@@ -328,7 +349,8 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
     sl_done(&d->o[i].sent_dain);
   }
   *loss_sum = x->compute->trains ? d->loss : NAN; /* nothing trained: no loss */
-  *batches = (int64_t)per_round * d->training;
+  *batches = 0; /* the batches trained: fewer for owners that stopped */
+  for (int i = 0; i < d->n; i++) *batches += d->o[i].role.done;
 }
 
 void sl_do_restore(sl_owner_host *d) {

@@ -57,7 +57,6 @@ struct sl_ctx {
   int round;          /* 0-based */
   int64_t *counts;    /* (K) training samples of each data owner */
   char *absent;       /* (K) the data owners that sit out this round (the absence key) */
-  int64_t total;      /* the samples of the data owners that train this round */
   mpsl_res_event *ev; /* (cap_ev) events of this rank in the current round */
   int nev, cap_ev;
   int64_t buffers; /* bytes of message and batch buffers this rank allocated */

@@ -82,6 +82,18 @@ void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, i
   if (got != bytes) MPSL_DIE("rank %d: expected %lld bytes from rank %d, got %d", n->rank, (long long)bytes, src, got);
 }
 
+sl_msg_type sl_await_either(sl_net *n, int src, int owner, sl_msg_type a, sl_msg_type b) {
+  struct timespec nap = {0, 20000};
+  for (;;) {
+    int flag = 0;
+    MPI_CHECK(MPI_Iprobe(src, SL_TAG(a, owner), n->comm, &flag, MPI_STATUS_IGNORE));
+    if (flag) return a;
+    MPI_CHECK(MPI_Iprobe(src, SL_TAG(b, owner), n->comm, &flag, MPI_STATUS_IGNORE));
+    if (flag) return b;
+    nanosleep(&nap, NULL);
+  }
+}
+
 int sl_poll(sl_net *n, MPI_Status *st) {
   int flag = 0;
   MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, n->comm, &flag, st));

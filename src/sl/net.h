@@ -13,7 +13,8 @@ typedef enum {
   SL_MSG_MODEL = 2,      /* a part's state for aggregation, or the global model coming back */
   SL_MSG_INPUT = 3,      /* raw inputs: a data owner must never send one */
   SL_MSG_LABEL = 4,      /* labels: a data owner must never send one */
-  SL_MSG_NTYPES = 5
+  SL_MSG_STOP = 5,       /* no bytes: a data owner stops its round early (its pipeline lost a compute node) */
+  SL_MSG_NTYPES = 6
 } sl_msg_type;
 
 /* Emulation only: the arrival times (model seconds) of the message sent just before it on
@@ -59,6 +60,8 @@ void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, i
 void sl_send_at(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req,
                 const double *arr, int narr);
 void sl_recv_at(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src, double *arr, int narr);
+/* Waits until a message of type a or b about `owner` from src is waiting; returns which. */
+sl_msg_type sl_await_either(sl_net *n, int src, int owner, sl_msg_type a, sl_msg_type b);
 /* A promise (SL_PROMISE) to rank dst, sent without blocking; and the one waiting from src. */
 void sl_send_promise(sl_net *n, int dst, double t);
 double sl_recv_promise(sl_net *n, int src);

@@ -159,9 +159,7 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
     double begin = sl_clock(&x), loss[2] = {0, 0}, sum[2] = {0, 0}, test_loss = 0, test_acc = 0;
     int64_t nb = 0;
     /* who trains this round: every rank knows it from the seed alone */
-    x.total = 0;
-    for (int k = 0; k < t.K; k++)
-      if (!(x.absent[k] = (char)sl_owner_absent(&x.emu->absence, x.round, k))) x.total += x.counts[k];
+    for (int k = 0; k < t.K; k++) x.absent[k] = (char)sl_owner_absent(&x.emu->absence, x.round, k);
     if (x.emulated) sl_emu_round_begin(&x, world, prev_end);
     if (s.cn) {
       sl_cn_round(s.cn);

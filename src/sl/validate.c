@@ -2,6 +2,9 @@
  * measurement, in one place: `mpsl run --ranks` and rank 0 of sl_run both call it, so
  * that a configuration --ranks accepts is one the run starts (sl/sl.h). */
 #include <stdio.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <string.h>
 #include <sys/stat.h>
 
@@ -13,6 +16,7 @@
 #include "sl/compute.h"
 #include "sl/memplan.h"
 #include "sl/sl.h"
+#include "util/cpu.h"
 #include "util/err.h"
 
 /* The timing scenario as sl_emu_setup builds it, with a profile that is missing taken as
@@ -30,10 +34,20 @@ static int check_scenario(const sl_config *c, const mpsl_model *m, const sl_topo
 }
 
 /* The first rank over its cap, as sl_memplan_enforce reports it, after the key that chose
- * its device (so that a key set in a file is named by its line). */
+ * its device (so that a key set in a file is named by its line). oneDNN sizes scratchpads
+ * by the threads a primitive may use: the plan takes those a rank of the run would get
+ * when all ranks share this host, as `mpsl run --memory` does. */
 static int check_memory(const sl_config *c, const mpsl_model *m, const sl_topo *t, const emu_scenario *s) {
   sl_memplan p;
-  if (sl_memplan_build(&p, c, m, t, s, -1)) return -1;
+#ifdef _OPENMP
+  int before = omp_get_max_threads();
+  omp_set_num_threads(sl_threads(c->threads, mpsl_core_count(), t->nranks));
+#endif
+  int built = sl_memplan_build(&p, c, m, t, s, -1);
+#ifdef _OPENMP
+  omp_set_num_threads(before);
+#endif
+  if (built) return -1;
   int rc = 0;
   for (int r = 0; r < p.n && !rc && c->memory_check; r++)
     if (p.row[r].over) {
