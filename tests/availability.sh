@@ -1,11 +1,12 @@
 #!/bin/sh
 # Drop-out from a trace file (the availability key, docs/run.md "Faults on purpose"): the
-# owners it lists sit out exactly those rounds in `mpsl run`, `mpsl run --reference` and
-# `mpsl simulate` alike (the split model equals the reference's bit for bit; the audit
-# tables' zero rows are the file's pairs); the results file names the trace and holds its
-# SHA-256; a run stopped after round 2 and resumed ends at the uninterrupted run's model,
-# and a trace changed in between is refused; a bad trace is refused by run --ranks, run,
-# the reference and simulate with one line naming FILE:LINE, the value and what was expected.
+# owners it lists sit out exactly those rounds in `mpsl run` (real and emulated), `mpsl run
+# --reference` and `mpsl simulate` alike (the split model equals the reference's bit for
+# bit; the audit tables' zero rows are the file's pairs); the results file names the
+# trace and holds its SHA-256; a run stopped after round 2 and resumed ends at the
+# uninterrupted run's model, and a trace changed in between is refused; a bad trace is
+# refused by run --ranks, run, the reference and simulate with one line naming FILE:LINE,
+# the value and what was expected.
 . "$(dirname "$0")/testlib.sh"
 cat >"$tmp/trace.txt" <<'EOF'
 # the data owners that sit out each round
@@ -36,6 +37,13 @@ for m in run sim; do
   audit "$tmp/$m.h5" >"$tmp/$m.audit"
   cmp -s "$tmp/want" "$tmp/$m.audit" || fail "$m: sat out $(tr '\n' ',' <"$tmp/$m.audit"), the trace says $(tr '\n' ',' <"$tmp/want")"
 done
+# emulation (profiled compute on a layer table, a hundredth of real time) too
+emu="$cfg --set model=csv:$MPSL_SRCDIR/tests/fixtures/vgg11-cifar-w0.0625-c1-b4.csv --set width=1 --set batch=4 --set compute=profiled
+  --set time_scale=0.01"
+# shellcheck disable=SC2086
+$MPSL_LAUNCH -np "$np" "$mpsl" run $emu --set output="$tmp/emu.h5" >"$tmp/emu.log" 2>&1 || { cat "$tmp/emu.log"; fail "the emulated run"; }
+grep -q "^# emulation: " "$tmp/emu.log" || fail "the run with profiled compute was not emulated"
+[ "$(audit "$tmp/emu.h5")" = "$(cat "$tmp/want")" ] || fail "emulation: sat out $(audit "$tmp/emu.h5" | tr '\n' ',')"
 # the trace the rounds were played with: its path and digest, in every mode
 digest=$(sha256sum "$tmp/trace.txt" | cut -d' ' -f1)
 for m in run ref sim; do
@@ -105,4 +113,4 @@ printf '[run]\navailability = %s\n' "$tmp/owner.txt" >"$tmp/bad.ini"
 "$mpsl" run --ranks $cfg --config "$tmp/bad.ini" 2>"$tmp/err" && fail "a bad trace named in a file was accepted"
 grep -q "^mpsl run: error: $tmp/bad.ini:2: availability = $tmp/owner.txt: $tmp/owner.txt:2: owner '4'" "$tmp/err" ||
   fail "a bad trace named in a file: $(cat "$tmp/err")"
-echo "availability: 5 owner-rounds of the trace sat out in run, reference and simulate; resumed; bad traces refused"
+echo "availability: 5 owner-rounds of the trace sat out in run, emulation, reference and simulate; resumed; bad traces refused"
