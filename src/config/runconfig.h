@@ -17,7 +17,7 @@
 
 typedef struct {
   char model[MPSL_PATH_MAX], dataset[16], data_dir[MPSL_PATH_MAX], partition[16], policy[16], output[MPSL_PATH_MAX],
-      save_model[MPSL_PATH_MAX], events[24];
+      save_model[MPSL_PATH_MAX], events[24], lr_schedule[16];
   double width, alpha, lr, momentum, weight_decay;
   /* emulation and timing (emu/timing.h, docs/timing.md) */
   char compute[16], profile[MPSL_PATH_MAX], profile_dir[MPSL_PATH_MAX], devices[MPSL_PATH_MAX];
@@ -33,6 +33,11 @@ typedef struct {
   mpsl_intlist distribution; /* data owners per pipeline (empty: owner k on pipeline k % R) */
   mpsl_optmask given;
 } sl_config;
+
+/* The learning rate of round `round` (0-based): lr, or with lr_schedule = cosine
+ * lr * (1 + cos(pi * round / rounds)) / 2, held for the whole round. Every trainer of a
+ * round (the split run's parts and the unsplit reference) takes it from here. */
+double sl_round_lr(const sl_config *c, int round);
 
 /* Data owner k sits out round `round` (0-based): with probability `absence`, a pure
  * function of (seed, round, owner), so that every engine and the unsplit reference agree
