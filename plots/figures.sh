@@ -24,7 +24,7 @@ start=$(date +%s)
 # paper-scale simulations on the same tables, then the small emulated runs (these measure
 # this host's profiles, once).
 "$src/experiments/reproduce" --mpsl "$mpsl" --out "$(dirname "$res")/reproduce" --figdir "$fig" all >/dev/null || rc=1
-for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy; do
+for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy-central accuracy; do
   echo "== $s"
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --set "profile_dir=$prof" "$src/experiments/sweeps/$s.ini" || rc=1
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --plot --figdir "$fig" "$src/experiments/sweeps/$s.ini" || rc=1
