@@ -25,8 +25,8 @@ start=$(date +%s)
 # this host's profiles, once).
 "$src/experiments/reproduce" --mpsl "$mpsl" --out "$(dirname "$res")/reproduce" --figdir "$fig" all >/dev/null || rc=1
 # dropout-time has no figure of its own: dropout-accuracy, after it, draws from both
-for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy dropout-time \
-  dropout-accuracy; do
+for s in paper-hops paper-scaling paper-devices gantt validate validate-steady validate-real accuracy-central accuracy \
+  dropout-time dropout-accuracy; do
   echo "== $s"
   "$src/experiments/sweep" --mpsl "$mpsl" --out "$res/$s" --set "profile_dir=$prof" "$src/experiments/sweeps/$s.ini" || rc=1
   [ "$s" = dropout-time ] && continue

@@ -4,6 +4,7 @@
  * srun) with one thread per rank, so the reference (also one thread) is reproduced bit for
  * bit up to the reassociation of the averages. */
 #include <check.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,6 +200,46 @@ START_TEST(scaled) {
 }
 END_TEST
 
+/* lr_schedule = cosine: lr * (1 + cos(pi t / rounds)) / 2 in round t, the same in the split
+ * run as in the unsplit reference (whose model it changes: here 0.05 then 0.025). */
+START_TEST(lr_schedule) {
+  sl_config c;
+  config_of(&c, "--set rounds=4");
+  for (int t = 0; t < 4; t++) ck_assert_double_eq(sl_round_lr(&c, t), c.lr);
+  config_of(&c, "--set rounds=4 --set lr_schedule=cosine");
+  ck_assert_double_eq(sl_round_lr(&c, 0), c.lr);
+  ck_assert_double_eq_tol(sl_round_lr(&c, 1), c.lr * (2 + sqrt(2.0)) / 4, 1e-15);
+  ck_assert_double_eq_tol(sl_round_lr(&c, 2), c.lr / 2, 1e-15);
+  ck_assert_double_eq_tol(sl_round_lr(&c, 3), c.lr * (2 - sqrt(2.0)) / 4, 1e-15);
+  config_of(&c, "--set lr_schedule=cosine");
+  mpsl_partition part;
+  ck_assert_int_eq(mpsl_partition_make(&part, &train, c.clients, c.partition, c.alpha, (uint64_t)c.seed), 0);
+  nn_stack cos_stack;
+  ck_assert_int_eq(sl_reference_run(&c, &ref_model, &train, &part, NULL, &cos_stack, NULL, NULL), 0);
+  mpsl_partition_free(&part);
+  mpsl_named_tensor *cos;
+  int ncos = nn_stack_tensors(&cos_stack, &cos);
+  ck_assert_int_eq(ncos, nref);
+  double apart = 0;
+  for (int i = 0; i < ncos; i++)
+    if (cos[i].dtype == MPSL_F32) {
+      double e = tu_relerr(cos[i].data, ref[i].data, mpsl_tensor_numel(&cos[i]), 1e-4);
+      if (e > apart) apart = e;
+    }
+  ck_assert_msg(apart > 1e-4, "the cosine schedule changed the reference's model by only %.3g", apart);
+  /* the split run against the cosine reference */
+  mpsl_named_tensor *keep = ref;
+  ref = cos;
+  char model[512], results[512];
+  int rc = run("--set hops=2 --set lr_schedule=cosine", 7, "R1H2-cosine", model, results);
+  ck_assert_msg(rc == 0, "mpsl run with lr_schedule = cosine failed (%d), see %s/R1H2-cosine.log", rc, tmpdir);
+  double worst = compare(model);
+  ref = keep;
+  printf("%-28s %2d ranks: worst relative difference from the reference %.2g\n", "R1H2-cosine", 7, worst);
+  nn_stack_free(&cos_stack);
+}
+END_TEST
+
 /* A -np that does not match is one line from rank 0 and a failed job, before any work. */
 START_TEST(wrong_np) {
   char model[512], results[512];
@@ -356,6 +397,7 @@ int main(void) {
   tcase_add_test(t, wrong_np);
   tcase_add_test(t, multihop);
   tcase_add_test(t, scaled);
+  tcase_add_test(t, lr_schedule);
   suite_add_tcase(s, t);
   return sl_test_run(s, tmpdir);
 }

@@ -64,6 +64,8 @@ expect "no tensor 'features.0.weight'" -- train --steps 1 --init "$tmp/r.h5"
 expect "shape" -- train --model resnet18-cifar --width 0.125 --steps 1 --init "$tmp/r.h5"
 [ -e "$tmp/r.h5.tmp" ] && { echo "FAIL: a .tmp file was left behind"; fail=$((fail + 1)); }
 
+expect "lr_schedule: 'step' is not one of constant|cosine" -- run --ranks --set lr_schedule=step
+
 # files a run writes at its end are checked before it starts (and by --ranks)
 expect "compute = profiled trains no model to save" -- run --ranks --set compute=profiled --set save_model="$tmp/m.h5"
 : >"$tmp/file"

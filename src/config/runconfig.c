@@ -51,6 +51,10 @@ static const mpsl_opt keys[] = {
     {"rounds", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, rounds), "1", 1, 1 << 20, NULL,
      "global rounds (aggregation and evaluation after each)", 0},
     {"lr", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, lr), "0.01", 0, 100, NULL, "SGD learning rate", 0},
+    {"lr_schedule", MPSL_OPT_ENUM, MPSL_OPT_FIELD(sl_config, lr_schedule), "constant", 0, 0, "constant|cosine",
+     "learning rate per round: constant (lr), or cosine, lr * (1 + cos(pi * t / rounds)) / 2 in round t = 0 .. "
+     "rounds-1 (held for the round)",
+     0},
     {"momentum", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, momentum), "0.9", 0, 1, NULL,
      "SGD momentum (buffers restart from zero every round)", 0},
     {"weight_decay", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, weight_decay), "1e-4", 0, 1, NULL,
@@ -404,4 +408,9 @@ const char *sl_role_name(sl_role r) {
     case SL_COMPUTE: return "compute node";
     default: return "data owner";
   }
+}
+
+double sl_round_lr(const sl_config *c, int round) {
+  if (strcmp(c->lr_schedule, "cosine") || c->rounds < 1) return c->lr;
+  return c->lr * 0.5 * (1.0 + cos(M_PI * (double)round / (double)c->rounds));
 }

@@ -17,7 +17,7 @@
 
 typedef struct {
   char model[MPSL_PATH_MAX], dataset[16], data_dir[MPSL_PATH_MAX], partition[16], policy[16], output[MPSL_PATH_MAX],
-      save_model[MPSL_PATH_MAX], events[24];
+      save_model[MPSL_PATH_MAX], events[24], lr_schedule[16];
   double width, alpha, lr, momentum, weight_decay;
   /* emulation and timing (emu/timing.h, docs/timing.md) */
   char compute[16], profile[MPSL_PATH_MAX], profile_dir[MPSL_PATH_MAX], devices[MPSL_PATH_MAX];
@@ -63,6 +63,11 @@ void sl_absence_free(sl_absence *a);
 int sl_availability_parse(sl_absence *a, const char *text, size_t n, const char *path, int K, int rounds);
 /* Does data owner k sit out round `round` (0-based)? */
 int sl_owner_absent(const sl_absence *a, int round, int k);
+
+/* The learning rate of round `round` (0-based): lr, or with lr_schedule = cosine
+ * lr * (1 + cos(pi * round / rounds)) / 2, held for the whole round. Every trainer of a
+ * round (the split run's parts and the unsplit reference) takes it from here. */
+double sl_round_lr(const sl_config *c, int round);
 
 /* The option table of `mpsl run`: every key, its type, default, range and help. */
 extern const mpsl_optset sl_config_opts;

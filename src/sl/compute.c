@@ -21,7 +21,8 @@ static int real_init(sl_part *pt, const sl_part_env *e, int p, int owner) {
   return 0;
 }
 
-static void real_round(sl_part *pt, uint64_t step) {
+static void real_round(sl_part *pt, uint64_t step, double lr) {
+  pt->lr = lr;
   nn_part_reset_momenta(pt->nn);
   nn_part_set_step(pt->nn, step);
 }
@@ -30,7 +31,7 @@ static void real_forward(sl_part *pt, const float *in, float *out) { nn_part_for
 
 static void real_backward(sl_part *pt, const float *dout, float *din, const sl_config *c) {
   nn_part_backward(pt->nn, dout, din);
-  nn_part_sgd(pt->nn, (float)c->lr, (float)c->momentum, (float)c->weight_decay);
+  nn_part_sgd(pt->nn, (float)pt->lr, (float)c->momentum, (float)c->weight_decay);
 }
 
 static void real_add(const sl_part *pt, double w, double *acc) { nn_part_state_accumulate(pt->nn, w, acc); }
@@ -53,7 +54,7 @@ static int prof_init(sl_part *pt, const sl_part_env *e, int p, int owner) {
   return 0;
 }
 
-static void prof_round(sl_part *pt, uint64_t step) { (void)pt, (void)step; }
+static void prof_round(sl_part *pt, uint64_t step, double lr) { pt->lr = lr, (void)step; }
 static void prof_forward(sl_part *pt, const float *in, float *out) { (void)pt, (void)in, (void)out; }
 static void prof_backward(sl_part *pt, const float *dout, float *din, const sl_config *c) {
   (void)pt, (void)dout, (void)din, (void)c;

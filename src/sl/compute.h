@@ -22,6 +22,7 @@ typedef struct {
   int64_t in, out; /* floats of one batch at its input and output (the data owner's batch and
                     * logits: 0 where nothing is trained) */
   int64_t state;   /* doubles of its state: what FedAvg averages and the messages carry */
+  double lr;       /* the round's learning rate (sl_round_lr), set by round() */
 } sl_part;
 
 /* What a backend needs to build a part. */
@@ -40,10 +41,12 @@ typedef struct {
                  * task that computed longer than its device would have is an overrun */
   /* part p for data owner `owner` (its dropout stream); -1 with mpsl_fail */
   int (*init)(sl_part *pt, const sl_part_env *e, int p, int owner);
-  /* a round begins at the owner's batch `step` of the run: momenta restart (SPEC §2) */
-  void (*round)(sl_part *pt, uint64_t step);
+  /* a round begins at the owner's batch `step` of the run: momenta restart (SPEC §2), and
+   * its SGD steps take learning rate lr */
+  void (*round)(sl_part *pt, uint64_t step, double lr);
   void (*forward)(sl_part *pt, const float *in, float *out);
-  /* backward and the SGD update; din NULL: the input's gradient is not needed */
+  /* backward and the SGD update (at the round's lr, c's momentum and weight decay); din
+   * NULL: the input's gradient is not needed */
   void (*backward)(sl_part *pt, const float *dout, float *din, const sl_config *c);
   /* acc += w * state; the state = acc */
   void (*add)(const sl_part *pt, double w, double *acc);

@@ -405,7 +405,7 @@ void sl_cn_round(sl_compute_node *cn) {
   const sl_config *c = x->c;
   int64_t per_round = (int64_t)c->local_epochs * c->batches;
   for (int i = 0; i < cn->n; i++) {
-    x->compute->round(&cn->copies[i].part, (uint64_t)(x->round * per_round));
+    x->compute->round(&cn->copies[i].part, (uint64_t)(x->round * per_round), sl_round_lr(c, x->round));
     cn->copies[i].batch = (int64_t)x->round * per_round; /* a resumed run starts in the middle */
     cn->copies[i].stopped = 0;
   }

@@ -317,8 +317,8 @@ void sl_do_round(sl_owner_host *d, double *loss_sum, int64_t *batches) {
   d->start = x->engine->paced ? x->round_start : sl_clock(x);
   for (int i = 0; i < d->n; i++) {
     do_owner *o = &d->o[i];
-    x->compute->round(&o->m1, (uint64_t)(x->round * per_round));
-    x->compute->round(&o->mp, (uint64_t)(x->round * per_round));
+    x->compute->round(&o->m1, (uint64_t)(x->round * per_round), sl_round_lr(c, x->round));
+    x->compute->round(&o->mp, (uint64_t)(x->round * per_round), sl_round_lr(c, x->round));
     o->to_last = x->t->H == 1 ? &o->to_first : &o->to_last_own;
     o->pending = 0;
     o->free = d->now = x->engine->task_start(x, x->round_start);

@@ -52,7 +52,7 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
     memset(state, 0, (size_t)len * sizeof *state);
     nn_part_state_accumulate(g, 1.0, state);
     memset(acc, 0, (size_t)len * sizeof *acc);
-    double loss = 0;
+    double loss = 0, lr = sl_round_lr(c, t);
     int64_t total = 0, trained = 0; /* samples and data owners that train this round */
     for (int k = 0; k < c->clients && !rc; k++) {
       if (sl_owner_absent(&absent, t, k)) continue;
@@ -68,7 +68,7 @@ int sl_reference_run(const sl_config *c, const mpsl_model *m, const mpsl_dataset
         for (int i = 0; i < c->batches; i++) {
           int64_t step = t * per_round + (int64_t)e * c->batches + i;
           sl_batches_draw(&b, c, train, i, step, x, y);
-          double l = nn_stack_train_step(&worker, x, y, (float)c->lr, (float)c->momentum, (float)c->weight_decay, NULL);
+          double l = nn_stack_train_step(&worker, x, y, (float)lr, (float)c->momentum, (float)c->weight_decay, NULL);
           if (!isfinite(l)) {
             rc = mpsl_fail("data owner %d: the loss became %g in round %d: lower lr", k, l, t + 1);
             break;
