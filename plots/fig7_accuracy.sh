@@ -75,6 +75,7 @@ tl=$(cfg test_limit)
 [ "$tl" = 0 ] && tl="all 10,000"
 scenario="$(cfg model) at width $(cfg width) on $(cfg dataset), K = $(cfg clients) data owners, H = $(cfg hops) hops"
 scenario2="batch $(cfg batch), $(cfg batches) batches x $(cfg local_epochs) local epoch(s) per round, $(cfg rounds) rounds, SGD lr $(cfg lr)${sched:+ ($sched)}, momentum $(cfg momentum); test set: $tl"
+printf '%s\n%s\n' "$scenario" "$scenario2" >"$tmp/scenario"
 rounds=$(cfg rounds)
 nrep=$(awk -F'\t' '{ if ($3 > m) m = $3 } END { print m + 0 }' "$tmp/stats")
 # one gnuplot block per series: "round mean min max"
@@ -122,4 +123,7 @@ esc() { printf '%s' "$1" | sed 's/_/\\\\_/g'; }
   echo "plot $(cat "$tmp/plot")90 with lines dt 3 lw 1.5 lc rgb \"gray40\" title \"90 %\""
   echo 'unset multiplot'
 } >"$tmp/body.gp"
+fig_caption fig7_accuracy "Figure 7. Test accuracy of the global model per round: split over MPI (mpsl run) against unsplit in one process (mpsl run --reference, the FedAvg of whole models), for IID and Dirichlet data owners, with centralised training as a reference; mean and min..max over $nrep seed(s)." \
+  "Split runs are lines with a min..max band; unsplit points are open circles on them; centralised training (one data owner holding the whole training set, the same samples seen) is the dashed black line with min..max bars; the dotted line is 90 %. The right panel zooms on the second half of the rounds." \
+  "${note:-No split point had an unsplit twin.}"
 render "$figdir/fig7_accuracy" "$tmp/body.gp" 1400 640
