@@ -25,12 +25,10 @@ printf '1 0\n1 3\n4 1\n4 2\n4 3\n' >"$tmp/want"
 # shellcheck disable=SC2086
 np=$("$mpsl" run --ranks $cfg) || fail "mpsl run --ranks"
 # shellcheck disable=SC2086
-$MPSL_LAUNCH -np "$np" "$mpsl" run $cfg --set output="$tmp/run.h5" --set save_model="$tmp/run.model" \
-  >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "the split run"; }
+split_run run $cfg
 # shellcheck disable=SC2086
-"$mpsl" run --reference $cfg --set output="$tmp/ref.h5" --set save_model="$tmp/ref.model" >"$tmp/ref.log" 2>&1 ||
-  { cat "$tmp/ref.log"; fail "the reference"; }
-h5diff "$tmp/ref.model" "$tmp/run.model" >"$tmp/diff" || { head -5 "$tmp/diff"; fail "split and unsplit differ"; }
+ref_run ref $cfg
+same_model ref run
 # shellcheck disable=SC2086
 "$mpsl" simulate $cfg --set output="$tmp/sim.h5" >"$tmp/sim.log" 2>&1 || { cat "$tmp/sim.log"; fail "mpsl simulate"; }
 for m in run sim; do

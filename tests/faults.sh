@@ -13,14 +13,10 @@ audit() { # the (round, owner, trained) rows of a results file
     { print $c["round"], $c["owner"], ($c["activation"] + $c["gradient"] + $c["model"] > 0) }' | sort -n
 }
 # shellcheck disable=SC2086
-np=$("$mpsl" run --ranks $cfg) || fail "mpsl run --ranks"
+split_run run $cfg
 # shellcheck disable=SC2086
-$MPSL_LAUNCH -np "$np" "$mpsl" run $cfg --set output="$tmp/run.h5" --set save_model="$tmp/run.model" \
-  >"$tmp/run.log" 2>&1 || { cat "$tmp/run.log"; fail "the split run"; }
-# shellcheck disable=SC2086
-"$mpsl" run --reference $cfg --set output="$tmp/ref.h5" --set save_model="$tmp/ref.model" >"$tmp/ref.log" 2>&1 ||
-  { cat "$tmp/ref.log"; fail "the reference"; }
-h5diff "$tmp/ref.model" "$tmp/run.model" >"$tmp/diff" || { head -5 "$tmp/diff"; fail "split and unsplit differ"; }
+ref_run ref $cfg
+same_model ref run
 audit "$tmp/run.h5" >"$tmp/run.audit"
 sat=$(awk '$3 == 0' "$tmp/run.audit" | wc -l)
 [ "$sat" -ge 1 ] && [ "$sat" -lt 16 ] || fail "with absence = 0.5 $sat of 16 owner-rounds sat out: $(cat "$tmp/run.audit" | tr '\n' ' ')"
@@ -39,15 +35,11 @@ cmp -s "$tmp/run.audit" "$tmp/sim.audit" || fail "run and simulate disagree on w
 # the same as the reference's, and the round's train loss is not a number
 one="--config $MPSL_SRCDIR/tests/fixtures/tiny-run.ini --set clients=1 --set hops=1 --set rounds=1 --set absence=0.99"
 # shellcheck disable=SC2086
-np=$("$mpsl" run --ranks $one) || fail "mpsl run --ranks (one owner)"
-# shellcheck disable=SC2086
-$MPSL_LAUNCH -np "$np" "$mpsl" run $one --set output="$tmp/none.h5" --set save_model="$tmp/none.model" \
-  >"$tmp/none.log" 2>&1 || { cat "$tmp/none.log"; fail "a round without training"; }
+split_run none $one
 [ "$(audit "$tmp/none.h5")" = "1 0 0" ] || fail "the owner did not sit the round out: $(audit "$tmp/none.h5")"
 # shellcheck disable=SC2086
-"$mpsl" run --reference $one --set output="$tmp/none-ref.h5" --set save_model="$tmp/none-ref.model" \
-  >"$tmp/none-ref.log" 2>&1 || { cat "$tmp/none-ref.log"; fail "the reference of a round without training"; }
-h5diff "$tmp/none-ref.model" "$tmp/none.model" >/dev/null || fail "a round without training changed the model"
+ref_run none-ref $one
+same_model none-ref none
 loss=$("$mpsl" report --csv rounds "$tmp/none.h5" | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print $c["train_loss"] }')
 [ "$loss" = nan ] || [ "$loss" = -nan ] || fail "the train loss of a round without training is $loss"
 
@@ -67,21 +59,17 @@ for case in "2 3 --set pipelines=2" "1 1 --set pipelines=1"; do
   fcfg="--config $MPSL_SRCDIR/tests/fixtures/tiny-run.ini --set clients=4 --set hops=2 --set rounds=3 --set batches=3
     --set fail_round=$round --set fail_node=$node --set fail_at=0.0001 $*"
   # shellcheck disable=SC2086
-  np=$("$mpsl" run --ranks $fcfg) || fail "mpsl run --ranks (a node fails)"
-  # shellcheck disable=SC2086
-  $MPSL_LAUNCH -np "$np" "$mpsl" run $fcfg --set output="$tmp/fail.h5" --set save_model="$tmp/fail.model" \
-    >"$tmp/fail.log" 2>&1 || { cat "$tmp/fail.log"; fail "a run with a failing node"; }
+  split_run fail $fcfg
   failed "$tmp/fail.h5" "$round" >"$tmp/fail.trace"
   want=$(if [ "$node" = 3 ]; then echo "$round: 1 3"; else echo "$round: 0 1 2 3"; fi)
   [ "$(cat "$tmp/fail.trace")" = "$want" ] || fail "node $node failing in round $round stopped '$(cat "$tmp/fail.trace")', not '$want'"
   for r in 1 2 3; do
     [ "$r" = "$round" ] || [ "$(failed "$tmp/fail.h5" "$r")" = "$r:" ] || fail "owners stopped in round $r: $(failed "$tmp/fail.h5" "$r")"
   done
+  # the reference without the owners that stopped
   # shellcheck disable=SC2086
-  "$mpsl" run --reference $fcfg --set fail_round=0 --set availability="$tmp/fail.trace" --set output="$tmp/fail-ref.h5" \
-    --set save_model="$tmp/fail-ref.model" >"$tmp/fail-ref.log" 2>&1 || { cat "$tmp/fail-ref.log"; fail "the reference of a failed node"; }
-  h5diff "$tmp/fail-ref.model" "$tmp/fail.model" >"$tmp/diff" ||
-    { head -5 "$tmp/diff"; fail "node $node failing: split differs from the reference without the owners that stopped"; }
+  ref_run fail-ref $fcfg --set fail_round=0 --set availability="$tmp/fail.trace"
+  same_model fail-ref fail
   stopped_batches=$("$mpsl" report --csv audit "$tmp/fail.h5" | awk -F, -v r="$round" '$1 == r && $5 == 0 { printf "%s ", $3 }')
   echo "faults: node $node failed in round $round; the owners that stopped had sent $stopped_batches activation(s); split = unsplit"
 done
