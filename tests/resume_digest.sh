@@ -44,4 +44,11 @@ refused nodigest "no config_sha256, the digest of its configuration"
 "$mpsl" simulate --resume "$tmp/sim.h5" >"$tmp/log" 2>&1 || { tail -3 "$tmp/log"; fail "the untouched simulation"; }
 $MPSL_LAUNCH -np "$np" "$mpsl" run --resume "$tmp/run.h5" >"$tmp/log" 2>&1 || { tail -3 "$tmp/log"; fail "the untouched run"; }
 grep -q "^# resuming $tmp/run.h5 after round 2 of 4" "$tmp/log" || fail "the untouched run resumed elsewhere"
+# a finished file has nothing to resume, with its digest or without it (a file older than it)
+cp "$tmp/sim.h5" "$tmp/sim-old.h5"
+"$py" -c 'import h5py, sys; f = h5py.File(sys.argv[1], "r+"); del f.attrs["config_sha256"]' "$tmp/sim-old.h5" ||
+  fail "h5py could not delete the digest"
+for f in sim sim-old; do
+  "$mpsl" simulate --resume "$tmp/$f.h5" >"$tmp/log" 2>&1 || { tail -3 "$tmp/log"; fail "$f: resuming a finished file failed"; }
+done
 echo "resume digest: edited and digest-less files refused by simulate, run --ranks and run; untouched ones resumed"

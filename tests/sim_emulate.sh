@@ -68,6 +68,8 @@ compare 5do-3hops-straggle --set clients=5 --set hops=3 --set policy=bwd-first -
 compare 6do-2x2-fail --set clients=6 --set hops=2 --set pipelines=2 --set owners_per_rank=2 --set fail_round=2 \
   --set fail_node=3 --set fail_at=0.2
 stopped=$("$mpsl" report --csv audit "$tmp/6do-2x2-fail-sim.h5" |
-  awk -F, 'NR > 1 && $1 == 2 && $5 == 0 && $3 > 0 && $3 < 4 { printf "%s ", $2 }')
-[ "$stopped" = "1 3 5 " ] || fail "6do-2x2-fail: the owners that stopped mid-round are '$stopped', not pipeline 2's 1 3 5"
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["round"] == 2 && $c["model"] == 0 { printf "%s:%s ", $c["owner"], $c["activation"] }')
+[ "$stopped" = "1:2 3:2 5:2 " ] ||
+  fail "6do-2x2-fail: owner:batches that stopped mid-round are '$stopped', not pipeline 2's 1 3 5 after 2 batches each"
 echo "sim_emulate: ok"

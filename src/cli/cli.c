@@ -116,7 +116,8 @@ int cli_resume_config(const char *path, const char *mode, const mpsl_optset *o, 
   int rc = mpsl_results_attr(path, "config", &ini) || mpsl_results_attr(path, "status", &status) ? -1 : 0;
   if (!rc && (mpsl_results_attr(path, "mode", &m) || strcmp(m, mode)))
     rc = mpsl_fail("%s: a results file of mpsl %s, not of mpsl %s: nothing to resume", path, m ? m : "?", mode);
-  if (!rc) rc = check_config_digest(path, ini);
+  /* a finished file has nothing to resume, whatever its age */
+  if (!rc && strcmp(status, "finished")) rc = check_config_digest(path, ini);
   if (!rc) {
     mpsl_opts_defaults(o, cfg);
     char origin[MPSL_PATH_MAX + 16];

@@ -128,6 +128,12 @@ static int reference(sl_config *c) {
   sl_topo t;
   sl_absence absent = {0}; /* checked before the results file is made; the run reads it again */
   int rc = -1;
+  if (c->fail_round > 0) {
+    mpsl_fail("fail_round = %d: the unsplit reference has no compute node to fail; give the data owners that "
+              "stopped as an availability trace (docs/run.md, \"Faults on purpose\")",
+              c->fail_round);
+    goto out;
+  }
   if (sl_config_model(c, &m) || sl_config_resolve(c, &m, &t) || sl_absence_load(&absent, c) ||
       mpsl_dataset_load(&train, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 1) ||
       mpsl_dataset_load(&test, c->dataset, c->data_dir[0] ? c->data_dir : NULL, 0) ||

@@ -125,16 +125,19 @@ static const mpsl_opt keys[] = {
     {"straggler_factor", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, straggler_factor), "4", 1, 1e6, NULL,
      "how many times longer a straggling data owner's tasks take", 0},
     {"fail_round", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, fail_round), "0", 0, 1 << 30, NULL,
-     "a compute node fails in this round (1-based; 0: none): from fail_at seconds after the round's start no "
-     "data owner of its pipeline starts another batch; the batches in flight finish, the owners that did not "
-     "finish the round are left out of its FedAvg (docs/run.md)",
+     "a compute node leaves in this round (1-based; 0: none), after a notice: from fail_at seconds after the "
+     "round's start no data owner of its pipeline starts another batch; the batches in flight finish, the node's "
+     "finished copies still join the average, the owners that did not finish the round are left out of its FedAvg; "
+     "it is back for the next round (docs/run.md)",
      0},
     {"fail_node", MPSL_OPT_INT, MPSL_OPT_FIELD(sl_config, fail_node), "1", 1, 1 << 20, NULL,
-     "which compute node fails in fail_round, numbered as cn_devices counts them: pipeline 1 hop 1..H, pipeline "
-     "2, ...",
+     "which compute node leaves in fail_round: the I-th of cn_devices' order (pipeline 0 hop 1..H, pipeline 1, "
+     "...); only its pipeline matters, whose chain it breaks",
      0},
     {"fail_at", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, fail_at), "0", 0, 1e9, NULL,
-     "when the node fails: seconds after the start of fail_round (model seconds in emulation and simulation)", 0},
+     "when the node leaves: seconds after the start of fail_round (model seconds in emulation and simulation, "
+     "else wall seconds since each data-owner rank began the round)",
+     0},
     {"time_scale", MPSL_OPT_DOUBLE, MPSL_OPT_FIELD(sl_config, time_scale), "1", 1e-6, 1e6, NULL,
      "emulation: wall seconds per emulated second (0.01 runs a 100 s round in 1 s)", 0},
     {"memory_check", MPSL_OPT_BOOL, MPSL_OPT_FIELD(sl_config, memory_check), "true", 0, 0, NULL,
