@@ -618,3 +618,15 @@ void emu_scenario_print(const emu_scenario *s, FILE *f, const char *prefix) {
   for (int h = 0; h < s->H; h++) fprintf(f, " %lld", (long long)s->hop_state[h]);
   fprintf(f, "\n");
 }
+
+void emu_fail_note(const sl_config *c, int round, int stopped, FILE *out) {
+  if (round + 1 != c->fail_round) return;
+  if (stopped)
+    fprintf(out, "# round %d: compute node %d left at %g s: %d data owner(s) of its pipeline stopped, left out of FedAvg\n",
+            round + 1, c->fail_node, c->fail_at, stopped);
+  else
+    fprintf(stderr,
+            "%s: warning: fail_round = %d: compute node %d left at %g s, after every data owner of its pipeline had "
+            "started its last batch: none stopped\n",
+            mpsl_program(), round + 1, c->fail_node, c->fail_at);
+}

@@ -153,6 +153,10 @@ double emu_jitter(const emu_scenario *s, int owner, int64_t step, int task);
 static inline int emu_pipeline_lost(const emu_scenario *s, int round, int pipe, double since) {
   return round + 1 == s->fail_round && pipe == s->fail_pipe && since >= s->fail_at;
 }
+/* After round `round` (0-based) of a run or a simulation: if a compute node left in it,
+ * one line on out saying how many data owners stopped, or a warning on stderr that none
+ * did (fail_at came after every owner of its pipeline had started its last batch). */
+void emu_fail_note(const sl_config *c, int round, int stopped, FILE *out);
 
 /* The pipeline of data owner k, and the data owners of pipeline p (a scenario made by hand,
  * without the arrays, serves owner k by pipeline k % R). */

@@ -288,6 +288,11 @@ void sim_free(sim *x) {
 }
 
 int64_t sim_tasks(const sim *x) { return x->tasks; }
+int sim_stopped(const sim *x) {
+  int n = 0;
+  for (int k = 0; k < x->K; k++) n += x->owner[k].stopped;
+  return n;
+}
 int64_t sim_events(const sim *x) { return x->events; }
 
 static inline double maxd(double a, double b) { return a > b ? a : b; }

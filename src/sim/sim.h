@@ -47,6 +47,8 @@ int64_t sim_events(const sim *x);
  * pair, sorted by (src, dst), only pairs that carried something. *rows is malloc'd;
  * returns the count. */
 int64_t sim_links(const sim *x, int round, mpsl_res_link **rows);
+/* The data owners that stopped in the last round (their pipeline lost a compute node). */
+int sim_stopped(const sim *x);
 /* One audit row per data owner (K rows, caller's array). */
 void sim_audit(const sim *x, int round, mpsl_res_audit *rows);
 

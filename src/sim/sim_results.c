@@ -198,6 +198,7 @@ int sim_simulate(sl_config *c, int resume, FILE *out) {
       free(links);
       if (wrc || sl_status_heartbeat()) goto out;
     }
+    emu_fail_note(c, round, sim_stopped(x), out);
     fprintf(out, "round %d time_s=%.6f\n", r.round, r.time_s);
     fflush(out);
     if (abort_after && atoi(abort_after) == r.round) {

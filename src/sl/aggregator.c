@@ -154,6 +154,7 @@ void sl_agg_aggregate(sl_aggregator *a) {
     }
     proto_agg_arrived(&a->role, &a->ctx, type == SL_MSG_MODEL ? PROTO_STATE : PROTO_STOP); /* the last: agg_run */
   }
+  emu_fail_note(x->c, x->round, a->role.got - a->role.avg, stdout);
   /* the global model: M_1 and M_P, and each hop as pipeline 0 averaged it */
   nn_part **g = a->global.parts;
   if (g) nn_part_state_load(g[0], a->acc);
