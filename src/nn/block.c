@@ -110,6 +110,7 @@ static void block_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_t 
   }
   c->add_fwd = binary_add(b, m);
   c->add_bwd = binary_add(b, in);
+  c->add_bwd->kind = NN_WORK_BWD_DATA; /* the gradients of the two paths summed */
   c->sum = nn_mem_new(b, m, NN_MEM_ACT);
   dnnl_eltwise_desc_t d;
   dnnl_primitive_desc_t fpd, bpd;

@@ -17,6 +17,8 @@ typedef struct nn_prim {
   dnnl_memory_desc_t scratch_md;
   dnnl_memory_t scratch; /* bound once the shared buffer exists */
   int reference;         /* oneDNN's reference kernel: slow, warned about when run */
+  int row, kind;         /* where its time goes in a profile (nn.h nn_part_profile) */
+  double seconds;        /* spent executing since the last reset, while profiling */
 } nn_prim;
 
 typedef struct nn_part nn_part_build; /* build-time view of a part */
@@ -114,6 +116,11 @@ typedef struct {
 } nn_adapter;
 nn_adapter *nn_adapter_new(nn_part_build *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to, int kind);
 dnnl_memory_t nn_adapt(nn_adapter *a, dnnl_memory_t m);
+
+/* Profiling (nn.h): nonzero while on, read once per primitive execution. */
+extern int nn_profiling;
+/* A loop of mpsl's own that started at t0 (mpsl_now), added to l's row under kind. */
+void nn_profile_add(nn_layer *l, int kind, double t0);
 
 /* Primitive helpers. */
 void nn_exec(nn_prim *p, int nargs, const dnnl_exec_arg_t *args);

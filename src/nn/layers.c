@@ -5,6 +5,7 @@
 
 #include "nn/internal.h"
 #include "util/rng.h"
+#include "util/timer.h"
 
 static void pd_create(dnnl_primitive_desc_t *pd, const void *desc, const_dnnl_primitive_desc_t hint) {
   DNNL_CHECK(dnnl_primitive_desc_create(pd, desc, nn_attr(), nn_engine(), hint));
@@ -224,6 +225,7 @@ static void bn_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int tr
   dnnl_exec_arg_t a[] = {{DNNL_ARG_SRC, src},        {DNNL_ARG_DST, dst},      {DNNL_ARG_SCALE, c->scale},
                          {DNNL_ARG_SHIFT, c->shift}, {DNNL_ARG_MEAN, c->mean}, {DNNL_ARG_VARIANCE, c->var}};
   nn_exec(c->fwd, 6, a);
+  double t0 = nn_profiling ? mpsl_now() : 0;
   DNNL_CHECK(dnnl_stream_wait(nn_stream()));
   /* PyTorch's running statistics: the variance folded in is the unbiased one */
   const float *m = nn_mem_ptr(c->mean), *v = nn_mem_ptr(c->var);
@@ -234,6 +236,7 @@ static void bn_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int tr
     rv[i] = (1.0f - BN_MOMENTUM) * rv[i] + BN_MOMENTUM * v[i] * unbias;
   }
   (*l->batches_tracked)++;
+  nn_profile_add(l, NN_WORK_OWN, t0);
 }
 
 static void bn_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst, dnnl_memory_t dsrc) {

@@ -5,6 +5,7 @@
 
 #include "nn/internal.h"
 #include "util/rng.h"
+#include "util/timer.h"
 
 static void free_impl(nn_layer *l) {
   free(l->impl);
@@ -24,6 +25,7 @@ static void avgpool_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_
 }
 
 static void avgpool_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int train) {
+  double t0 = nn_profiling ? mpsl_now() : 0;
   DNNL_CHECK(dnnl_stream_wait(nn_stream()));
   const float *x = nn_mem_ptr(src);
   float *y = nn_mem_ptr(dst);
@@ -42,11 +44,13 @@ static void avgpool_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, i
         yp[i * OW + j] = s / (float)((h1 - h0) * (w1 - w0));
       }
   }
+  nn_profile_add(l, NN_WORK_OWN, t0);
 }
 
 static void avgpool_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst,
                              dnnl_memory_t dsrc) {
   if (!dsrc) return;
+  double t0 = nn_profiling ? mpsl_now() : 0;
   DNNL_CHECK(dnnl_stream_wait(nn_stream()));
   const float *dy = nn_mem_ptr(ddst);
   float *dx = nn_mem_ptr(dsrc);
@@ -65,6 +69,7 @@ static void avgpool_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, 
           for (int w = w0; w < w1; w++) dxp[h * W + w] += g;
       }
   }
+  nn_profile_add(l, NN_WORK_OWN, t0);
 }
 
 const nn_layer_ops nn_avgpool_ops = {NULL, avgpool_build, avgpool_forward, avgpool_backward, NULL, NULL};
@@ -133,26 +138,30 @@ static void dropout_apply(nn_layer *l, const float *x, float *y, int64_t n, uint
 
 static void dropout_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int train) {
   dropout_impl *c = l->impl;
+  double t0 = nn_profiling ? mpsl_now() : 0;
   DNNL_CHECK(dnnl_stream_wait(nn_stream()));
   int64_t n = (int64_t)(dnnl_memory_desc_get_size(&l->src_md) / sizeof(float));
   if (!train || l->p == 0.0f) {
     memcpy(nn_mem_ptr(dst), nn_mem_ptr(src), (size_t)n * sizeof(float));
-    return;
+  } else {
+    c->stream = ((uint64_t)l->index << 32) | nn_forward_count(nn_layer_part(l));
+    dropout_apply(l, nn_mem_ptr(src), nn_mem_ptr(dst), n, c->stream);
   }
-  c->stream = ((uint64_t)l->index << 32) | nn_forward_count(nn_layer_part(l));
-  dropout_apply(l, nn_mem_ptr(src), nn_mem_ptr(dst), n, c->stream);
+  nn_profile_add(l, NN_WORK_OWN, t0);
 }
 
 static void dropout_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst,
                              dnnl_memory_t dsrc) {
   dropout_impl *c = l->impl;
   if (!dsrc) return;
+  double t0 = nn_profiling ? mpsl_now() : 0;
   DNNL_CHECK(dnnl_stream_wait(nn_stream()));
   int64_t n = (int64_t)(dnnl_memory_desc_get_size(&l->src_md) / sizeof(float));
   if (l->p == 0.0f)
     memcpy(nn_mem_ptr(dsrc), nn_mem_ptr(ddst), (size_t)n * sizeof(float));
   else
     dropout_apply(l, nn_mem_ptr(ddst), nn_mem_ptr(dsrc), n, c->stream);
+  nn_profile_add(l, NN_WORK_OWN, t0);
 }
 
 const nn_layer_ops nn_dropout_ops = {NULL, dropout_build, dropout_forward, dropout_backward, NULL, free_impl};

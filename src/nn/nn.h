@@ -80,6 +80,28 @@ int64_t nn_mem_total(const nn_mem_stats *s);
  * Returns the mean loss; *correct counts argmax hits when non-NULL. */
 double nn_xent(const float *logits, const int32_t *labels, int n, int classes, float *dlogits, int *correct);
 
+/* Where a step's time goes, for `mpsl bench --breakdown`. Off unless switched on; then every
+ * oneDNN primitive is timed (monotonic clock around its execution and the stream's wait)
+ * and so are mpsl's own loops, each added to its row and kind. Rows: 0 is the part as a
+ * whole (the reorders at its plain edges, the input copy, the update), i >= 1 its i-th
+ * layer (layer first + i - 1 of the table; a ResNet block's operations are its row). */
+enum {
+  NN_WORK_FWD,         /* oneDNN forward primitives */
+  NN_WORK_BWD_DATA,    /* backward-data (batch norm's backward, which also gives scale and shift gradients) */
+  NN_WORK_BWD_WEIGHTS, /* backward-weights */
+  NN_WORK_REORDER,     /* reorders: layouts between layers, weights to the kernels' layouts, plain edges */
+  NN_WORK_UPDATE,      /* SGD over the part's arena (mpsl's loop) */
+  NN_WORK_OWN,         /* mpsl's other loops: adaptive average pool, dropout, running statistics, input copy */
+  NN_WORK_KINDS
+};
+#define NN_WORK_DNNL(kind) ((kind) <= NN_WORK_REORDER) /* a kind timed around oneDNN primitives */
+void nn_profile_enable(int on);
+int nn_part_first(const nn_part *p);
+int nn_part_nlayers(const nn_part *p);
+/* t[row * NN_WORK_KINDS + kind] = seconds since the last reset, rows 0..nlayers. */
+void nn_part_profile(const nn_part *p, double *t);
+void nn_part_profile_reset(nn_part *p);
+
 /* oneDNN's version as "major.minor.patch". */
 const char *nn_dnnl_version(void);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nn/internal.h"
+#include "util/timer.h"
 
 struct nn_part {
   const mpsl_model *model;
@@ -37,6 +38,8 @@ struct nn_part {
   dnnl_memory_t din_own; /* input gradient in that layout */
   uint64_t wver, fwd_count, dropout_seed;
   mpsl_named_tensor *tensors;
+  int row;     /* while building: the profile row of the primitives created now */
+  double *own; /* [(nlayers + 1) * NN_WORK_KINDS] seconds in mpsl's own loops, while profiling */
 };
 
 static dnnl_engine_t g_engine;
@@ -135,9 +138,27 @@ static int is_reference(const_dnnl_primitive_desc_t pd) {
          !strncmp(impl, "ref", 3);
 }
 
+/* The kind of work of a primitive, for a profile; a binary primitive has no propagation
+ * kind (forward here: the block marks the one it runs backward). */
+static int work_kind(const_dnnl_primitive_desc_t pd) {
+  dnnl_primitive_kind_t pk = dnnl_undefined_primitive;
+  dnnl_prop_kind_t prop = dnnl_prop_kind_undef;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_primitive_kind, 0, &pk) == dnnl_success && pk == dnnl_reorder)
+    return NN_WORK_REORDER;
+  if (dnnl_primitive_desc_query(pd, dnnl_query_prop_kind, 0, &prop) != dnnl_success) return NN_WORK_FWD;
+  switch (prop) {
+    case dnnl_backward:
+    case dnnl_backward_data: return NN_WORK_BWD_DATA;
+    case dnnl_backward_weights: return NN_WORK_BWD_WEIGHTS;
+    default: return NN_WORK_FWD;
+  }
+}
+
 nn_prim *nn_prim_new(nn_part_build *p, const_dnnl_primitive_desc_t pd) {
   nn_prim *pr = mpsl_xcalloc(1, sizeof *pr, "primitive");
   pr->reference = is_reference(pd);
+  pr->row = p->row;
+  pr->kind = work_kind(pd);
   DNNL_CHECK(dnnl_primitive_create(&pr->prim, pd));
   pr->scratch_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
   size_t sz = dnnl_memory_desc_get_size(&pr->scratch_md);
@@ -181,7 +202,40 @@ void nn_exec(nn_prim *pr, int nargs, const dnnl_exec_arg_t *args) {
   memcpy(a, args, (size_t)nargs * sizeof *a);
   a[nargs].arg = DNNL_ARG_SCRATCHPAD;
   a[nargs].memory = pr->scratch;
+  if (!nn_profiling) {
+    DNNL_CHECK(dnnl_primitive_execute(pr->prim, nn_stream(), nargs + 1, a));
+    return;
+  }
+  double t0 = mpsl_now();
   DNNL_CHECK(dnnl_primitive_execute(pr->prim, nn_stream(), nargs + 1, a));
+  DNNL_CHECK(dnnl_stream_wait(nn_stream()));
+  pr->seconds += mpsl_now() - t0;
+}
+
+/* ---- profiling ------------------------------------------------------------------------- */
+
+int nn_profiling;
+
+void nn_profile_enable(int on) { nn_profiling = on; }
+
+static void own_add(nn_part *p, int row, int kind, double t0) { p->own[row * NN_WORK_KINDS + kind] += mpsl_now() - t0; }
+
+void nn_profile_add(nn_layer *l, int kind, double t0) {
+  if (nn_profiling) own_add(l->part, l->index - l->part->first + 1, kind, t0);
+}
+
+int nn_part_first(const nn_part *p) { return p->first; }
+int nn_part_nlayers(const nn_part *p) { return p->nlayers; }
+
+void nn_part_profile(const nn_part *p, double *t) {
+  int n = (p->nlayers + 1) * NN_WORK_KINDS;
+  memcpy(t, p->own, (size_t)n * sizeof *t);
+  for (int i = 0; i < p->nprims; i++) t[p->prims[i]->row * NN_WORK_KINDS + p->prims[i]->kind] += p->prims[i]->seconds;
+}
+
+void nn_part_profile_reset(nn_part *p) {
+  memset(p->own, 0, (size_t)(p->nlayers + 1) * NN_WORK_KINDS * sizeof *p->own);
+  for (int i = 0; i < p->nprims; i++) p->prims[i]->seconds = 0;
 }
 
 void nn_reorder(nn_prim *pr, dnnl_memory_t from, dnnl_memory_t to) {
@@ -263,6 +317,7 @@ void nn_chain_build(nn_chain *c, nn_part_build *p, nn_layer **layers, int n, con
   dnnl_memory_desc_t cur = *in_md;
   for (int i = 0; i < n; i++) {
     nn_layer *l = layers[i];
+    p->row = l->index - p->first + 1; /* a block's operations share its row */
     l->ops->build(l, p, &cur);
     if (!nn_md_eq(&l->src_md, &cur)) {
       nn_step *s = &c->steps[c->n++];
@@ -444,6 +499,8 @@ static nn_part *part_new(const mpsl_model *m, int first, int last, int batch, bo
   /* the input gradient needs a buffer of its own only in a layout other than the caller's */
   nn_chain_build(&p->chain, p, ptrs, p->nlayers, &edge, !nn_md_eq(&p->x_md, &edge));
   free(ptrs);
+  p->row = 0;
+  p->own = mpsl_xcalloc((size_t)(p->nlayers + 1) * NN_WORK_KINDS, sizeof *p->own, "profile");
   p->in_adapt = nn_adapter_new(p, &p->x_md, &edge, NN_MEM_ACT);
   p->chain.in = p->in_adapt ? p->in_adapt->tmp : p->x;
   p->din_own = p->chain.din;
@@ -495,6 +552,7 @@ void nn_part_free(nn_part *p) {
   free(p->stats);
   free(p->scratch);
   free(p->tensors);
+  free(p->own);
   free(p);
 }
 
@@ -511,7 +569,9 @@ uint64_t nn_part_step(const nn_part *p) { return p->fwd_count; }
 void nn_part_set_step(nn_part *p, uint64_t step) { p->fwd_count = step; }
 
 void nn_part_forward(nn_part *p, const float *x, float *y, int train) {
+  double t0 = nn_profiling ? mpsl_now() : 0;
   memcpy(nn_mem_ptr(p->x), x, (size_t)nn_part_in_numel(p) * p->batch * sizeof(float));
+  if (nn_profiling) own_add(p, 0, NN_WORK_OWN, t0);
   nn_adapt(p->in_adapt, p->x);
   nn_chain_forward(&p->chain, train);
   DNNL_CHECK(dnnl_memory_set_data_handle(p->y, y));
@@ -531,6 +591,7 @@ void nn_part_backward(nn_part *p, const float *dy, float *dx) {
 }
 
 void nn_part_sgd(nn_part *p, float lr, float momentum, float wd) {
+  double t0 = nn_profiling ? mpsl_now() : 0;
   float *restrict w = p->params, *restrict g = p->grads, *restrict m = p->momenta;
   int64_t n = p->arena_len;
   if (momentum != 0.0f) {
@@ -544,6 +605,7 @@ void nn_part_sgd(nn_part *p, float lr, float momentum, float wd) {
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
   }
+  if (nn_profiling) own_add(p, 0, NN_WORK_UPDATE, t0);
   nn_part_params_changed(p);
 }
 
