@@ -4,6 +4,8 @@
 # New inputs go to a scratch folder (the corpus in the source tree is only read); a
 # crash, a leak, a sanitizer report or a timeout fails the run and leaves the input in
 # BUILD/fuzz/findings/NAME-*. Prints one line per target: its executions and their rate.
+# The mutations are seeded (-seed=1, then 2, 3, ... after each restart below), so that a
+# slower machine tries a prefix of the inputs a faster one tries, not other ones.
 #
 # Debian 12's libhdf5 (1.10.8) itself crashes on some corrupt files, inside its own code
 # (a use after free and heap overreads in H5O__attr_exists, reads of wild addresses in
@@ -33,7 +35,7 @@ for name in "$@"; do
   log=$work/$name.log
   end=$(($(date +%s) + secs)) execs=0 h5crashes=0 ok=1
   while left=$((end - $(date +%s))) && [ "$left" -gt 0 ]; do
-    if "$bin/fuzz_$name" -max_total_time="$left" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
+    if "$bin/fuzz_$name" -seed=$((h5crashes + 1)) -max_total_time="$left" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$bin/findings/$name-" "$work/$name" "$corpus/$name" >"$log" 2>&1; then
       n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
       execs=$((execs + ${n:-0}))

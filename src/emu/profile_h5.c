@@ -84,6 +84,9 @@ static const field cols[] = {
 
 #define NATTRS ((int)(sizeof attrs / sizeof *attrs))
 #define PROFILE_MAX_ROWS (1 << 16)
+/* A layer's bytes (1 TiB) and forward FLOPs (10^15) at most. */
+#define LAYER_MAX_BYTES ((int64_t)1 << 40)
+#define LAYER_MAX_FLOPS ((int64_t)1000000000000000)
 #define NCOLS ((int)(sizeof cols / sizeof *cols))
 
 static const char table_description[] =
@@ -252,6 +255,22 @@ static int read_table(hid_t file, const char *path, mpsl_profile *p) {
                 p->nlayers);
       goto done;
     }
+    /* sizes beyond any layer's are a corrupt file: bounded, every sum over the rows stays
+     * far inside int64 */
+    const struct {
+      const char *name;
+      int64_t v, max;
+    } sz[] = {{"params_bytes", r->params_bytes, LAYER_MAX_BYTES},   {"grads_bytes", r->grads_bytes, LAYER_MAX_BYTES},
+              {"optim_bytes", r->optim_bytes, LAYER_MAX_BYTES},     {"act_bytes", r->act_bytes, LAYER_MAX_BYTES},
+              {"workspace_bytes", r->workspace_bytes, LAYER_MAX_BYTES}, {"out_bytes", r->out_bytes, LAYER_MAX_BYTES},
+              {"flops", r->flops, LAYER_MAX_FLOPS},                 {"stats_bytes", r->stats_bytes, LAYER_MAX_BYTES},
+              {"act_grad_bytes", r->act_grad_bytes, LAYER_MAX_BYTES}, {"copy_bytes", r->copy_bytes, LAYER_MAX_BYTES}};
+    for (size_t j = 0; j < sizeof sz / sizeof *sz; j++)
+      if (sz[j].v < 0 || sz[j].v > sz[j].max) {
+        mpsl_fail("%s: table 'layers': row %d: %s = %lld (expected 0 .. %lld)", path, i + 1, sz[j].name,
+                  (long long)sz[j].v, (long long)sz[j].max);
+        goto done;
+      }
   }
   rc = 0;
 done:
