@@ -93,6 +93,9 @@ int64_t *nn_declare_counter(nn_part_build *b);
 nn_prim *nn_prim_new(nn_part_build *b, const_dnnl_primitive_desc_t pd);
 nn_prim *nn_reorder_new(nn_part_build *b, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to);
 dnnl_memory_t nn_mem_new(nn_part_build *b, const dnnl_memory_desc_t *md, int kind);
+/* A buffer for use inside one step of a layer (never across steps): it shares one region
+ * with every other such buffer of the part, after the primitives' scratchpads. */
+dnnl_memory_t nn_mem_shared(nn_part_build *b, const dnnl_memory_desc_t *md);
 /* A memory over the part's arenas, at tensor t (params, grads or stats). */
 dnnl_memory_t nn_mem_param(nn_part_build *b, int t, const dnnl_memory_desc_t *md);
 dnnl_memory_t nn_mem_grad(nn_part_build *b, int t, const dnnl_memory_desc_t *md);

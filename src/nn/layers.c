@@ -28,7 +28,22 @@ typedef struct {
   nn_adapter *data_ddst, *w_src, *w_ddst;
   nn_prim *re_dsrc; /* backward-data's own input-gradient layout back to src_md */
   dnnl_memory_t dsrc_own;
+  /* backward as matrix products over the batch (conv_gemm): the input plain (nchw), the
+   * output gradient as rows of channels (nhwc), the columns of either product, the input
+   * gradient plain and its reorder to src_md */
+  int gemm;
+  nn_adapter *g_src, *g_ddst;
+  dnnl_memory_t col, dx_plain;
+  nn_prim *re_dx;
 } conv_impl;
+
+/* oneDNN 2.6's backward kernels reduce over the batch one image at a time, which is slow
+ * when an image's output has few positions (4 or 16 in VGG's and ResNet's last stages at
+ * 32x32 inputs: backward-weights took 2 to 6 times a forward pass here). There both
+ * gradients are one product over the whole batch, with the batch's positions as rows:
+ * dW[oc][ic,kh,kw] = dy^T x im2col(x) and dx = col2im(dy x W), each one sgemm. The choice
+ * depends on the layer's shape only, so a part computes it the same way wherever it is cut. */
+static int conv_gemm(const nn_layer *l) { return l->k > 1 && l->out_h * l->out_w <= 16; }
 
 static void conv_declare(nn_layer *l, nn_part_build *b) {
   int64_t wd[4] = {l->out_c, l->in_c, l->k, l->k}, bd[1] = {l->out_c};
@@ -70,23 +85,43 @@ static void conv_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_t *
   dnnl_memory_desc_t wmd = *q(fpd, dnnl_query_weights_md);
   c->fwd = nn_prim_new(b, fpd);
 
-  /* a 1- or 3-channel input arrives plain; backward-data has fast kernels only for other layouts */
-  DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &src, &w, &dst, st, pad, pad));
-  pd_create(&dpd, &d, fpd);
-  dnnl_memory_desc_t wbmd = *q(dpd, dnnl_query_weights_md);
-  c->bwd_data = nn_prim_new(b, dpd);
-  c->data_ddst = nn_adapter_new(b, &l->dst_md, q(dpd, dnnl_query_diff_dst_md), NN_MEM_ACT_GRAD);
-  if (!nn_md_eq(q(dpd, dnnl_query_diff_src_md), &l->src_md)) {
-    c->dsrc_own = nn_mem_new(b, q(dpd, dnnl_query_diff_src_md), NN_MEM_ACT_GRAD);
-    c->re_dsrc = nn_reorder_new(b, q(dpd, dnnl_query_diff_src_md), &l->src_md);
+  dnnl_memory_desc_t wbmd = wplain, dwmd = wplain;
+  c->gemm = conv_gemm(l);
+  if (c->gemm) {
+    dnnl_memory_desc_t xplain, dyrows, cols;
+    dnnl_dims_t xd = {n, l->in_c, l->in_h, l->in_w}, yd = {n, l->out_c, l->out_h, l->out_w};
+    dnnl_dims_t cd = {(int64_t)n * l->out_h * l->out_w, (int64_t)l->in_c * l->k * l->k};
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&xplain, 4, xd, dnnl_f32, dnnl_nchw));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dyrows, 4, yd, dnnl_f32, dnnl_nhwc));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&cols, 2, cd, dnnl_f32, dnnl_nc));
+    c->g_src = nn_adapter_new(b, &l->src_md, &xplain, NN_MEM_ACT);
+    c->g_ddst = nn_adapter_new(b, &l->dst_md, &dyrows, NN_MEM_ACT_GRAD);
+    c->col = nn_mem_shared(b, &cols);
+    if (!nn_md_eq(&xplain, &l->src_md)) {
+      c->dx_plain = nn_mem_new(b, &xplain, NN_MEM_ACT_GRAD);
+      c->re_dx = nn_reorder_new(b, &xplain, &l->src_md);
+    }
+  } else {
+    /* a 1- or 3-channel input arrives plain; backward-data has fast kernels only for other layouts */
+    DNNL_CHECK(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &src, &w, &dst, st, pad, pad));
+    pd_create(&dpd, &d, fpd);
+    wbmd = *q(dpd, dnnl_query_weights_md);
+    c->bwd_data = nn_prim_new(b, dpd);
+    c->data_ddst = nn_adapter_new(b, &l->dst_md, q(dpd, dnnl_query_diff_dst_md), NN_MEM_ACT_GRAD);
+    if (!nn_md_eq(q(dpd, dnnl_query_diff_src_md), &l->src_md)) {
+      c->dsrc_own = nn_mem_new(b, q(dpd, dnnl_query_diff_src_md), NN_MEM_ACT_GRAD);
+      c->re_dsrc = nn_reorder_new(b, q(dpd, dnnl_query_diff_src_md), &l->src_md);
+    }
+    dnnl_primitive_desc_destroy(dpd);
+    DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, &w,
+                                                           l->bias ? &bias : NULL, &dst, st, pad, pad));
+    pd_create(&wpd, &d, fpd);
+    dwmd = *q(wpd, dnnl_query_diff_weights_md);
+    c->bwd_w = nn_prim_new(b, wpd);
+    c->w_src = nn_adapter_new(b, &l->src_md, q(wpd, dnnl_query_src_md), NN_MEM_ACT);
+    c->w_ddst = nn_adapter_new(b, &l->dst_md, q(wpd, dnnl_query_diff_dst_md), NN_MEM_ACT_GRAD);
+    dnnl_primitive_desc_destroy(wpd);
   }
-  DNNL_CHECK(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &src, &w, l->bias ? &bias : NULL,
-                                                         &dst, st, pad, pad));
-  pd_create(&wpd, &d, fpd);
-  dnnl_memory_desc_t dwmd = *q(wpd, dnnl_query_diff_weights_md);
-  c->bwd_w = nn_prim_new(b, wpd);
-  c->w_src = nn_adapter_new(b, &l->src_md, q(wpd, dnnl_query_src_md), NN_MEM_ACT);
-  c->w_ddst = nn_adapter_new(b, &l->dst_md, q(wpd, dnnl_query_diff_dst_md), NN_MEM_ACT_GRAD);
 
   c->w = nn_mem_param(b, l->t_w, &wplain);
   c->dw = nn_mem_grad(b, l->t_w, &wplain);
@@ -98,7 +133,9 @@ static void conv_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_t *
     c->w_blk = nn_mem_new(b, &wmd, NN_MEM_PARAM_COPY);
     c->re_w = nn_reorder_new(b, &wplain, &wmd);
   }
-  if (nn_md_eq(&wbmd, &wmd)) {
+  if (c->gemm) {
+    /* backward reads the plain weights */
+  } else if (nn_md_eq(&wbmd, &wmd)) {
     c->w_bwd = c->w_blk;
   } else if (!nn_md_eq(&wbmd, &wplain)) {
     c->w_bwd = nn_mem_new(b, &wbmd, NN_MEM_PARAM_COPY);
@@ -109,8 +146,72 @@ static void conv_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_t *
     c->re_dw = nn_reorder_new(b, &dwmd, &wplain);
   }
   dnnl_primitive_desc_destroy(fpd);
-  dnnl_primitive_desc_destroy(dpd);
-  dnnl_primitive_desc_destroy(wpd);
+}
+
+/* conv_gemm's backward: dx = col2im(dy x W) when dsrc is wanted, then dW = dy^T x
+ * im2col(x) and db = the column sums of dy. col holds one product's columns at a time. */
+static void conv_backward_gemm(nn_layer *l, dnnl_memory_t src, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
+  conv_impl *c = l->impl;
+  const float *dy = nn_mem_ptr(nn_adapt(c->g_ddst, ddst));
+  float *col = nn_mem_ptr(c->col);
+  const int C = l->in_c, H = l->in_h, W = l->in_w, K = l->k, S = l->stride, P = l->pad, OH = l->out_h, OW = l->out_w;
+  const int64_t rows = nn_mem_md(c->col)->dims[0], ncol = (int64_t)C * K * K, imgs = rows / (OH * OW);
+  double t0;
+  if (dsrc) {
+    t0 = nn_profiling ? mpsl_now() : 0;
+    DNNL_CHECK(dnnl_sgemm('N', 'N', rows, ncol, l->out_c, 1.0f, dy, l->out_c, nn_mem_ptr(c->w), ncol, 0.0f, col, ncol));
+    nn_profile_add(l, NN_WORK_BWD_DATA, t0);
+    t0 = nn_profiling ? mpsl_now() : 0;
+    float *dx = nn_mem_ptr(c->dx_plain ? c->dx_plain : dsrc);
+#pragma omp parallel for schedule(static)
+    for (int64_t img = 0; img < imgs; img++) {
+      float *dxi = dx + img * C * H * W;
+      memset(dxi, 0, (size_t)C * H * W * sizeof *dxi);
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+          const float *r = col + ((img * OH + oh) * OW + ow) * ncol;
+          for (int ch = 0; ch < C; ch++)
+            for (int kh = 0; kh < K; kh++) {
+              int ih = oh * S - P + kh;
+              for (int kw = 0; kw < K; kw++, r++) {
+                int iw = ow * S - P + kw;
+                if (ih >= 0 && ih < H && iw >= 0 && iw < W) dxi[((int64_t)ch * H + ih) * W + iw] += *r;
+              }
+            }
+        }
+    }
+    nn_profile_add(l, NN_WORK_OWN, t0);
+    if (c->re_dx) nn_reorder(c->re_dx, c->dx_plain, dsrc);
+  }
+  const float *x = nn_mem_ptr(nn_adapt(c->g_src, src));
+  t0 = nn_profiling ? mpsl_now() : 0;
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < rows; m++) {
+    int64_t img = m / (OH * OW);
+    int oh = (int)(m / OW % OH), ow = (int)(m % OW);
+    const float *xi = x + img * C * H * W;
+    float *r = col + m * ncol;
+    for (int ch = 0; ch < C; ch++)
+      for (int kh = 0; kh < K; kh++) {
+        int ih = oh * S - P + kh;
+        for (int kw = 0; kw < K; kw++) {
+          int iw = ow * S - P + kw;
+          *r++ = ih >= 0 && ih < H && iw >= 0 && iw < W ? xi[((int64_t)ch * H + ih) * W + iw] : 0.0f;
+        }
+      }
+  }
+  nn_profile_add(l, NN_WORK_OWN, t0);
+  t0 = nn_profiling ? mpsl_now() : 0;
+  DNNL_CHECK(dnnl_sgemm('T', 'N', l->out_c, ncol, rows, 1.0f, dy, l->out_c, col, ncol, 0.0f, nn_mem_ptr(c->dw), ncol));
+  nn_profile_add(l, NN_WORK_BWD_WEIGHTS, t0);
+  if (l->bias) {
+    t0 = nn_profiling ? mpsl_now() : 0;
+    float *db = nn_mem_ptr(c->db);
+    memset(db, 0, (size_t)l->out_c * sizeof *db);
+    for (int64_t m = 0; m < rows; m++)
+      for (int oc = 0; oc < l->out_c; oc++) db[oc] += dy[m * l->out_c + oc];
+    nn_profile_add(l, NN_WORK_OWN, t0);
+  }
 }
 
 static void conv_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int train) {
@@ -125,6 +226,10 @@ static void conv_forward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, int 
 
 static void conv_backward(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dst, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
   conv_impl *c = l->impl;
+  if (c->gemm) {
+    conv_backward_gemm(l, src, ddst, dsrc);
+    return;
+  }
   if (dsrc) {
     uint64_t v = nn_weights_version(nn_layer_part(l));
     if (c->re_wb && c->wver_bwd != v) nn_reorder(c->re_wb, c->w, c->w_bwd);

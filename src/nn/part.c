@@ -29,6 +29,11 @@ struct nn_part {
   int nadapters, cap_adapters;
   void *scratch;
   size_t scratch_size;
+  /* buffers a layer uses only inside one of its steps, placed after the primitives'
+   * scratchpads in the same allocation: one region as large as the largest of them */
+  dnnl_memory_t *shared;
+  int nshared, cap_shared;
+  size_t shared_size;
   nn_mem_stats mem;
   /* edges */
   dnnl_memory_desc_t x_md, y_md;
@@ -253,6 +258,18 @@ dnnl_memory_t nn_mem_new(nn_part_build *p, const dnnl_memory_desc_t *md, int kin
     case NN_MEM_WORKSPACE: p->mem.workspace += sz; break;
     default: p->mem.weight_copies += sz; break;
   }
+  p->mems = grow(p->mems, &p->cap_mems, p->nmems + 1, sizeof *p->mems);
+  p->mems[p->nmems++] = m;
+  return m;
+}
+
+dnnl_memory_t nn_mem_shared(nn_part_build *p, const dnnl_memory_desc_t *md) {
+  dnnl_memory_t m;
+  DNNL_CHECK(dnnl_memory_create(&m, md, nn_engine(), DNNL_MEMORY_NONE));
+  size_t sz = dnnl_memory_desc_get_size(md);
+  if (sz > p->shared_size) p->shared_size = sz;
+  p->shared = grow(p->shared, &p->cap_shared, p->nshared + 1, sizeof *p->shared);
+  p->shared[p->nshared++] = m;
   p->mems = grow(p->mems, &p->cap_mems, p->nmems + 1, sizeof *p->mems);
   p->mems[p->nmems++] = m;
   return m;
@@ -508,10 +525,13 @@ static nn_part *part_new(const mpsl_model *m, int first, int last, int batch, bo
   p->re_out = nn_reorder_new(p, nn_chain_out_md(&p->chain), &p->y_md);
   p->re_dout = nn_reorder_new(p, &p->y_md, nn_chain_out_md(&p->chain));
 
-  p->scratch = mpsl_xalloc_aligned(p->scratch_size ? p->scratch_size : 64, "scratchpad");
-  p->mem.scratch = (int64_t)p->scratch_size;
+  size_t shared_at = (p->scratch_size + 63) & ~(size_t)63, total = shared_at + p->shared_size;
+  p->scratch = mpsl_xalloc_aligned(total ? total : 64, "scratchpad");
+  p->mem.scratch = (int64_t)total;
   for (int i = 0; i < p->nprims; i++)
     DNNL_CHECK(dnnl_memory_create(&p->prims[i]->scratch, &p->prims[i]->scratch_md, nn_engine(), p->scratch));
+  for (int i = 0; i < p->nshared; i++)
+    DNNL_CHECK(dnnl_memory_set_data_handle(p->shared[i], (char *)p->scratch + shared_at));
   p->mem.params = p->arena_len * 4;
   p->mem.grads = p->arena_len * 4;
   p->mem.optim = p->arena_len * 4;
@@ -541,6 +561,7 @@ void nn_part_free(nn_part *p) {
   for (int i = 0; i < p->ncounters; i++) free(p->counters[i]);
   for (int i = 0; i < p->nadapters; i++) free(p->adapters[i]);
   free(p->adapters);
+  free(p->shared);
   free(p->counters);
   free(p->prims);
   free(p->mems);
