@@ -6,6 +6,22 @@
 
 #include "util/err.h"
 
+/* A waiting rank polls and sleeps in between: a blocking receive would spin, and on an
+ * oversubscribed host take the cores of the rank it waits for. The naps start short and,
+ * outside emulation, double up to NAP_MAX_NS while nothing comes: a rank idle while
+ * another computes then wakes some 2,000 times a second rather than 15,000, and each wake-up
+ * preempts one of the working rank's threads (whose partner then waits at its next
+ * barrier). A message waits at most one nap for its receiver. In emulation the naps stay
+ * short: a message is taken as close to its time as the host allows. */
+#define NAP_MIN_NS 20000
+#define NAP_MAX_NS 500000
+
+static void nap(const sl_net *n, long *ns) {
+  struct timespec t = {0, *ns};
+  nanosleep(&t, NULL);
+  if (n && !n->stamped) *ns = 2 * *ns < NAP_MAX_NS ? 2 * *ns : NAP_MAX_NS;
+}
+
 /* A stamp in flight: its doubles must stay put until MPI is done with them. */
 struct sl_stamp {
   double *v;
@@ -49,33 +65,43 @@ void sl_net_reset_counts(sl_net *n) {
   memset(n->audit, 0, (size_t)(n->owners ? n->owners : 1) * sizeof *n->audit);
 }
 
+/* Waits for a send to complete by testing it between naps: MPI_Wait, like a blocking send
+ * of a message above the eager limit, spins until the receiver takes it. */
+static void complete(const sl_net *n, MPI_Request *req) {
+  long ns = NAP_MIN_NS;
+  for (;;) {
+    int done = 0;
+    MPI_CHECK(MPI_Test(req, &done, MPI_STATUS_IGNORE));
+    if (done) return;
+    nap(n, &ns);
+  }
+}
+
 void sl_send(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t bytes, int dst, MPI_Request *req) {
   if (bytes > 0x7fffffff) MPSL_DIE("a message of %lld bytes is larger than one MPI send allows", (long long)bytes);
-  if (req)
-    MPI_CHECK(MPI_Isend(buf, (int)bytes, MPI_BYTE, dst, SL_TAG(type, owner), n->comm, req));
-  else
-    MPI_CHECK(MPI_Send(buf, (int)bytes, MPI_BYTE, dst, SL_TAG(type, owner), n->comm));
+  MPI_Request own = MPI_REQUEST_NULL;
+  MPI_CHECK(MPI_Isend(buf, (int)bytes, MPI_BYTE, dst, SL_TAG(type, owner), n->comm, req ? req : &own));
+  if (!req) complete(n, &own);
   n->link_bytes[dst] += bytes;
   n->link_msgs[dst]++;
   if (n->owners && owner >= n->owner_first && owner < n->owner_first + n->owners)
     n->audit[owner - n->owner_first][type]++;
 }
 
-/* Waits for a matching message by polling: a blocking receive would spin and take the
- * core of the rank it waits for on an oversubscribed host. */
-static void await(sl_net *n, int src, int tag) {
-  struct timespec nap = {0, 20000};
+/* Waits for a matching message on comm by polling. */
+static void await(const sl_net *n, MPI_Comm comm, int src, int tag) {
+  long ns = NAP_MIN_NS;
   int flag = 0;
   for (;;) {
-    MPI_CHECK(MPI_Iprobe(src, tag, n->comm, &flag, MPI_STATUS_IGNORE));
+    MPI_CHECK(MPI_Iprobe(src, tag, comm, &flag, MPI_STATUS_IGNORE));
     if (flag) return;
-    nanosleep(&nap, NULL);
+    nap(n, &ns);
   }
 }
 
 void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, int src) {
   MPI_Status st;
-  await(n, src, SL_TAG(type, owner));
+  await(n, n->comm, src, SL_TAG(type, owner));
   MPI_CHECK(MPI_Recv(buf, (int)bytes, MPI_BYTE, src, SL_TAG(type, owner), n->comm, &st));
   int got;
   MPI_CHECK(MPI_Get_count(&st, MPI_BYTE, &got));
@@ -83,14 +109,14 @@ void sl_recv(sl_net *n, sl_msg_type type, int owner, void *buf, int64_t bytes, i
 }
 
 sl_msg_type sl_await_either(sl_net *n, int src, int owner, sl_msg_type a, sl_msg_type b) {
-  struct timespec nap = {0, 20000};
+  long ns = NAP_MIN_NS;
   for (;;) {
     int flag = 0;
     MPI_CHECK(MPI_Iprobe(src, SL_TAG(a, owner), n->comm, &flag, MPI_STATUS_IGNORE));
     if (flag) return a;
     MPI_CHECK(MPI_Iprobe(src, SL_TAG(b, owner), n->comm, &flag, MPI_STATUS_IGNORE));
     if (flag) return b;
-    nanosleep(&nap, NULL);
+    nap(n, &ns);
   }
 }
 
@@ -101,12 +127,26 @@ int sl_poll(sl_net *n, MPI_Status *st) {
 }
 
 void sl_wait_any(sl_net *n, MPI_Status *st) {
-  struct timespec nap = {0, 20000};
-  while (!sl_poll(n, st)) nanosleep(&nap, NULL);
+  long ns = NAP_MIN_NS;
+  while (!sl_poll(n, st)) nap(n, &ns);
 }
 
 void sl_done(MPI_Request *req) {
-  if (*req != MPI_REQUEST_NULL) MPI_CHECK(MPI_Wait(req, MPI_STATUS_IGNORE));
+  if (*req != MPI_REQUEST_NULL) complete(NULL, req);
+}
+
+/* Zero bytes from rank 0 to every other rank, on world (no protocol poll takes them). */
+void sl_gate(const sl_net *n, MPI_Comm world) {
+  enum { TAG = 4243 }; /* beside emu_pace.c's clock pings */
+  if (n->rank == 0) {
+    MPI_Request *r = mpsl_xmalloc((size_t)n->size * sizeof *r, "requests");
+    for (int i = 1; i < n->size; i++) MPI_CHECK(MPI_Isend(NULL, 0, MPI_BYTE, i, TAG, world, &r[i]));
+    for (int i = 1; i < n->size; i++) complete(n, &r[i]);
+    free(r);
+    return;
+  }
+  await(n, world, 0, TAG);
+  MPI_CHECK(MPI_Recv(NULL, 0, MPI_BYTE, 0, TAG, world, MPI_STATUS_IGNORE));
 }
 
 /* Doubles of a stamp or a promise, sent without blocking from a buffer of the pool that

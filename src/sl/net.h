@@ -65,10 +65,14 @@ sl_msg_type sl_await_either(sl_net *n, int src, int owner, sl_msg_type a, sl_msg
 /* A promise (SL_PROMISE) to rank dst, sent without blocking; and the one waiting from src. */
 void sl_send_promise(sl_net *n, int dst, double t);
 double sl_recv_promise(sl_net *n, int src);
-/* Waits for the next message from anyone; sleeps briefly between polls, since on an
- * oversubscribed host a spinning rank steals the core of the rank it is waiting for. */
+/* Waits for the next message from anyone; sleeps between polls, since on an oversubscribed
+ * host a spinning rank steals the cores of the rank it is waiting for. */
 void sl_wait_any(sl_net *n, MPI_Status *st);
 /* Non-blocking check; 1 with *st filled if a message is waiting. */
 int sl_poll(sl_net *n, MPI_Status *st);
+/* Every rank but 0 waits, sleeping between polls, until rank 0 gets here: before a
+ * collective that ranks reach while rank 0 still works, in which they would spin. n's rank
+ * and size are world's. */
+void sl_gate(const sl_net *n, MPI_Comm world);
 
 #endif

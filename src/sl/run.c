@@ -171,6 +171,9 @@ int sl_run(MPI_Comm world, sl_config *c, const sl_resume *resume) {
       sl_agg_aggregate(s.agg);
       sl_agg_evaluate(s.agg, &test_loss, &test_acc);
     }
+    /* the others are done before rank 0 has averaged and evaluated: they wait without
+     * spinning on its cores in the collectives that follow */
+    sl_gate(&x.net, world);
     MPI_CHECK(MPI_Reduce(loss, sum, 2, MPI_DOUBLE, MPI_SUM, 0, world));
     double time_s = 0;
     int64_t over = 0;
