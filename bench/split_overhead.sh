@@ -22,6 +22,8 @@
 # time between tasks while the round runs (messages, and ranks waking up to take them);
 # tail is from the last task's end to the round's end (the states to the aggregator,
 # FedAvg, evaluation, gathering the round's rows into the results file).
+# Both sides are `mpsl run`, which limits libgomp's spinning (GOMP_SPINCOUNT=10000, docs/run.md)
+# unless GOMP_SPINCOUNT or OMP_WAIT_POLICY is set.
 # Environment: MODEL (default vgg11-cifar), BATCH (32), BATCHES (16), HOPS ("1 2 3"),
 # THREADS (OpenMP threads per rank, both sides; default 2, this host's cores), TEST_LIMIT,
 # MPSL_LAUNCH (default "mpirun --oversubscribe"), MPSL_PYTHON (default /usr/bin/python3),

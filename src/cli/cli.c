@@ -12,6 +12,7 @@
 #include "models/model.h"
 #include "nn/nn.h"
 #include "sl/status.h"
+#include "util/cpu.h"
 #include "util/datadir.h"
 #include "util/err.h"
 #include "util/provenance.h"
@@ -156,6 +157,8 @@ int mpsl_main(int argc, char **argv) {
     printf("mpsl %s (oneDNN %s)\n", PACKAGE_VERSION, nn_dnnl_version());
     return 0;
   }
+  /* the ranks of an MPI run take turns on the cores: a rank that waits must not spin */
+  if (!strcmp(argv[1], "run")) mpsl_omp_limit_spin(argv, "10000");
   static char program[64];
   mpsl_set_command_line(argc, argv); /* for the results files (util/provenance.h) */
   for (int i = 0; i < cli_ncommands; i++)

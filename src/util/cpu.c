@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "util/cpu.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
 int mpsl_usable_cores(cpu_set_t *set) {
@@ -15,3 +16,14 @@ int mpsl_usable_cores(cpu_set_t *set) {
 }
 
 int mpsl_core_count(void) { return mpsl_usable_cores(NULL); }
+
+void mpsl_omp_limit_spin(char **argv, const char *spins) {
+#ifdef _OPENMP
+  if (getenv("GOMP_SPINCOUNT") || getenv("OMP_WAIT_POLICY")) return;
+  if (setenv("GOMP_SPINCOUNT", spins, 1)) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("GOMP_SPINCOUNT"); /* not executed again: the loaded libgomp keeps its count */
+#else
+  (void)argv, (void)spins;
+#endif
+}
