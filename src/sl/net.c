@@ -9,9 +9,9 @@
 /* A waiting rank polls and sleeps in between: a blocking receive would spin, and on an
  * oversubscribed host take the cores of the rank it waits for. The naps start short and,
  * outside emulation, double up to NAP_MAX_NS while nothing comes: a rank idle while
- * another computes then wakes some 2,000 times a second rather than 15,000, and each wake-up
- * preempts one of the working rank's threads (whose partner then waits at its next
- * barrier). A message waits at most one nap for its receiver. In emulation the naps stay
+ * another computes then wakes every half millisecond rather than every 20 us (and the
+ * timer's slack), and each wake-up preempts one of the working rank's threads (whose
+ * partner then waits at its next barrier). A message waits at most one nap for its receiver. In emulation the naps stay
  * short: a message is taken as close to its time as the host allows. */
 #define NAP_MIN_NS 20000
 #define NAP_MAX_NS 500000
