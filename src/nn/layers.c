@@ -43,7 +43,20 @@ typedef struct {
  * gradients are one product over the whole batch, with the batch's positions as rows:
  * dW[oc][ic,kh,kw] = dy^T x im2col(x) and dx = col2im(dy x W), each one sgemm. The choice
  * depends on the layer's shape only, so a part computes it the same way wherever it is cut. */
-static int conv_gemm(const nn_layer *l) { return l->k > 1 && l->out_h * l->out_w <= 16; }
+#define CONV_GEMM_TAPS 49
+static int conv_gemm(const nn_layer *l) {
+  return l->k > 1 && l->k * l->k <= CONV_GEMM_TAPS && l->out_h * l->out_w <= 16;
+}
+
+/* Where each tap of the kernel at output (oh, ow) reads in a channel plane of x, -1 where
+ * it overhangs the padding. */
+static void conv_taps(const nn_layer *l, int oh, int ow, int64_t *off) {
+  for (int kh = 0, t = 0; kh < l->k; kh++)
+    for (int kw = 0; kw < l->k; kw++, t++) {
+      int ih = oh * l->stride - l->pad + kh, iw = ow * l->stride - l->pad + kw;
+      off[t] = ih >= 0 && ih < l->in_h && iw >= 0 && iw < l->in_w ? (int64_t)ih * l->in_w + iw : -1;
+    }
+}
 
 static void conv_declare(nn_layer *l, nn_part_build *b) {
   int64_t wd[4] = {l->out_c, l->in_c, l->k, l->k}, bd[1] = {l->out_c};
@@ -148,14 +161,33 @@ static void conv_build(nn_layer *l, nn_part_build *b, const dnnl_memory_desc_t *
   dnnl_primitive_desc_destroy(fpd);
 }
 
+/* The columns of x for conv_gemm: row (n, oh, ow) holds the inputs its output reads, in
+ * the order (ic, kh, kw) of a plain weight's row, zero where the kernel overhangs. */
+static void im2col(nn_layer *l, const float *x, float *col, int64_t rows) {
+  const int C = l->in_c, KK = l->k * l->k, OH = l->out_h, OW = l->out_w;
+  const int64_t plane = (int64_t)l->in_h * l->in_w, ncol = (int64_t)C * KK;
+  double t0 = nn_profiling ? mpsl_now() : 0;
+#pragma omp parallel for schedule(static)
+  for (int64_t m = 0; m < rows; m++) {
+    int64_t off[CONV_GEMM_TAPS];
+    conv_taps(l, (int)(m / OW % OH), (int)(m % OW), off);
+    const float *xi = x + m / (OH * OW) * C * plane;
+    float *r = col + m * ncol;
+    for (int ch = 0; ch < C; ch++, xi += plane)
+      for (int t = 0; t < KK; t++) *r++ = off[t] >= 0 ? xi[off[t]] : 0.0f;
+  }
+  nn_profile_add(l, NN_WORK_OWN, t0);
+}
+
 /* conv_gemm's backward: dx = col2im(dy x W) when dsrc is wanted, then dW = dy^T x
  * im2col(x) and db = the column sums of dy. col holds one product's columns at a time. */
 static void conv_backward_gemm(nn_layer *l, dnnl_memory_t src, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
   conv_impl *c = l->impl;
   const float *dy = nn_mem_ptr(nn_adapt(c->g_ddst, ddst));
   float *col = nn_mem_ptr(c->col);
-  const int C = l->in_c, H = l->in_h, W = l->in_w, K = l->k, S = l->stride, P = l->pad, OH = l->out_h, OW = l->out_w;
-  const int64_t rows = nn_mem_md(c->col)->dims[0], ncol = (int64_t)C * K * K, imgs = rows / (OH * OW);
+  const int C = l->in_c, KK = l->k * l->k, OH = l->out_h, OW = l->out_w;
+  const int64_t rows = nn_mem_md(c->col)->dims[0], ncol = (int64_t)C * KK, imgs = rows / (OH * OW);
+  const int64_t plane = (int64_t)l->in_h * l->in_w;
   double t0;
   if (dsrc) {
     t0 = nn_profiling ? mpsl_now() : 0;
@@ -165,42 +197,23 @@ static void conv_backward_gemm(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dds
     float *dx = nn_mem_ptr(c->dx_plain ? c->dx_plain : dsrc);
 #pragma omp parallel for schedule(static)
     for (int64_t img = 0; img < imgs; img++) {
-      float *dxi = dx + img * C * H * W;
-      memset(dxi, 0, (size_t)C * H * W * sizeof *dxi);
+      float *dxi = dx + img * C * plane;
+      memset(dxi, 0, (size_t)(C * plane) * sizeof *dxi);
       for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
+          int64_t off[CONV_GEMM_TAPS];
+          conv_taps(l, oh, ow, off);
           const float *r = col + ((img * OH + oh) * OW + ow) * ncol;
-          for (int ch = 0; ch < C; ch++)
-            for (int kh = 0; kh < K; kh++) {
-              int ih = oh * S - P + kh;
-              for (int kw = 0; kw < K; kw++, r++) {
-                int iw = ow * S - P + kw;
-                if (ih >= 0 && ih < H && iw >= 0 && iw < W) dxi[((int64_t)ch * H + ih) * W + iw] += *r;
-              }
-            }
+          float *dc = dxi;
+          for (int ch = 0; ch < C; ch++, dc += plane, r += KK)
+            for (int t = 0; t < KK; t++)
+              if (off[t] >= 0) dc[off[t]] += r[t];
         }
     }
     nn_profile_add(l, NN_WORK_OWN, t0);
     if (c->re_dx) nn_reorder(c->re_dx, c->dx_plain, dsrc);
   }
-  const float *x = nn_mem_ptr(nn_adapt(c->g_src, src));
-  t0 = nn_profiling ? mpsl_now() : 0;
-#pragma omp parallel for schedule(static)
-  for (int64_t m = 0; m < rows; m++) {
-    int64_t img = m / (OH * OW);
-    int oh = (int)(m / OW % OH), ow = (int)(m % OW);
-    const float *xi = x + img * C * H * W;
-    float *r = col + m * ncol;
-    for (int ch = 0; ch < C; ch++)
-      for (int kh = 0; kh < K; kh++) {
-        int ih = oh * S - P + kh;
-        for (int kw = 0; kw < K; kw++) {
-          int iw = ow * S - P + kw;
-          *r++ = ih >= 0 && ih < H && iw >= 0 && iw < W ? xi[((int64_t)ch * H + ih) * W + iw] : 0.0f;
-        }
-      }
-  }
-  nn_profile_add(l, NN_WORK_OWN, t0);
+  im2col(l, nn_mem_ptr(nn_adapt(c->g_src, src)), col, rows);
   t0 = nn_profiling ? mpsl_now() : 0;
   DNNL_CHECK(dnnl_sgemm('T', 'N', l->out_c, ncol, rows, 1.0f, dy, l->out_c, col, ncol, 0.0f, nn_mem_ptr(c->dw), ncol));
   nn_profile_add(l, NN_WORK_BWD_WEIGHTS, t0);
