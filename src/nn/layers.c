@@ -39,7 +39,7 @@ typedef struct {
 
 /* oneDNN 2.6's backward kernels reduce over the batch one image at a time, which is slow
  * when an image's output has few positions (4 or 16 in VGG's and ResNet's last stages at
- * 32x32 inputs: backward-weights took 2 to 6 times a forward pass here). There both
+ * 32x32 inputs: backward-weights took 1.5 to 5 times a forward pass here). There both
  * gradients are one product over the whole batch, with the batch's positions as rows:
  * dW[oc][ic,kh,kw] = dy^T x im2col(x) and dx = col2im(dy x W), each one sgemm. The choice
  * depends on the layer's shape only, so a part computes it the same way wherever it is cut. */
@@ -184,6 +184,7 @@ static void im2col(nn_layer *l, const float *x, float *col, int64_t rows) {
 static void conv_backward_gemm(nn_layer *l, dnnl_memory_t src, dnnl_memory_t ddst, dnnl_memory_t dsrc) {
   conv_impl *c = l->impl;
   const float *dy = nn_mem_ptr(nn_adapt(c->g_ddst, ddst));
+  DNNL_CHECK(dnnl_stream_wait(nn_stream())); /* the reorders are done before our loops read */
   float *col = nn_mem_ptr(c->col);
   const int C = l->in_c, KK = l->k * l->k, OH = l->out_h, OW = l->out_w;
   const int64_t rows = nn_mem_md(c->col)->dims[0], ncol = (int64_t)C * KK, imgs = rows / (OH * OW);
@@ -213,7 +214,9 @@ static void conv_backward_gemm(nn_layer *l, dnnl_memory_t src, dnnl_memory_t dds
     nn_profile_add(l, NN_WORK_OWN, t0);
     if (c->re_dx) nn_reorder(c->re_dx, c->dx_plain, dsrc);
   }
-  im2col(l, nn_mem_ptr(nn_adapt(c->g_src, src)), col, rows);
+  const float *x = nn_mem_ptr(nn_adapt(c->g_src, src));
+  DNNL_CHECK(dnnl_stream_wait(nn_stream()));
+  im2col(l, x, col, rows);
   t0 = nn_profiling ? mpsl_now() : 0;
   DNNL_CHECK(dnnl_sgemm('T', 'N', l->out_c, ncol, rows, 1.0f, dy, l->out_c, col, ncol, 0.0f, nn_mem_ptr(c->dw), ncol));
   nn_profile_add(l, NN_WORK_BWD_WEIGHTS, t0);

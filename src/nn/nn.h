@@ -91,7 +91,7 @@ enum {
   NN_WORK_BWD_WEIGHTS, /* backward-weights */
   NN_WORK_REORDER,     /* reorders: layouts between layers, weights to the kernels' layouts, plain edges */
   NN_WORK_UPDATE,      /* SGD over the part's arena (mpsl's loop) */
-  NN_WORK_OWN,         /* mpsl's other loops: adaptive average pool, dropout, running statistics, input copy */
+  NN_WORK_OWN,         /* mpsl's other loops: adaptive average pool, dropout, running statistics, input copy, im2col/col2im */
   NN_WORK_KINDS
 };
 #define NN_WORK_DNNL(kind) ((kind) <= NN_WORK_REORDER) /* a kind timed around oneDNN primitives */

@@ -11,8 +11,9 @@
  * outside emulation, double up to NAP_MAX_NS while nothing comes: a rank idle while
  * another computes then wakes every half millisecond rather than every 20 us (and the
  * timer's slack), and each wake-up preempts one of the working rank's threads (whose
- * partner then waits at its next barrier). A message waits at most one nap for its receiver. In emulation the naps stay
- * short: a message is taken as close to its time as the host allows. */
+ * partner then waits at its next barrier). An eager message waits at most one nap for its
+ * receiver. In emulation the naps stay short: a message is taken as close to its time as
+ * the host allows. */
 #define NAP_MIN_NS 20000
 #define NAP_MAX_NS 500000
 
@@ -66,14 +67,15 @@ void sl_net_reset_counts(sl_net *n) {
 }
 
 /* Waits for a send to complete by testing it between naps: MPI_Wait, like a blocking send
- * of a message above the eager limit, spins until the receiver takes it. */
-static void complete(const sl_net *n, MPI_Request *req) {
+ * of a message above the eager limit, spins until the receiver takes it. The naps stay
+ * short: a large message advances (over TCP, a socket buffer at a time) only when tested. */
+static void complete(MPI_Request *req) {
   long ns = NAP_MIN_NS;
   for (;;) {
     int done = 0;
     MPI_CHECK(MPI_Test(req, &done, MPI_STATUS_IGNORE));
     if (done) return;
-    nap(n, &ns);
+    nap(NULL, &ns);
   }
 }
 
@@ -81,7 +83,7 @@ void sl_send(sl_net *n, sl_msg_type type, int owner, const void *buf, int64_t by
   if (bytes > 0x7fffffff) MPSL_DIE("a message of %lld bytes is larger than one MPI send allows", (long long)bytes);
   MPI_Request own = MPI_REQUEST_NULL;
   MPI_CHECK(MPI_Isend(buf, (int)bytes, MPI_BYTE, dst, SL_TAG(type, owner), n->comm, req ? req : &own));
-  if (!req) complete(n, &own);
+  if (!req) complete(&own);
   n->link_bytes[dst] += bytes;
   n->link_msgs[dst]++;
   if (n->owners && owner >= n->owner_first && owner < n->owner_first + n->owners)
@@ -132,7 +134,7 @@ void sl_wait_any(sl_net *n, MPI_Status *st) {
 }
 
 void sl_done(MPI_Request *req) {
-  if (*req != MPI_REQUEST_NULL) complete(NULL, req);
+  if (*req != MPI_REQUEST_NULL) complete(req);
 }
 
 /* Zero bytes from rank 0 to every other rank, on world (no protocol poll takes them). */
@@ -141,7 +143,7 @@ void sl_gate(const sl_net *n, MPI_Comm world) {
   if (n->rank == 0) {
     MPI_Request *r = mpsl_xmalloc((size_t)n->size * sizeof *r, "requests");
     for (int i = 1; i < n->size; i++) MPI_CHECK(MPI_Isend(NULL, 0, MPI_BYTE, i, TAG, world, &r[i]));
-    for (int i = 1; i < n->size; i++) complete(n, &r[i]);
+    for (int i = 1; i < n->size; i++) complete(&r[i]);
     free(r);
     return;
   }

@@ -20,8 +20,13 @@ int mpsl_core_count(void) { return mpsl_usable_cores(NULL); }
 void mpsl_omp_limit_spin(char **argv, const char *spins) {
 #ifdef _OPENMP
   if (getenv("GOMP_SPINCOUNT") || getenv("OMP_WAIT_POLICY")) return;
+  /* the program's own path, so that ps and pgrep still see its name (not "exe") */
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0 || len >= (ssize_t)sizeof self - 1) return;
+  self[len] = 0;
   if (setenv("GOMP_SPINCOUNT", spins, 1)) return;
-  execv("/proc/self/exe", argv);
+  execv(self, argv);
   unsetenv("GOMP_SPINCOUNT"); /* not executed again: the loaded libgomp keeps its count */
 #else
   (void)argv, (void)spins;
