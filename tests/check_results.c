@@ -199,6 +199,21 @@ END_TEST
  * attribute overran its buffer and a table of rank 4 the row count; a table claiming 2^34
  * rows was allocated before anything was read, and so was a partition (found by reading
  * the code, after that fix). All are refused. */
+/* Replaces dataset name of F by one of the same type that claims n rows and stores none. */
+static void claim_rows(const char *name, hsize_t n) {
+  hid_t f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+  hid_t t = H5Dget_type(d);
+  H5Dclose(d);
+  H5Ldelete(f, name, H5P_DEFAULT);
+  hid_t sp = H5Screate_simple(1, &n, NULL);
+  d = H5Dcreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose(d);
+  H5Sclose(sp);
+  H5Tclose(t);
+  H5Fclose(f);
+}
+
 START_TEST(malformed_files) {
   ck_assert_int_eq(mpsl_results_create(F, NULL, 0, 4), 0);
   hid_t f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -233,18 +248,7 @@ START_TEST(malformed_files) {
   ck_assert_ptr_null(rows);
   ck_assert_str_eq(mpsl_errmsg(), "check_results.h5: table 'rounds' has 4 dimensions (expected one row per line)");
   /* a table claiming 2^34 rows, none stored: refused, not allocated */
-  f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
-  d = H5Dopen2(f, "rounds", H5P_DEFAULT);
-  t = H5Dget_type(d);
-  H5Dclose(d);
-  H5Ldelete(f, "rounds", H5P_DEFAULT);
-  n = (hsize_t)1 << 34;
-  sp = H5Screate_simple(1, &n, NULL);
-  d = H5Dcreate2(f, "rounds", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Dclose(d);
-  H5Sclose(sp);
-  H5Tclose(t);
-  H5Fclose(f);
+  claim_rows("rounds", (hsize_t)1 << 34);
   ck_assert_int_eq(mpsl_results_read(F, MPSL_RES_ROUNDS, &rows, &nrows), -1);
   ck_assert_ptr_null(rows);
   ck_assert_str_eq(mpsl_errmsg(),
@@ -257,17 +261,7 @@ START_TEST(malformed_files) {
   ck_assert_int_eq(mpsl_results_read_partition(F, &pr, &K, &classes), 0);
   ck_assert(K == 2 && classes == 3 && pr[7 + 3] == 3);
   free(pr);
-  f = H5Fopen(F, H5F_ACC_RDWR, H5P_DEFAULT);
-  d = H5Dopen2(f, "partition", H5P_DEFAULT);
-  t = H5Dget_type(d);
-  H5Dclose(d);
-  H5Ldelete(f, "partition", H5P_DEFAULT);
-  sp = H5Screate_simple(1, &n, NULL);
-  d = H5Dcreate2(f, "partition", t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  H5Dclose(d);
-  H5Sclose(sp);
-  H5Tclose(t);
-  H5Fclose(f);
+  claim_rows("partition", (hsize_t)1 << 34);
   ck_assert_int_eq(mpsl_results_read_partition(F, &pr, &K, &classes), -1);
   ck_assert_ptr_null(pr);
   ck_assert_int_eq(K, 0);
